@@ -1,0 +1,3 @@
+"""genoflow: biological sequences to trained, evaluated and compared sequence models."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from genoflow.cli import main
+
+main()

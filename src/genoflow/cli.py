@@ -1,0 +1,247 @@
+"""`genoflow <stage>`: one command per workflow stage, usable without Snakemake.
+
+Heavy imports (torch, Lightning) happen inside the commands that need them, so `--help` and the
+light stages start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from genoflow import __version__
+from genoflow.errors import InputError
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object, e.g. '{\"hidden\": 64}'")
+    return value
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    from genoflow.ingest import FastaInput, ingest, read_sample_sheet
+
+    if bool(args.samples) == bool(args.fasta):
+        raise InputError(None, "give either --samples or --fasta")
+    if args.fasta and not (args.label_pattern or args.labels):
+        raise InputError(None, "--fasta needs a label source: --label-pattern or --labels")
+    inputs = (
+        read_sample_sheet(args.samples)
+        if args.samples
+        else [FastaInput(Path(p)) for p in args.fasta]
+    )
+    summary = ingest(
+        inputs,
+        args.out,
+        alphabet=args.alphabet,
+        label_pattern=args.label_pattern,
+        label_table=args.labels,
+        ambiguous=args.ambiguous,
+        invalid=args.invalid,
+        duplicate_ids=args.duplicate_ids,
+    )
+    kept, rejected = summary["records"], summary["rejected"]
+    print(f"ingested {kept} records ({rejected} rejected); classes {summary['classes']}")
+
+
+def cmd_preprocess(args: argparse.Namespace) -> None:
+    from genoflow.preprocess import preprocess
+
+    meta = preprocess(
+        args.ingest,
+        args.out,
+        max_length=args.max_length,
+        trim=args.trim,
+        split=args.split,
+        val=args.val,
+        test=args.test,
+        seed=args.seed,
+        classes=args.classes,
+    )
+    print(f"split sizes {meta['split_sizes']}; leakage {meta['leakage']}")
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    model_args = dict(args.model_args)
+    if args.type == "kmer_logreg":
+        from genoflow.baselines import train_kmer_logreg
+
+        info = train_kmer_logreg(
+            args.data, args.out, model_name=args.model or args.type, seed=args.seed, **model_args
+        )
+    else:
+        from genoflow.train import TrainConfig, train
+
+        info = train(
+            args.data,
+            args.out,
+            model_name=args.model or args.type,
+            model_type=args.type,
+            model_args=model_args,
+            train_config=TrainConfig.from_dict(args.train),
+            seed=args.seed,
+            threads=args.threads,
+        )
+    print(f"trained {info['model']} seed {info['seed']}: {info['params']} parameters")
+    print(f"training took {info['train_seconds']} s")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from genoflow.metrics import evaluate
+
+    result = evaluate(args.predictions, args.out, n_boot=args.bootstrap, seed=args.seed)
+    print(f"accuracy {result['accuracy']:.4f} (95% CI {result['ci95']['accuracy']})")
+
+
+def cmd_summarize(args: argparse.Namespace) -> None:
+    from genoflow.summarize import summarize
+
+    table = summarize(args.runs, args.out)
+    print(table.to_string(index=False, max_cols=8))
+
+
+def cmd_figures(args: argparse.Namespace) -> None:
+    from genoflow.figures import write_figures
+
+    paths = write_figures([Path(p) for p in args.runs], Path(args.out_dir))
+    print(f"wrote {len(paths)} figures to {args.out_dir}: {', '.join(p.name for p in paths)}")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from genoflow.report import write_report
+
+    out = write_report(
+        args.results,
+        args.datasets,
+        args.out,
+        config=args.config_json,
+        command=args.run_command,
+        workflow_dir=args.workflow_dir,
+    )
+    print(f"wrote {out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="genoflow", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"genoflow {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="<stage>")
+
+    p = commands.add_parser("ingest", help="FASTA + labels -> validated table and summary")
+    p.add_argument("--alphabet", required=True, choices=["dna", "rna", "protein"])
+    p.add_argument("--samples", help="sample sheet TSV: path, label[, split], one row per FASTA")
+    p.add_argument("--fasta", nargs="+", help="FASTA files (plain or gzip)")
+    p.add_argument("--label-pattern", help="regex on the header line; group 1 is the label")
+    p.add_argument("--labels", help="TSV with columns id, label[, split]")
+    p.add_argument(
+        "--ambiguous",
+        default="encode",
+        choices=["encode", "skip_record", "error"],
+        help="IUPAC ambiguity codes: soft one-hot (encode), drop the record, or fail",
+    )
+    p.add_argument(
+        "--invalid",
+        default="error",
+        choices=["error", "skip_record"],
+        help="characters outside the alphabet: fail (default) or drop the record",
+    )
+    p.add_argument(
+        "--duplicate-ids",
+        default="error",
+        choices=["error", "drop_identical"],
+        help="repeated record ids: fail, or drop exact repeats (same sequence and label)",
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_ingest)
+
+    p = commands.add_parser("preprocess", help="tokens, padding/trimming, split, leakage report")
+    p.add_argument("--ingest", required=True, help="folder written by `genoflow ingest`")
+    p.add_argument("--out", required=True)
+    p.add_argument("--max-length", type=int, help="pad/trim width (default: longest record)")
+    p.add_argument(
+        "--trim",
+        default="error",
+        choices=["error", "right", "left", "center"],
+        help="what to keep of records longer than --max-length",
+    )
+    p.add_argument("--split", default="stratified", choices=["stratified", "random", "given"])
+    p.add_argument("--val", type=float, default=0.1, help="validation fraction")
+    p.add_argument("--test", type=float, default=0.2, help="test fraction")
+    p.add_argument("--seed", type=int, default=42, help="seed of the split")
+    p.add_argument("--classes", nargs="+", help="class order (last = positive class if binary)")
+    p.set_defaults(func=cmd_preprocess)
+
+    p = commands.add_parser("train", help="train one model with one seed; predict the test split")
+    p.add_argument("--data", required=True, help="folder written by `genoflow preprocess`")
+    p.add_argument("--out", required=True, help="run folder (model.ckpt, history.csv, ...)")
+    p.add_argument(
+        "--type", required=True, choices=["rnn", "lstm", "gru", "transformer", "cnn", "kmer_logreg"]
+    )
+    p.add_argument("--model", help="name of the model (default: its type)")
+    p.add_argument(
+        "--model-args",
+        type=_json_object,
+        default={},
+        help="JSON object of the model's keyword arguments, e.g. '{\"hidden\": 64}'",
+    )
+    p.add_argument(
+        "--train",
+        type=_json_object,
+        default={},
+        help="JSON object of training options (the config's train: section)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, help="CPU threads for torch")
+    p.set_defaults(func=cmd_train)
+
+    p = commands.add_parser("evaluate", help="predictions.tsv -> metrics.json with bootstrap CIs")
+    p.add_argument("--predictions", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = commands.add_parser("summarize", help="run folders -> summary.tsv")
+    p.add_argument("--runs", nargs="+", required=True, help="run folders with metrics/train.json")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_summarize)
+
+    p = commands.add_parser(
+        "figures", help="run folders -> comparison, ROC, PR, confusion, loss SVGs"
+    )
+    p.add_argument("--runs", nargs="+", required=True, help="run folders of one dataset")
+    p.add_argument("--out-dir", required=True, help="folder for the SVG figures")
+    p.set_defaults(func=cmd_figures)
+
+    p = commands.add_parser("report", help="results -> one self-contained HTML report")
+    p.add_argument("--results", required=True, help="results folder (holds one folder per dataset)")
+    p.add_argument("--datasets", nargs="+", required=True, help="dataset names, in page order")
+    p.add_argument(
+        "--config-json",
+        type=_json_object,
+        default={},
+        help="the workflow config as a JSON object, shown in the provenance section",
+    )
+    # dest differs from the flag: `command` already holds the subcommand's name.
+    p.add_argument(
+        "--command", dest="run_command", default="", help="the command that produced the results"
+    )
+    p.add_argument("--workflow-dir", default=".", help="folder whose git commit is recorded")
+    p.add_argument("--out", required=True, help="HTML file to write")
+    p.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except InputError as error:
+        print(f"genoflow {args.command}: error: {error}", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,186 @@
+"""Evaluate: test-split predictions -> metrics.json, with bootstrap 95 % confidence intervals.
+
+Works from predictions.tsv alone, so every model (neural or not) is scored by the same code.
+Metric names follow the output contract: accuracy, balanced_accuracy, auroc, auprc, f1, mcc.
+Multiclass AUROC/AUPRC are one-vs-rest macro averages; F1 is macro-averaged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics as skm
+
+from genoflow.errors import InputError
+from genoflow.io import write_json
+
+CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "f1", "mcc")
+
+
+def read_predictions(path: str | Path) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
+    """(table, classes, true class indices, probability matrix) from a predictions.tsv."""
+    table = pd.read_csv(path, sep="\t", dtype={"id": str, "label": str, "predicted": str})
+    classes = [c.removeprefix("prob_") for c in table.columns if c.startswith("prob_")]
+    if not classes or "label" not in table:
+        raise InputError(path, "not a predictions table (needs label and prob_<class> columns)")
+    index = {c: i for i, c in enumerate(classes)}
+    unknown = set(table["label"]) - set(index)
+    if unknown:
+        raise InputError(path, f"labels {sorted(unknown)} have no prob_ column")
+    y = table["label"].map(index).to_numpy()
+    probs = table[[f"prob_{c}" for c in classes]].to_numpy(dtype=np.float64)
+    return table, classes, y, probs
+
+
+def classification_metrics(
+    y: np.ndarray, probs: np.ndarray, weights: np.ndarray | None = None
+) -> dict[str, np.ndarray | float]:
+    """The contracted metrics for true class indices `y` and class probabilities `probs`.
+
+    `weights` (replicates x records) scores many weighted copies of the sample at once — the
+    bootstrap passes resampling counts — and every metric is then an array over replicates.
+    All metrics are computed from weighted confusion matrices and weighted score ranks, so a
+    weight vector of ones gives exactly scikit-learn's values (tests/test_metrics.py).
+    """
+    single = weights is None
+    w = np.ones((1, len(y))) if single else np.asarray(weights, dtype=np.float64)
+    k = probs.shape[1]
+    predicted = probs.argmax(axis=1)
+    confusion = (w @ np.eye(k * k)[y * k + predicted]).reshape(-1, k, k)  # [b, true, predicted]
+    total = confusion.sum(axis=(1, 2))
+    hits = np.trace(confusion, axis1=1, axis2=2)
+    true_n, pred_n = confusion.sum(axis=2), confusion.sum(axis=1)
+    diagonal = np.diagonal(confusion, axis1=1, axis2=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = diagonal / true_n  # nan for a class absent from the sample
+        precision = np.where(pred_n > 0, diagonal / pred_n, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+        seen = (true_n + pred_n) > 0
+        covariance = hits * total - (pred_n * true_n).sum(axis=1)
+        spread = np.sqrt(
+            (total**2 - (pred_n**2).sum(axis=1)) * (total**2 - (true_n**2).sum(axis=1))
+        )
+        result = {
+            "accuracy": hits / total,
+            "balanced_accuracy": np.nanmean(recall, axis=1),
+            "f1": f1[:, 1] if k == 2 else (f1 * seen).sum(axis=1) / seen.sum(axis=1),
+            "mcc": np.where(spread > 0, covariance / np.where(spread > 0, spread, 1), 0.0),
+        }
+    positive_classes = [1] if k == 2 else range(k)
+    aurocs = [_weighted_auroc(probs[:, c], y == c, w) for c in positive_classes]
+    auprcs = [_weighted_average_precision(probs[:, c], y == c, w) for c in positive_classes]
+    result["auroc"] = np.nanmean(np.stack(aurocs), axis=0)
+    result["auprc"] = np.nanmean(np.stack(auprcs), axis=0)
+    if single:
+        return {name: float(result[name][0]) for name in CLASSIFICATION_METRICS}
+    return {name: result[name] for name in CLASSIFICATION_METRICS}
+
+
+def _score_groups(scores: np.ndarray, positive: np.ndarray, w: np.ndarray, descending: bool):
+    """Weighted positive / negative mass per distinct score, in score order."""
+    order = np.argsort(-scores if descending else scores, kind="stable")
+    ordered = scores[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    wp = np.add.reduceat(w[:, order] * positive[order], starts, axis=1)
+    wn = np.add.reduceat(w[:, order] * ~positive[order], starts, axis=1)
+    return wp, wn
+
+
+def _weighted_auroc(scores: np.ndarray, positive: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """P(score of a positive > score of a negative), ties counting one half."""
+    wp, wn = _score_groups(scores, positive, w, descending=False)
+    below = np.cumsum(wn, axis=1) - wn
+    pairs = wp.sum(axis=1) * wn.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, (wp * (below + 0.5 * wn)).sum(axis=1) / pairs, np.nan)
+
+
+def _weighted_average_precision(
+    scores: np.ndarray, positive: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    """Average precision as scikit-learn defines it: sum of (R_k - R_k-1) * P_k."""
+    wp, wn = _score_groups(scores, positive, w, descending=True)
+    tp, fp = np.cumsum(wp, axis=1), np.cumsum(wn, axis=1)
+    positives = tp[:, -1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        return np.where(positives[:, 0] > 0, (wp / positives * precision).sum(axis=1), np.nan)
+
+
+def bootstrap_intervals(
+    y: np.ndarray, probs: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, list[float]]:
+    """Percentile bootstrap over test records (resampling with replacement, as counts)."""
+    rng = np.random.default_rng(seed)
+    values: dict[str, list[np.ndarray]] = {name: [] for name in CLASSIFICATION_METRICS}
+    chunk = max(1, min(n_boot, 2_000_000 // max(1, len(y))))  # bound memory on large test sets
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        counts = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=size)
+        for name, array in classification_metrics(y, probs, counts).items():
+            values[name].append(array)
+    tail = (1 - level) / 2 * 100
+    intervals = {}
+    for name, arrays in values.items():
+        merged = np.concatenate(arrays)
+        intervals[name] = [
+            float(np.nanpercentile(merged, tail)),
+            float(np.nanpercentile(merged, 100 - tail)),
+        ]
+    return intervals
+
+
+def calibration(y: np.ndarray, probs: np.ndarray, bins: int = 10) -> dict:
+    """Reliability of the top-class probability: per-bin confidence vs accuracy, and the ECE."""
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            conf, acc = float(confidence[members].mean()), float(correct[members].mean())
+            ece += members.mean() * abs(conf - acc)
+            table.append(
+                {
+                    "bin": [edges[b], edges[b + 1]],
+                    "n": int(members.sum()),
+                    "confidence": conf,
+                    "accuracy": acc,
+                }
+            )
+    return {"ece": float(ece), "bins": table}
+
+
+def evaluate(
+    predictions: str | Path, out: str | Path, *, n_boot: int = 1000, seed: int = 0
+) -> dict:
+    """Score one predictions.tsv and write metrics.json."""
+    _, classes, y, probs = read_predictions(predictions)
+    predicted = probs.argmax(axis=1)
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        y, predicted, labels=range(len(classes)), zero_division=0
+    )
+    result = {
+        **classification_metrics(y, probs),
+        "ci95": bootstrap_intervals(y, probs, n_boot=n_boot, seed=seed),
+        "n_test": int(len(y)),
+        "classes": classes,
+        "confusion_matrix": skm.confusion_matrix(y, predicted, labels=range(len(classes))).tolist(),
+        "per_class": {
+            c: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, c in enumerate(classes)
+        },
+        "calibration": calibration(y, probs),
+        "bootstrap": {"resamples": n_boot, "seed": seed, "level": 0.95},
+    }
+    write_json(out, result)
+    return result

@@ -1,0 +1,73 @@
+"""Model registry: one backbone per family, shared by every task.
+
+A `SequenceModel` is: uint8 tokens -> fixed one-hot rows (on the device) -> backbone
+(batch, length, channels) -> masked pooling -> linear head. `build_model` takes the config
+entry of a model (its `type` plus that family's keyword arguments).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import torch
+from torch import nn
+
+from genoflow.models.cnn import CNN
+from genoflow.models.heads import Pool
+from genoflow.models.recurrent import Recurrent
+from genoflow.models.transformer import Transformer
+
+BACKBONES = {
+    "rnn": partial(Recurrent, "rnn"),
+    "lstm": partial(Recurrent, "lstm"),
+    "gru": partial(Recurrent, "gru"),
+    "transformer": Transformer,
+    "cnn": CNN,
+}
+DEFAULT_POOL = {
+    "rnn": "meanmax",
+    "lstm": "meanmax",
+    "gru": "meanmax",
+    "transformer": "attention",
+    "cnn": "max",
+}
+NEURAL_TYPES = tuple(BACKBONES)
+
+
+class SequenceModel(nn.Module):
+    def __init__(
+        self,
+        model_type: str,
+        onehot: torch.Tensor,
+        outputs: int,
+        pool: str | None = None,
+        pool_size: int = 1,
+        head_dropout: float = 0.0,
+        max_length: int | None = None,
+        **backbone_args,
+    ) -> None:
+        super().__init__()
+        if model_type not in BACKBONES:
+            raise ValueError(f"unknown model type {model_type!r}; choose one of {NEURAL_TYPES}")
+        self.onehot = nn.Embedding.from_pretrained(onehot, freeze=True, padding_idx=0)
+        self.backbone = BACKBONES[model_type](in_channels=onehot.shape[1], **backbone_args)
+        self.pool = Pool(
+            pool or DEFAULT_POOL[model_type], self.backbone.out_channels, max_length, pool_size
+        )
+        self.head = nn.Sequential(
+            nn.Dropout(head_dropout), nn.Linear(self.pool.out_channels, outputs)
+        )
+
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.onehot(tokens.long())
+
+    def forward_onehot(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """From one-hot input (differentiable w.r.t. x: saliency, mutagenesis)."""
+        return self.head(self.pool(self.backbone(x, lengths), lengths))
+
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.forward_onehot(self.embed(tokens), lengths)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,340 @@
+"""Train one model on one preprocessed dataset with one seed, then predict its test split.
+
+Outputs (in `out_dir`, the contract): model.ckpt (best weights + everything needed to reuse
+them, loadable with `torch.load(weights_only=True)`), history.csv, predictions.tsv, train.json.
+Lightning's own checkpoints live in `out_dir/checkpoints/` (not a declared Snakemake output, so
+Snakemake does not delete them): an interrupted run resumes from `last.ckpt`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import shutil
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
+
+from genoflow.data import TokenDataModule
+from genoflow.errors import InputError
+from genoflow.io import atomic_path, read_json, sha256sum, write_json
+from genoflow.models import count_parameters
+from genoflow.preprocess import read_ids
+from genoflow.tasks import LR_SCHEDULES, SequenceClassifier
+
+MODEL_FORMAT = "genoflow-model/1"
+# Lightning 2.6 + torch 2.13 deprecation noise that would otherwise fill every training log.
+warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+# Our checkpoint folder also holds the run fingerprint, on purpose.
+warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The `train:` section of the config (defaults match workflow/schemas/config.schema.yaml)."""
+
+    max_epochs: int = 40
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    lr_schedule: str = "plateau"
+    patience: int = 6
+    monitor: str = "val_loss"
+    gradient_clip: float = 1.0
+    class_weights: str = "none"
+    accelerator: str = "auto"
+    devices: int = 1
+    precision: str = "auto"
+    deterministic: bool = True
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError(None, f"unknown train option(s) {unknown}; known: {sorted(known)}")
+        config = cls(**values)
+        if config.lr_schedule not in LR_SCHEDULES:
+            raise InputError(None, f"lr_schedule {config.lr_schedule!r} not in {LR_SCHEDULES}")
+        if config.monitor not in ("val_loss", "val_accuracy"):
+            raise InputError(
+                None, f"monitor {config.monitor!r} not in ['val_loss', 'val_accuracy']"
+            )
+        if config.class_weights not in ("none", "balanced"):
+            raise InputError(None, f"class_weights {config.class_weights!r} not in none/balanced")
+        return config
+
+
+class History(Callback):
+    """One row per epoch in history.csv; kept in the checkpoint so a resumed run continues it."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.seconds = 0.0
+        self._start = 0.0
+
+    def on_train_epoch_start(self, trainer, module) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, module) -> None:
+        elapsed = time.perf_counter() - self._start
+        self.seconds += elapsed
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+        row = {"epoch": trainer.current_epoch, "seconds": round(elapsed, 3)}
+        for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
+            row[key] = round(metrics[key], 6) if key in metrics else ""
+        row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
+        self.rows.append(row)
+        shown = "  ".join(f"{k} {v}" for k, v in row.items() if k != "epoch")
+        message = f"epoch {trainer.current_epoch}: {shown}"
+        if trainer.progress_bar_callback is not None:  # a line of its own, not inside the bar
+            trainer.progress_bar_callback.print(message)
+        else:
+            print(message)
+        sys.stdout.flush()
+
+    def state_dict(self) -> dict:
+        return {"rows": self.rows, "seconds": self.seconds}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rows, self.seconds = list(state["rows"]), float(state["seconds"])
+
+
+class LogProgressBar(ProgressBar):
+    """A progress bar made for log files: a few plain lines per epoch, no carriage returns."""
+
+    def __init__(self, updates_per_epoch: int = 4) -> None:
+        super().__init__()
+        self.updates_per_epoch = updates_per_epoch
+        self.enabled = True
+        self._start = 0.0
+
+    def disable(self) -> None:
+        self.enabled = False
+
+    def enable(self) -> None:
+        self.enabled = True
+
+    def on_train_epoch_start(self, trainer, module) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
+        total, done = self.total_train_batches, batch_idx + 1
+        every = max(1, math.ceil(total / self.updates_per_epoch))
+        if self.enabled and (done % every == 0 or done == total):
+            filled = round(20 * done / total)
+            rate = done / max(time.perf_counter() - self._start, 1e-9)
+            bar = "#" * filled + "." * (20 - filled)
+            print(f"epoch {trainer.current_epoch} [{bar}] {done}/{total} batches, {rate:.1f}/s")
+            sys.stdout.flush()
+
+
+def train(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    model_name: str,
+    model_type: str,
+    model_args: dict,
+    train_config: TrainConfig,
+    seed: int = 0,
+    threads: int | None = None,
+) -> dict:
+    """Fit, keep best and last checkpoints, resume if interrupted, write the contracted files."""
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    if threads:
+        torch.set_num_threads(threads)
+    meta = read_json(data_dir / "meta.json")
+    L.seed_everything(seed, workers=True)
+    data = TokenDataModule(data_dir, batch_size=train_config.batch_size)
+    try:
+        module = SequenceClassifier(
+            model_type,
+            model_args,
+            alphabet=meta["alphabet"],
+            classes=meta["classes"],
+            max_length=meta["max_length"],
+            lr=train_config.lr,
+            weight_decay=train_config.weight_decay,
+            lr_schedule=train_config.lr_schedule,
+            class_weights=_class_weights(data, len(meta["classes"]), train_config.class_weights),
+        )
+    except (TypeError, ValueError) as error:  # an unknown or impossible hyperparameter
+        raise InputError(None, f"model {model_name!r} ({model_type}): {error}") from None
+    checkpoints = out_dir / "checkpoints"
+    resume = _resume_point(
+        checkpoints, _fingerprint(data_dir, model_type, model_args, train_config, seed)
+    )
+    history = History()
+    mode = "min" if train_config.monitor.endswith("loss") else "max"
+    best = ModelCheckpoint(
+        dirpath=checkpoints,
+        filename="best",
+        monitor=train_config.monitor,
+        mode=mode,
+        save_last=True,
+        save_on_train_epoch_end=True,  # after History has recorded the epoch
+        enable_version_counter=False,
+    )
+    trainer = L.Trainer(
+        max_epochs=train_config.max_epochs,
+        accelerator=train_config.accelerator,
+        devices=train_config.devices,
+        precision=_precision(train_config),
+        gradient_clip_val=train_config.gradient_clip or None,
+        deterministic=train_config.deterministic,
+        callbacks=[
+            history,
+            EarlyStopping(
+                train_config.monitor,
+                patience=train_config.patience,
+                mode=mode,
+                check_on_train_epoch_end=True,
+            ),
+            best,
+            LogProgressBar(),
+        ],
+        logger=False,
+        num_sanity_val_steps=0,
+        default_root_dir=out_dir,
+    )
+    started = time.perf_counter()
+    if resume:
+        print(f"resuming from {resume} (epoch {torch.load(resume, weights_only=False)['epoch']})")
+    trainer.fit(module, datamodule=data, ckpt_path=resume)
+    (checkpoints / "complete").write_text("training finished; a rerun starts afresh\n")
+
+    state = torch.load(best.best_model_path, map_location="cpu", weights_only=False)
+    module.load_state_dict(state["state_dict"])
+    best_epoch = int(state["epoch"])
+    ids = read_ids(data_dir)
+    _write_predictions(out_dir / "predictions.tsv", module, data, ids, meta["classes"])
+    _write_history(out_dir / "history.csv", history.rows)
+    _export_model(out_dir / "model.ckpt", module, model_type, model_args, meta)
+    info = {
+        "model": model_name,
+        "type": model_type,
+        "seed": seed,
+        "params": count_parameters(module.model),
+        "train_seconds": round(history.seconds, 2),
+        "wall_seconds_this_run": round(time.perf_counter() - started, 2),
+        "epochs": len(history.rows),
+        "best_epoch": best_epoch,
+        "best_" + train_config.monitor: float(best.best_model_score),
+        "stopped_early": trainer.current_epoch + 1 < train_config.max_epochs,
+        "resumed": resume is not None,
+        "device": str(module.device),
+        "precision": str(trainer.precision),
+        "threads": torch.get_num_threads(),
+        "model_args": model_args,
+        "train": asdict(train_config),
+    }
+    write_json(out_dir / "train.json", info)
+    return info
+
+
+def _fingerprint(
+    data_dir: Path, model_type: str, model_args: dict, config: TrainConfig, seed: int
+) -> str:
+    spec = json.dumps([model_type, model_args, asdict(config), seed], sort_keys=True)
+    data = "".join(sha256sum(data_dir / name) for name in ("meta.json", "split.npy", "labels.npy"))
+    return hashlib.sha256((spec + data).encode()).hexdigest()
+
+
+def _resume_point(checkpoints: Path, fingerprint: str) -> str | None:
+    """last.ckpt of an interrupted run with the same settings and data; otherwise start afresh."""
+    stamp = checkpoints / "fingerprint"
+    last = checkpoints / "last.ckpt"
+    same = stamp.is_file() and stamp.read_text() == fingerprint
+    if same and last.is_file() and not (checkpoints / "complete").exists():
+        return str(last)
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    checkpoints.mkdir(parents=True)
+    stamp.write_text(fingerprint)
+    return None
+
+
+def _precision(config: TrainConfig) -> str:
+    if config.precision != "auto":
+        return config.precision
+    on_gpu = config.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    return "bf16-mixed" if on_gpu and torch.cuda.is_bf16_supported() else "32-true"
+
+
+def _class_weights(data: TokenDataModule, n_classes: int, policy: str) -> list[float] | None:
+    if policy == "none":
+        return None
+    counts = np.bincount(data.arrays["labels"][data.indices("train")], minlength=n_classes)
+    return (counts.sum() / (n_classes * np.maximum(counts, 1))).tolist()
+
+
+@torch.no_grad()
+def predict_probabilities(module: SequenceClassifier, loader) -> tuple[np.ndarray, np.ndarray]:
+    """(record indices, class probabilities) over a loader, in eval mode."""
+    module.eval()
+    indices, probs = [], []
+    for batch in loader:
+        batch = {k: v.to(module.device) for k, v in batch.items()}
+        out = module.predict_step(batch, 0)
+        indices.append(out["index"].cpu().numpy())
+        probs.append(out["probs"].cpu().numpy())
+    return np.concatenate(indices), np.concatenate(probs)
+
+
+def _write_predictions(path: Path, module, data: TokenDataModule, ids, classes) -> None:
+    indices, probs = predict_probabilities(module, data.test_dataloader())
+    labels = data.arrays["labels"][indices]
+    write_predictions(path, [ids[i] for i in indices], labels, probs, classes)
+
+
+def write_predictions(path: Path, ids, labels, probs: np.ndarray, classes: list[str]) -> None:
+    """predictions.tsv: id, label, predicted, then one prob_<class> column per class."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as out:
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+        writer.writerow(["id", "label", "predicted"] + [f"prob_{c}" for c in classes])
+        for record_id, label, row in zip(ids, labels, probs, strict=True):
+            writer.writerow(
+                [record_id, classes[label], classes[int(row.argmax())]] + [f"{p:.6g}" for p in row]
+            )
+
+
+def _write_history(path: Path, rows: list[dict]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as out:
+        columns = [
+            "epoch",
+            "seconds",
+            "train_loss",
+            "train_accuracy",
+            "val_loss",
+            "val_accuracy",
+            "lr",
+        ]
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _export_model(path: Path, module, model_type: str, model_args: dict, meta: dict) -> None:
+    payload = {
+        "format": MODEL_FORMAT,
+        "task": meta["task"],
+        "model_type": model_type,
+        "model_args": model_args,
+        "alphabet": meta["alphabet"],
+        "classes": meta["classes"],
+        "max_length": meta["max_length"],
+        "trim": meta["trim"],
+        "state_dict": {k: v.cpu() for k, v in module.model.state_dict().items()},
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)

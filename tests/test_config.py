@@ -1,0 +1,317 @@
+"""Config checks: the shipped config is valid, mistakes are located, schema defaults match code."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import dataclasses
+import inspect
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+import genoflow
+from genoflow.config import check_config, config_errors
+from genoflow.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+SAMPLES_SCHEMA = ROOT / "workflow" / "schemas" / "samples.schema.yaml"
+CONFIG = ROOT / "config.yaml"
+
+
+@pytest.fixture
+def config(monkeypatch) -> dict:
+    """The shipped config, with the repository root as working directory (paths are relative)."""
+    monkeypatch.chdir(ROOT)
+    return yaml.safe_load(CONFIG.read_text())
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return yaml.safe_load(SCHEMA.read_text())
+
+
+def only_error(config: dict) -> str:
+    problems = config_errors(config, SCHEMA)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+# --- the shipped config ----------------------------------------------------------------------
+
+
+def test_shipped_config_is_valid_and_defaults_fill(config):
+    """config.yaml passes config_errors, then snakemake's validate fills in schema defaults."""
+    assert config_errors(config, SCHEMA) == []
+    check_config(config, SCHEMA)  # does not raise
+    sparse = copy.deepcopy(config)
+    for key in ("train", "seeds", "threads", "evaluate"):
+        del sparse[key]
+    del sparse["datasets"]["splice"]["split"]
+    del sparse["models"]["lstm"]["hidden"]
+    del sparse["models"]["transformer"]["heads"]
+    assert config_errors(sparse, SCHEMA) == []
+    validate(sparse, str(SCHEMA))
+    assert sparse["seeds"] == [0]
+    assert sparse["threads"] == 2
+    assert sparse["evaluate"] == {"bootstrap": 1000}
+    assert sparse["train"]["max_epochs"] == 40 and sparse["train"]["deterministic"] is True
+    assert sparse["datasets"]["splice"]["split"] == {
+        "method": "stratified",
+        "val": 0.1,
+        "test": 0.2,
+        "seed": 42,
+    }
+    assert sparse["models"]["lstm"]["hidden"] == 128
+    assert sparse["models"]["transformer"]["heads"] == 4
+    assert sparse["models"]["transformer"]["dropout"] == 0.1  # absent from config.yaml too
+    assert sparse["models"]["transformer"]["kernel_size"] == 7  # given values are kept
+    assert "k" not in sparse["models"]["lstm"]  # another type's defaults do not leak in
+
+
+def test_shipped_demo_sample_sheet_matches_its_schema(config):
+    """The demo sample sheet named by config.yaml validates against samples.schema.yaml."""
+    sheet = Path(config["datasets"]["splice"]["samples"])
+    samples = pd.read_csv(sheet, sep="\t", dtype=str, comment="#")
+    validate(samples, str(SAMPLES_SCHEMA))
+    assert all((sheet.parent / p).is_file() for p in samples["path"])
+
+
+def test_sample_sheet_schema_rejects_bad_split():
+    """A sample sheet row with split 'training' fails samples.schema.yaml."""
+    samples = pd.DataFrame({"path": ["a.fa"], "label": ["x"], "split": ["training"]})
+    with pytest.raises(WorkflowError, match="'training' is not one of"):
+        validate(samples, str(SAMPLES_SCHEMA))
+
+
+# --- located messages ------------------------------------------------------------------------
+
+
+def test_misspelled_model_key_is_located(config):
+    """`hiden` under models.lstm is reported at models.lstm with the allowed keys."""
+    config["models"]["lstm"]["hiden"] = 64
+    message = only_error(config)
+    assert message.startswith("models.lstm: unknown key(s) ['hiden']")
+    assert "'hidden'" in message
+
+
+def test_misspelled_key_in_model_train_override_is_located(config):
+    """An unknown option in a model's own `train:` is reported at models.<name>.train."""
+    config["models"]["gru"]["train"] = {"lerning_rate": 0.1}
+    assert only_error(config).startswith("models.gru.train: unknown key(s) ['lerning_rate']")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "where"),
+    [
+        (("datasets", "splice", "ambiguous"), "drop", "datasets.splice.ambiguous"),
+        (("datasets", "splice", "split", "method"), "kfold", "datasets.splice.split.method"),
+        (("train", "lr_schedule"), "linear", "train.lr_schedule"),
+        (("models", "cnn", "type"), "resnet", "models.cnn.type"),
+    ],
+)
+def test_wrong_enum_value_is_located(config, path, value, where):
+    """A value outside an enum is reported at its key path, with the value."""
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    message = only_error(config)
+    assert message.startswith(f"{where}: '{value}' is not one of")
+
+
+def test_wrong_type_is_located(config):
+    """A string where a number belongs is reported at its key path."""
+    config["models"]["rnn"]["hidden"] = "big"
+    assert only_error(config).startswith("models.rnn.hidden: 'big' is not of type 'integer'")
+
+
+def test_unknown_top_level_key_is_named(config):
+    """An unknown top-level key is named, with the allowed top-level keys."""
+    config["modles"] = {}
+    message = only_error(config)
+    assert message.startswith("(top level): unknown key(s) ['modles']")
+    assert "'models'" in message
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"labels": "workflow/resources/demo/splice/samples.tsv"},
+        {"label_pattern": r"^\S+\s+(\S+)"},
+    ],
+    ids=["samples+labels", "samples+label_pattern"],
+)
+def test_two_label_sources_are_refused(config, extra):
+    """A dataset with a sample sheet and another label source is reported at datasets.<name>."""
+    config["datasets"]["splice"].update(extra)
+    assert only_error(config).startswith("datasets.splice: give exactly one label source")
+
+
+def test_fasta_with_both_pattern_and_table_is_refused(config):
+    """fasta + label_pattern + labels (two label sources) is reported at datasets.<name>."""
+    dataset = config["datasets"]["splice"]
+    del dataset["samples"]
+    dataset["fasta"] = ["workflow/resources/demo/splice/EI.fa"]
+    dataset["label_pattern"] = r"^(\S+)"
+    dataset["labels"] = "workflow/resources/demo/splice/samples.tsv"
+    assert only_error(config).startswith("datasets.splice: give exactly one label source")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"fasta": ["workflow/resources/demo/splice/EI.fa"], "label_pattern": r"^(\S+)"},
+        {
+            "fasta": ["workflow/resources/demo/splice/EI.fa"],
+            "labels": "workflow/resources/demo/splice/samples.tsv",
+        },
+    ],
+    ids=["samples+fasta+label_pattern", "samples+fasta+labels"],
+)
+def test_sample_sheet_plus_fasta_source_is_refused(config, extra):
+    """A sample sheet and a fasta-based label source together are two label sources."""
+    config["datasets"]["splice"].update(extra)
+    problems = config_errors(config, SCHEMA)
+    assert any(p.startswith("datasets.splice: give exactly one label source") for p in problems)
+
+
+def test_dataset_model_list_names_undefined_model(config):
+    """A dataset `models` entry that is not defined under `models` is named with its key path."""
+    config["datasets"]["splice"]["models"] = ["lstm", "bert"]
+    message = only_error(config)
+    assert message.startswith("datasets.splice.models: 'bert' is not defined under `models`")
+    assert "'lstm'" in message  # the defined ones are listed
+
+
+def test_missing_sample_sheet_is_located(config):
+    """A missing sample sheet is reported at datasets.<name>.samples with its path."""
+    config["datasets"]["splice"]["samples"] = "workflow/resources/demo/splice/missing.tsv"
+    assert only_error(config) == (
+        "datasets.splice.samples: file 'workflow/resources/demo/splice/missing.tsv' not found"
+    )
+
+
+def test_missing_fasta_file_is_located(config):
+    """A missing FASTA file is reported at datasets.<name>.fasta[i] with its path."""
+    dataset = config["datasets"]["splice"]
+    del dataset["samples"]
+    dataset["fasta"] = ["workflow/resources/demo/splice/EI.fa", "nope.fa"]
+    dataset["label_pattern"] = r"^(\S+)"
+    assert only_error(config) == "datasets.splice.fasta[1]: file 'nope.fa' not found"
+
+
+def test_split_fractions_summing_to_one_are_refused(config):
+    """val + test >= 1 is reported at datasets.<name>.split."""
+    config["datasets"]["splice"]["split"].update(val=0.5, test=0.5)
+    assert only_error(config) == "datasets.splice.split: val + test must be below 1"
+
+
+def test_check_config_raises_with_every_problem(config):
+    """check_config raises one InputError naming the source and listing every problem."""
+    config["models"]["lstm"]["hiden"] = 1
+    config["train"]["lr_schedule"] = "linear"
+    with pytest.raises(InputError) as info:
+        check_config(config, SCHEMA, source="mine.yaml")
+    message = str(info.value)
+    assert message.startswith("mine.yaml: invalid configuration:")
+    assert "models.lstm: unknown key(s)" in message and "train.lr_schedule:" in message
+
+
+# --- schema defaults agree with the Python defaults ------------------------------------------
+
+
+def keyword_defaults(function) -> dict:
+    return {
+        name: p.default
+        for name, p in inspect.signature(function).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+
+def definition_from_source(module: str, name: str):
+    """One top-level class or function of a genoflow module, compiled alone from its source.
+
+    genoflow.train and genoflow.baselines import Lightning (about 10 s), too slow for a unit
+    test; TrainConfig and train_kmer_logreg's signature need nothing but `dataclasses`.
+    """
+    source = Path(genoflow.__file__).with_name(f"{module}.py")
+    tree = ast.parse(source.read_text(), filename=str(source))
+    kinds = (ast.ClassDef, ast.FunctionDef)
+    (node,) = [n for n in tree.body if isinstance(n, kinds) and n.name == name]
+    future = ast.parse("from __future__ import annotations").body  # as in the module
+    code = compile(ast.Module(body=[*future, node], type_ignores=[]), str(source), "exec")
+    scope = {"dataclass": dataclasses.dataclass, "field": dataclasses.field}
+    exec(code, scope)
+    return scope[name]
+
+
+def test_train_defaults_match_trainconfig(schema):
+    """Every `train` default in the schema equals TrainConfig's, and every option has one."""
+    train_config = definition_from_source("train", "TrainConfig")
+    assert dataclasses.is_dataclass(train_config)
+    schema_defaults = {
+        key: spec["default"]
+        for key, spec in schema["properties"]["train"]["properties"].items()
+        if "default" in spec
+    }
+    code_defaults = {f.name: f.default for f in dataclasses.fields(train_config)}
+    options = set(schema["$defs"]["train_options"]["properties"])
+    assert set(schema_defaults) == options == set(code_defaults)
+    for key, value in schema_defaults.items():
+        assert value == code_defaults[key], key
+        assert type(value) is type(code_defaults[key]) or isinstance(value, int | float), key
+
+
+def model_branches(schema) -> dict[str, dict]:
+    """model type -> `then` properties of the schema's allOf branch for that type."""
+    branches = {}
+    for rule in schema["$defs"]["model"]["allOf"]:
+        condition = rule["if"]["properties"]["type"]
+        types = condition.get("enum", [condition.get("const")])
+        for model_type in types:
+            branches[model_type] = rule["then"]["properties"]
+    return branches
+
+
+def test_every_model_type_has_a_schema_branch(schema):
+    """Each type allowed by the schema's enum has exactly one if/then branch of its own."""
+    branches = model_branches(schema)
+    assert set(branches) == set(schema["$defs"]["model"]["properties"]["type"]["enum"])
+
+
+def test_model_defaults_match_constructors(schema):
+    """Schema model defaults equal the constructors' keyword defaults, in both directions."""
+    from genoflow.models import SequenceModel
+    from genoflow.models.cnn import CNN
+    from genoflow.models.recurrent import Recurrent
+    from genoflow.models.transformer import Transformer
+
+    train_kmer_logreg = definition_from_source("baselines", "train_kmer_logreg")
+    constructors = {
+        "rnn": Recurrent,
+        "lstm": Recurrent,
+        "gru": Recurrent,
+        "transformer": Transformer,
+        "cnn": CNN,
+        "kmer_logreg": train_kmer_logreg,
+    }
+    wrapper = keyword_defaults(SequenceModel)  # pool, head_dropout: shared by neural models
+    branches = model_branches(schema)
+    for model_type, constructor in constructors.items():
+        properties = branches[model_type]
+        schema_defaults = {k: v["default"] for k, v in properties.items() if "default" in v}
+        code = keyword_defaults(constructor)
+        if model_type == "kmer_logreg":
+            code = {"k": code["k"]}  # seed is the run's seed, not a model option
+        else:
+            schema_defaults.pop("head_dropout")
+            assert properties["head_dropout"]["default"] == wrapper["head_dropout"]
+        assert schema_defaults == code, model_type
+        for key, value in schema_defaults.items():
+            assert type(value) is type(code[key]), (model_type, key)

@@ -1,0 +1,273 @@
+"""Streaming FASTA reader: real quirky files, compression, line widths, and located errors."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import lzma
+import random
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from genoflow.errors import InputError
+from genoflow.fasta import read_fasta
+
+DATA = Path(__file__).parent / "data"
+PHIX = DATA / "phix.fa"
+MGEN = DATA / "Mycoplasma_genitalium.fna"
+
+
+def records(path):
+    return [(r.id, r.description, r.sequence) for r in read_fasta(path)]
+
+
+def random_dna(n: int, seed: int = 0) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice("ACGT") for _ in range(n))
+
+
+def wrap(sequence: str, width: int | None) -> str:
+    if width is None:
+        return sequence + "\n"
+    return "".join(sequence[i : i + width] + "\n" for i in range(0, len(sequence), width))
+
+
+# --- real files with real quirks -------------------------------------------------------------
+
+
+def test_phix_crlf_is_read_without_carriage_returns():
+    """phiX (CRLF line endings): one record of 5386 bp, no '\\r' in id, header or sequence."""
+    assert b"\r\n" in PHIX.read_bytes()  # the fixture really is CRLF
+    (record,) = list(read_fasta(PHIX))
+    assert record.id == "1"
+    assert record.description.startswith("1 phiX:")
+    assert "\r" not in record.description
+    assert b"\r" not in record.sequence and b"\n" not in record.sequence
+    assert len(record.sequence) == 5386
+    assert set(record.sequence) <= set(b"ACGT")
+    assert record.sequence.startswith(
+        b"GAGTTTTATCGCTTCCATGACGCAGAAGTTAACACTTTCGGATATTTCTGATGAGTCGAA"
+    )
+    assert record.line == 1
+
+
+def test_mgenitalium_single_line_without_final_newline():
+    """M. genitalium: one 580,076 bp record on one line with no final newline is read whole."""
+    raw = MGEN.read_bytes()
+    assert not raw.endswith(b"\n")  # the fixture really lacks the final newline
+    (record,) = list(read_fasta(MGEN))
+    assert record.id == "NC_000908.2"
+    assert record.description == "NC_000908.2 Mycoplasma genitalium G37, complete sequence"
+    assert len(record.sequence) == 580076
+    assert record.sequence.startswith(b"TAAGTTATTATTTAGTTAATACTTTTAACAATATTATTAAGG")
+    assert record.sequence.endswith(b"AATACTAAAAAAATAC")  # the last bytes, not cut off
+
+
+# --- compression -----------------------------------------------------------------------------
+
+
+def multi_member_gzip(data: bytes, cuts: list[int]) -> bytes:
+    """Concatenated gzip members split at `cuts` (as bgzip does, mid-line included)."""
+    bounds = [0, *cuts, len(data)]
+    return b"".join(
+        gzip.compress(data[a:b], compresslevel=1) for a, b in zip(bounds, bounds[1:], strict=False)
+    )
+
+
+@pytest.mark.parametrize("source", [PHIX, MGEN], ids=["phix", "mgenitalium"])
+def test_gzip_and_multimember_gzip_equal_plain(tmp_path, source):
+    """gzip and bgzip-like multi-member gzip files give exactly the records of the plain file."""
+    data = source.read_bytes()
+    plain = records(source)
+    single = tmp_path / "single.fa.gz"
+    single.write_bytes(gzip.compress(data, compresslevel=1))
+    multi = tmp_path / "multi.fa.gz"
+    cuts = list(range(65280, len(data), 65280)) or [len(data) // 3, len(data) // 2 + 7]
+    multi.write_bytes(multi_member_gzip(data, cuts))
+    assert multi.read_bytes().count(b"\x1f\x8b\x08") >= 2  # really several members
+    assert records(single) == plain
+    assert records(multi) == plain
+
+
+def test_multimember_gzip_split_inside_header_and_crlf(tmp_path):
+    """Member boundaries inside a header, between '\\r' and '\\n', and mid-sequence are seamless."""
+    data = PHIX.read_bytes()
+    crlf = data.index(b"\r\n")
+    path = tmp_path / "phix.fa.gz"
+    path.write_bytes(multi_member_gzip(data, [5, crlf + 1, crlf + 40, 3000]))
+    assert records(path) == records(PHIX)
+
+
+def test_compression_detected_by_content_not_name(tmp_path):
+    """A gzip file without .gz and a plain file named .gz are both read correctly."""
+    text = b">a x\nACGT\n>b\nGGCC\n"
+    hidden_gzip = tmp_path / "reads.fa"
+    hidden_gzip.write_bytes(gzip.compress(text))
+    fake_gz = tmp_path / "plain.fa.gz"
+    fake_gz.write_bytes(text)
+    expected = [("a", "a x", b"ACGT"), ("b", "b", b"GGCC")]
+    assert records(hidden_gzip) == expected
+    assert records(fake_gz) == expected
+
+
+def test_truncated_gzip_is_a_located_error(tmp_path):
+    """A gzip stream cut short raises InputError naming the file, not a bare EOFError."""
+    path = tmp_path / "cut.fa.gz"
+    path.write_bytes(gzip.compress(b">r\n" + b"ACGT" * 5000 + b"\n")[:-30])
+    with pytest.raises(InputError, match="cannot read compressed data") as info:
+        list(read_fasta(path))
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "compress"),
+    [
+        ("bzip2", bz2.compress),
+        ("xz", lzma.compress),
+        ("zip", None),
+    ],
+)
+def test_unsupported_compression_is_named(tmp_path, name, compress):
+    """bzip2, xz and zip inputs are refused with the format and the file in the message."""
+    text = b">r\nACGT\n"
+    if compress is None:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("r.fa", text)
+        data = buffer.getvalue()
+    else:
+        data = compress(text)
+    path = tmp_path / "seqs.fa"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=rf"{name}-compressed") as info:
+        list(read_fasta(path))
+    assert str(info.value).startswith(f"{path}:")
+
+
+# --- layout: line width, case, blank lines ---------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [60, 80, 1, None], ids=["w60", "w80", "w1", "unwrapped"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_any_line_width_gives_the_same_sequence(tmp_path, width, newline):
+    """The same records wrapped at 60, 80, 1 or not at all (LF or CRLF) read identically."""
+    first, second = random_dna(1003, seed=1), random_dna(77, seed=2)
+    text = f">first one\n{wrap(first, width)}>second\n{wrap(second, width)}"
+    path = tmp_path / "wrapped.fa"
+    path.write_bytes(text.replace("\n", newline).encode())
+    assert records(path) == [
+        ("first", "first one", first.encode()),
+        ("second", "second", second.encode()),
+    ]
+
+
+def test_lowercase_is_kept_as_is(tmp_path):
+    """The reader does not change case: soft-masked repeats stay lower case (ingest upper-cases)."""
+    path = tmp_path / "masked.fa"
+    path.write_text(">r\nACGTacgtNn\nggCC\n")
+    assert records(path) == [("r", "r", b"ACGTacgtNnggCC")]
+
+
+def test_blank_and_whitespace_lines_are_ignored(tmp_path):
+    """Blank lines before, between and inside records (and trailing spaces) are skipped."""
+    path = tmp_path / "blank.fa"
+    path.write_text("\n\n>r1 first\nAC  \n\nGT\n   \n\n>r2\n\nTT\n\n\n")
+    parsed = list(read_fasta(path))
+    assert [(r.id, r.sequence, r.line) for r in parsed] == [("r1", b"ACGT", 3), ("r2", b"TT", 9)]
+
+
+def test_header_line_numbers_are_one_based(tmp_path):
+    """FastaRecord.line is the 1-based line of each header line."""
+    path = tmp_path / "lines.fa"
+    path.write_text(">a\nA\nC\n>b\nG\n>c\nT\n")
+    assert [r.line for r in read_fasta(path)] == [1, 4, 6]
+
+
+def test_reader_streams_one_record_at_a_time(tmp_path):
+    """read_fasta is lazy: the first record is available before a later bad record is reached."""
+    path = tmp_path / "late_error.fa"
+    path.write_text(">good\nACGT\n>bad\n>after\nAC\n")
+    reader = read_fasta(path)
+    assert next(reader).id == "good"
+    with pytest.raises(InputError, match="empty sequence"):
+        next(reader)
+
+
+# --- errors name the file, the line and the record -------------------------------------------
+
+UCI_LINE = (
+    "EI,    ATRINS-DONOR-521,               "
+    "CCAGCTGCATCACAGGAGGCCAGCGAGCAGGTCTGTTCCAAGGGCCTTCGAGCCAGTCTG\n"
+)
+
+
+def test_csv_text_is_not_fasta(tmp_path):
+    """Raw UCI CSV text (no '>' header) is refused with file:line and what was found."""
+    path = tmp_path / "spliceData.fa"
+    path.write_text("\n" + UCI_LINE * 3)
+    with pytest.raises(InputError) as info:
+        list(read_fasta(path))
+    message = str(info.value)
+    assert message.startswith(f"{path}:2: not a FASTA file")
+    assert "'>'" in message and "ATRINS-DONOR-521" in message
+    assert info.value.line == 2
+
+
+def test_binary_file_is_not_fasta(tmp_path):
+    """A binary file (NUL bytes) is refused as binary data, with file and line."""
+    path = tmp_path / "model.fa"
+    path.write_bytes(b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}\n" + bytes(range(256)))
+    with pytest.raises(InputError, match="binary data") as info:
+        list(read_fasta(path))
+    assert str(info.value).startswith(f"{path}:1:")
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"\n\n  \n", gzip.compress(b"")], ids=["empty", "blank", "empty-gzip"]
+)
+def test_empty_file_is_an_error(tmp_path, content):
+    """A file with no records (empty, only blank lines, or empty gzip) is an error naming it."""
+    path = tmp_path / "empty.fa"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="no FASTA records") as info:
+        list(read_fasta(path))
+    assert str(info.value).startswith(str(path))
+
+
+@pytest.mark.parametrize("header", [">", ">   "], ids=["bare", "spaces"])
+def test_header_without_id(tmp_path, header):
+    """A '>' line with no id is refused with the file and the header's line number."""
+    path = tmp_path / "noid.fa"
+    path.write_text(f">r1\nACGT\n{header}\nACGT\n")
+    with pytest.raises(InputError, match="header has no record id") as info:
+        list(read_fasta(path))
+    assert str(info.value).startswith(f"{path}:3:")
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [(">r1\nAC\n>r2\n>r3\nAC\n", 3), (">r1\nAC\n>r2\n", 3), (">r2\n\n\n>r3\nAC\n", 1)],
+    ids=["middle", "last", "only-blank-lines"],
+)
+def test_record_with_empty_sequence_is_named(tmp_path, text, line):
+    """A header followed by no sequence is refused naming file, header line and record id."""
+    path = tmp_path / "hollow.fa"
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        list(read_fasta(path))
+    assert str(info.value) == f"{path}:{line}: record 'r2': empty sequence"
+    assert (info.value.record, info.value.line) == ("r2", line)
+
+
+@pytest.mark.parametrize("name", ["phix.fa", "Mycoplasma_genitalium.fna", "splice_excerpt.fa"])
+def test_fixture_bytes_match_the_documented_sha256(name):
+    """Each fixture is byte-identical to the sha256 in tests/data/README.md (e.g. no CRLF lost)."""
+    readme = (DATA / "README.md").read_text()
+    section = readme.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
+    documented = re.search(r"\| sha256 \| `([0-9a-f]{64})`", section).group(1)
+    assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == documented

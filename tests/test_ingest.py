@@ -1,0 +1,504 @@
+"""Ingest: FASTA + labels -> sequences.tsv, rejected.tsv, summary.json, with located errors."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from genoflow.errors import InputError
+from genoflow.ingest import FastaInput, ingest, read_label_table, read_sample_sheet
+
+DATA = Path(__file__).parent / "data"
+SPLICE = DATA / "splice_excerpt.fa"
+PHIX = DATA / "phix.fa"
+MGEN = DATA / "Mycoplasma_genitalium.fna"
+HEADER_LABEL = r"^\S+\s+(\S+)"  # `>ID LABEL`: the second header token is the label
+
+# The 15 UCI splice records whose sequence holds an IUPAC code (D, N, R or S).
+SPLICE_AMBIGUOUS = {
+    "HUMALPI1-DONOR-42",
+    "HUMCSPB-DONOR-2010",
+    "HUMH19-DONOR-2562",
+    "HUMH19-DONOR-2766",
+    "HUMMHCD8A-DONOR-1087",
+    "HUMMHB27B-ACCEPTOR-1202",
+    "HUMSPRO-ACCEPTOR-2841",
+    "HUMSPRO-ACCEPTOR-3195",
+    "HUMC1A1-NEG-3901",
+    "HUMFERG2-NEG-1",
+    "HUMGCB-NEG-2281",
+    "HUMMHB27B-NEG-1201",
+    "HUMMHDRR2-NEG-121",
+    "HUMMHDRS1-NEG-241",
+    "HUMRSCNTT-NEG-121",
+}
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def read_table(path: Path) -> list[dict[str, str]]:
+    """Rows of an ingest TSV (split by hand: csv caps fields at 128 kB, a genome is longer)."""
+    header, *lines = path.read_text().splitlines()
+    columns = header.split("\t")
+    return [dict(zip(columns, line.split("\t"), strict=True)) for line in lines]
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+# --- sample sheets ---------------------------------------------------------------------------
+
+
+def test_sample_sheet_paths_are_relative_to_the_sheet(tmp_path, monkeypatch):
+    """Relative FASTA paths resolve against the sheet's folder, not the working directory."""
+    write(tmp_path / "data" / "fa" / "pos.fa", ">p1\nACGT\n")
+    write(tmp_path / "data" / "sheets" / "neg.fa", ">n1\nTTTT\n")
+    sheet = write(
+        tmp_path / "data" / "sheets" / "samples.tsv",
+        "# a comment\npath\tlabel\tsplit\n../fa/pos.fa\tpos\ttrain\nneg.fa\tneg\t\n",
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    inputs = read_sample_sheet(sheet)
+    assert [(p.path.resolve(), p.label, p.split) for p in inputs] == [
+        ((tmp_path / "data" / "fa" / "pos.fa").resolve(), "pos", "train"),
+        ((tmp_path / "data" / "sheets" / "neg.fa").resolve(), "neg", None),
+    ]
+
+
+def test_sample_sheet_missing_fasta_names_sheet_and_line(tmp_path):
+    """A listed FASTA file that does not exist is reported as sheet:line with the path given."""
+    write(tmp_path / "a.fa", ">a\nACGT\n")
+    sheet = write(tmp_path / "samples.tsv", "# comment\npath\tlabel\na.fa\tx\nmissing.fa\ty\n")
+    with pytest.raises(InputError) as info:
+        read_sample_sheet(sheet)
+    assert str(info.value).startswith(f"{sheet}:4: FASTA file 'missing.fa' not found")
+
+
+@pytest.mark.parametrize("value", ["training", "Test", "holdout"])
+def test_sample_sheet_bad_split_value(tmp_path, value):
+    """A split other than train/val/test is refused naming the sheet, line and the value."""
+    write(tmp_path / "a.fa", ">a\nACGT\n")
+    sheet = write(tmp_path / "samples.tsv", f"path\tlabel\tsplit\na.fa\tx\t{value}\n")
+    with pytest.raises(InputError, match=rf"split '{value}' is not one of") as info:
+        read_sample_sheet(sheet)
+    assert str(info.value).startswith(f"{sheet}:2:")
+
+
+def test_sample_sheet_missing_column(tmp_path):
+    """A sheet without the `label` column says which column is missing."""
+    sheet = write(tmp_path / "samples.tsv", "path\nA.fa\n")
+    with pytest.raises(InputError, match=r"missing column\(s\) \['label'\]") as info:
+        read_sample_sheet(sheet)
+    assert str(sheet) in str(info.value)
+
+
+def test_ingest_through_sample_sheet_labels_every_record_of_a_file(tmp_path):
+    """Per-file labels and splits from the sheet reach every record in sequences.tsv."""
+    write(tmp_path / "pos.fa", ">p1\nACGT\n>p2\nAAAA\n")
+    (tmp_path / "neg.fa.gz").write_bytes(gzip.compress(b">n1\nTTTT\n"))
+    sheet = write(
+        tmp_path / "s.tsv", "path\tlabel\tsplit\npos.fa\tpos\ttrain\nneg.fa.gz\tneg\ttest\n"
+    )
+    ingest(read_sample_sheet(sheet), tmp_path / "out", alphabet="dna")
+    rows = read_table(tmp_path / "out" / "sequences.tsv")
+    assert [(r["id"], r["label"], r["split"], r["source"]) for r in rows] == [
+        ("p1", "pos", "train", "pos.fa"),
+        ("p2", "pos", "train", "pos.fa"),
+        ("n1", "neg", "test", "neg.fa.gz"),
+    ]
+
+
+def test_real_quirky_genomes_ingest(tmp_path):
+    """CRLF phiX and the one-line M. genitalium genome ingest to clean single-line rows."""
+    out = tmp_path / "out"
+    summary = ingest(
+        [FastaInput(PHIX, "phage"), FastaInput(MGEN, "bacterium")], out, alphabet="dna"
+    )
+    raw = (out / "sequences.tsv").read_bytes()
+    assert b"\r" not in raw
+    rows = read_table(out / "sequences.tsv")
+    assert [(r["id"], len(r["sequence"])) for r in rows] == [("1", 5386), ("NC_000908.2", 580076)]
+    assert summary["length"] == {"min": 5386, "max": 580076, "mean": 292731.0, "median": 292731.0}
+
+
+# --- labels from header tokens ---------------------------------------------------------------
+
+
+def test_header_token_labels_on_splice_excerpt(tmp_path):
+    """label_pattern group 1 taken from `>ID LABEL` headers gives the three splice classes."""
+    summary = ingest(
+        [FastaInput(SPLICE)], tmp_path / "out", alphabet="dna", label_pattern=HEADER_LABEL
+    )
+    assert summary["classes"] == {"EI": 25, "IE": 23, "N": 27}
+    assert summary["records"] == 75
+    rows = read_table(tmp_path / "out" / "sequences.tsv")
+    assert rows[0]["id"] == "ATRINS-DONOR-521" and rows[0]["label"] == "EI"
+    kind = {"DONOR": "EI", "ACCEPTOR": "IE", "NEG": "N"}  # UCI ids name the class too
+    assert all(r["label"] == kind[r["id"].split("-")[-2]] for r in rows)
+    assert all(len(r["sequence"]) == 60 for r in rows)
+    assert summary["label_source"] == {"header_pattern": HEADER_LABEL}
+
+
+def test_header_pattern_no_match_names_file_line_record(tmp_path):
+    """A header without the label token is refused naming file, line, record and the pattern."""
+    fasta = write(tmp_path / "a.fa", ">r1 EI\nACGT\n>r2\nACGT\n")
+    with pytest.raises(InputError) as info:
+        ingest([FastaInput(fasta)], tmp_path / "out", alphabet="dna", label_pattern=HEADER_LABEL)
+    message = str(info.value)
+    assert message.startswith(f"{fasta}:3: record 'r2': header 'r2' does not match label pattern")
+    assert repr(HEADER_LABEL) in message
+
+
+def test_header_pattern_needs_a_capture_group(tmp_path):
+    """A label pattern without a capture group is refused before anything is read."""
+    fasta = write(tmp_path / "a.fa", ">r1 EI\nACGT\n")
+    with pytest.raises(InputError, match="needs one capture group"):
+        ingest([FastaInput(fasta)], tmp_path / "out", alphabet="dna", label_pattern=r"\s\S+")
+
+
+# --- labels from a table ---------------------------------------------------------------------
+
+
+def test_label_table_gives_labels_and_splits(tmp_path):
+    """id -> label (and split) from a TSV reach sequences.tsv; label_source records its sha256."""
+    fasta = write(tmp_path / "a.fa", ">r1\nACGT\n>r2\nGGGG\n")
+    table = write(tmp_path / "labels.tsv", "id\tlabel\tsplit\nr2\tneg\ttest\nr1\tpos\t\n")
+    summary = ingest([FastaInput(fasta)], tmp_path / "out", alphabet="dna", label_table=table)
+    rows = read_table(tmp_path / "out" / "sequences.tsv")
+    assert [(r["id"], r["label"], r["split"]) for r in rows] == [
+        ("r1", "pos", ""),
+        ("r2", "neg", "test"),
+    ]
+    assert summary["label_source"] == {
+        "table": str(table),
+        "sha256": hashlib.sha256(table.read_bytes()).hexdigest(),
+    }
+
+
+def test_label_table_ids_matching_no_record(tmp_path):
+    """Table ids absent from every FASTA file are an error naming the table and those ids."""
+    fasta = write(tmp_path / "a.fa", ">r1\nACGT\n")
+    table = write(tmp_path / "labels.tsv", "id\tlabel\nr1\tpos\nghost1\tneg\nghost2\tneg\n")
+    with pytest.raises(InputError) as info:
+        ingest([FastaInput(fasta)], tmp_path / "out", alphabet="dna", label_table=table)
+    message = str(info.value)
+    assert message.startswith(f"{table}: 2 label id(s) match no FASTA record")
+    assert "ghost1" in message and "ghost2" in message
+
+
+def test_label_table_record_without_label(tmp_path):
+    """A FASTA record missing from the table is an error naming the FASTA file, line and record."""
+    fasta = write(tmp_path / "a.fa", ">r1\nACGT\n>r2\nACGT\n")
+    table = write(tmp_path / "labels.tsv", "id\tlabel\nr1\tpos\n")
+    with pytest.raises(InputError) as info:
+        ingest([FastaInput(fasta)], tmp_path / "out", alphabet="dna", label_table=table)
+    assert str(info.value) == f"{fasta}:3: record 'r2': no label for this record in the label table"
+
+
+def test_label_table_duplicate_id(tmp_path):
+    """An id listed twice in the table is refused naming the table, the line and the id."""
+    table = write(tmp_path / "labels.tsv", "id\tlabel\nr1\tpos\nr2\tneg\nr1\tneg\n")
+    with pytest.raises(InputError) as info:
+        read_label_table(table)
+    assert str(info.value) == f"{table}:4: id 'r1' appears twice"
+
+
+def test_label_table_with_skipped_records(tmp_path):
+    """A record dropped under skip_record does not make its label-table id count as unmatched."""
+    fasta = write(tmp_path / "a.fa", ">r1\nACGT\n>r2\nACNT\n>r3\nAAAA\n")
+    table = write(tmp_path / "labels.tsv", "id\tlabel\nr1\tx\nr2\ty\nr3\ty\n")
+    summary = ingest(
+        [FastaInput(fasta)],
+        tmp_path / "out",
+        alphabet="dna",
+        label_table=table,
+        ambiguous="skip_record",
+    )
+    assert summary["records"] == 2 and summary["rejected"] == 1
+
+
+# --- duplicate record ids --------------------------------------------------------------------
+
+
+def test_duplicate_ids_are_an_error_naming_both_places(tmp_path):
+    """By default a repeated id is refused, naming the second place and the first one."""
+    first = write(tmp_path / "a.fa", ">r0\nTTTT\n>r1\nACGT\n")
+    second = write(tmp_path / "b.fa", ">x\nGG\n>r1\nACGT\n")
+    with pytest.raises(InputError) as info:
+        ingest([FastaInput(first, "a"), FastaInput(second, "a")], tmp_path / "out", alphabet="dna")
+    assert str(info.value) == f"{second}:3: record 'r1': duplicate id, first seen at {first}:3"
+
+
+def test_drop_identical_drops_exact_repeats_and_lists_them(tmp_path):
+    """drop_identical keeps the first of identical repeats and lists the others in rejected.tsv."""
+    fasta = write(
+        tmp_path / "a.fa", ">r1 x\nACGT\n>r2 x\nGGGG\n>r1 x\nacgt\n>r1 x\nACGT\n>r3 y\nTTTT\n"
+    )
+    out = tmp_path / "out"
+    summary = ingest(
+        [FastaInput(fasta)],
+        out,
+        alphabet="dna",
+        label_pattern=HEADER_LABEL,
+        duplicate_ids="drop_identical",
+    )
+    assert [r["id"] for r in read_table(out / "sequences.tsv")] == ["r1", "r2", "r3"]
+    rejected = read_table(out / "rejected.tsv")
+    assert [(r["file"], r["line"], r["id"]) for r in rejected] == [
+        (str(fasta), "5", "r1"),
+        (str(fasta), "7", "r1"),
+    ]
+    assert all(f"identical to the record at {fasta}:1" in r["reason"] for r in rejected)
+    assert summary["duplicate_ids_dropped"] == 2
+    assert summary["rejected_reasons"] == {"duplicate id": 2}
+    assert summary["records"] == 3
+
+
+@pytest.mark.parametrize(
+    "second", [">r1 x\nACGA\n", ">r1 y\nACGT\n"], ids=["other-sequence", "other-label"]
+)
+def test_drop_identical_still_fails_on_conflicting_duplicates(tmp_path, second):
+    """Under drop_identical, a repeated id with another sequence or label is still an error."""
+    fasta = write(tmp_path / "a.fa", ">r1 x\nACGT\n" + second)
+    with pytest.raises(InputError) as info:
+        ingest(
+            [FastaInput(fasta)],
+            tmp_path / "out",
+            alphabet="dna",
+            label_pattern=HEADER_LABEL,
+            duplicate_ids="drop_identical",
+        )
+    assert str(info.value) == (
+        f"{fasta}:3: record 'r1': duplicate id (different content), first seen at {fasta}:1"
+    )
+
+
+# --- ambiguity codes and invalid characters --------------------------------------------------
+
+
+def test_ambiguity_encode_keeps_splice_iupac_codes(tmp_path):
+    """ambiguous=encode keeps all 75 splice records, IUPAC codes D, N, R, S included."""
+    out = tmp_path / "out"
+    summary = ingest(
+        [FastaInput(SPLICE)], out, alphabet="dna", label_pattern=HEADER_LABEL, ambiguous="encode"
+    )
+    assert summary["records"] == 75 and summary["rejected"] == 0
+    assert summary["records_with_ambiguity_codes"] == 15
+    assert set(summary["letters"]) == set("ACGTDNRS")
+    assert summary["letters"]["D"] == 2 and summary["letters"]["R"] == 1
+    assert summary["letters"]["S"] == 1
+    rows = {r["id"]: r["sequence"] for r in read_table(out / "sequences.tsv")}
+    assert rows["HUMMHB27B-ACCEPTOR-1202"].startswith("DGACGGGG")
+    assert read_table(out / "rejected.tsv") == []
+
+
+def test_ambiguity_skip_record_drops_and_lists_splice_records(tmp_path):
+    """ambiguous=skip_record drops exactly the 15 splice records with codes, listing each."""
+    out = tmp_path / "out"
+    summary = ingest(
+        [FastaInput(SPLICE)],
+        out,
+        alphabet="dna",
+        label_pattern=HEADER_LABEL,
+        ambiguous="skip_record",
+    )
+    assert summary["records"] == 60
+    assert summary["rejected"] == 15
+    assert summary["rejected_reasons"] == {"ambiguity code": 15}
+    assert summary["records_with_ambiguity_codes"] == 0
+    assert set(summary["letters"]) == set("ACGT")
+    rejected = read_table(out / "rejected.tsv")
+    assert {r["id"] for r in rejected} == SPLICE_AMBIGUOUS
+    assert all(r["file"] == str(SPLICE) for r in rejected)
+    by_id = {r["id"]: r for r in rejected}
+    assert by_id["HUMMHB27B-ACCEPTOR-1202"]["reason"].startswith("ambiguity code 'D' at position 1")
+    kept = {r["id"] for r in read_table(out / "sequences.tsv")}
+    assert not kept & SPLICE_AMBIGUOUS and len(kept) == 60
+
+
+def test_ambiguity_error_names_first_code(tmp_path):
+    """ambiguous=error stops at the first record with a code: file, line, record, code, position."""
+    out = tmp_path / "out"
+    with pytest.raises(InputError) as info:
+        ingest(
+            [FastaInput(SPLICE)], out, alphabet="dna", label_pattern=HEADER_LABEL, ambiguous="error"
+        )
+    message = str(info.value)
+    assert message.startswith(
+        f"{SPLICE}:41: record 'HUMALPI1-DONOR-42': ambiguity code 'N' at position 20"
+    )
+    assert files_in(out) == []
+
+
+@pytest.mark.parametrize(
+    ("alphabet", "sequence", "char", "position"),
+    [
+        ("dna", "ACGTXACGT", "X", 5),
+        ("dna", "AC-GT", "-", 3),
+        ("dna", "A7CGT", "7", 2),
+        ("dna", "ACGTU", "U", 5),
+        ("rna", "ACGUT", "T", 5),
+        ("protein", "MK*VL", "*", 3),
+        ("protein", "MKV1", "1", 4),
+    ],
+)
+def test_invalid_character_error_names_char_and_position(
+    tmp_path, alphabet, sequence, char, position
+):
+    """A character outside the alphabet is refused naming file, record, char, 1-based position."""
+    fasta = write(tmp_path / "a.fa", f">ok\nAC\n>bad one\n{sequence}\n")
+    with pytest.raises(InputError) as info:
+        ingest([FastaInput(fasta, "x")], tmp_path / "out", alphabet=alphabet)
+    assert str(info.value).startswith(
+        f"{fasta}:3: record 'bad': character {char!r} at position {position} "
+        f"is not in the {alphabet} alphabet"
+    )
+
+
+def test_invalid_character_position_counts_across_wrapped_lines(tmp_path):
+    """The position is within the whole sequence, not within its line."""
+    fasta = write(tmp_path / "a.fa", ">r\nACGTA\nCGTAC\nGTXAC\n")
+    with pytest.raises(InputError, match=r"character 'X' at position 13 "):
+        ingest([FastaInput(fasta, "x")], tmp_path / "out", alphabet="dna")
+
+
+def test_invalid_skip_record_drops_and_lists(tmp_path):
+    """invalid=skip_record drops records with bad characters and lists them with the reason."""
+    fasta = write(tmp_path / "a.fa", ">r1\nACGT\n>r2\nAC-GT\n>r3\nGGXX\n>r4\nTTTT\n")
+    out = tmp_path / "out"
+    summary = ingest([FastaInput(fasta, "x")], out, alphabet="dna", invalid="skip_record")
+    assert [r["id"] for r in read_table(out / "sequences.tsv")] == ["r1", "r4"]
+    rejected = read_table(out / "rejected.tsv")
+    assert [(r["line"], r["id"]) for r in rejected] == [("3", "r2"), ("5", "r3")]
+    assert rejected[0]["reason"].startswith("character '-' at position 3")
+    assert "2 such character(s)" in rejected[1]["reason"]
+    assert summary["rejected_reasons"] == {"invalid character": 2}
+
+
+def test_lowercase_soft_masking_is_uppercased(tmp_path):
+    """Soft-masked (lower-case) bases are written upper case and counted in the summary."""
+    fasta = write(tmp_path / "a.fa", ">r1\nACGTacgtnn\n>r2\nGGGG\n>r3\nttTT\n")
+    out = tmp_path / "out"
+    summary = ingest([FastaInput(fasta, "x")], out, alphabet="dna")
+    rows = read_table(out / "sequences.tsv")
+    assert [r["sequence"] for r in rows] == ["ACGTACGTNN", "GGGG", "TTTT"]
+    assert summary["records_with_lowercase"] == 2
+    assert summary["letters"] == {"A": 2, "C": 2, "G": 6, "N": 2, "T": 6}
+
+
+def test_protein_trailing_stop_is_removed(tmp_path):
+    """A protein's trailing '*' (stop) is dropped; the residues before it are kept as is."""
+    fasta = write(tmp_path / "p.fa", ">p1\nMKVLA*\n>p2\nmkwY\n>p3\nACDXBZ*\n")
+    out = tmp_path / "out"
+    summary = ingest([FastaInput(fasta, "amp")], out, alphabet="protein")
+    rows = read_table(out / "sequences.tsv")
+    assert [r["sequence"] for r in rows] == ["MKVLA", "MKWY", "ACDXBZ"]
+    assert summary["length"]["max"] == 6 and summary["length"]["min"] == 4
+    assert "*" not in summary["letters"]
+
+
+def test_rna_alphabet_accepts_u(tmp_path):
+    """RNA records with U (and RNA IUPAC codes) ingest; the summary names the alphabet."""
+    fasta = write(tmp_path / "r.fa", ">r1\nACGUacgu\n>r2\nUUNRY\n")
+    out = tmp_path / "out"
+    summary = ingest([FastaInput(fasta, "mirna")], out, alphabet="rna")
+    assert [r["sequence"] for r in read_table(out / "sequences.tsv")] == ["ACGUACGU", "UUNRY"]
+    assert summary["alphabet"] == "rna"
+    assert summary["records_with_ambiguity_codes"] == 1
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("ambiguous", "drop"), ("invalid", "encode"), ("duplicate_ids", "keep")],
+)
+def test_unknown_policy_is_refused(tmp_path, option, value):
+    """A policy value outside the allowed choices names the option and the value."""
+    fasta = write(tmp_path / "a.fa", ">r1\nACGT\n")
+    with pytest.raises(InputError, match=rf"{option}='{value}' is not one of"):
+        ingest([FastaInput(fasta, "x")], tmp_path / "out", alphabet="dna", **{option: value})
+
+
+# --- summary ---------------------------------------------------------------------------------
+
+
+def test_summary_json_content(tmp_path):
+    """summary.json: record and class counts, length stats, and per-input sha256 + record count."""
+    a = write(tmp_path / "a.fa", ">a1\nACGT\n>a2\nACGTACGT\n>a3\nAC\n")
+    b_path = tmp_path / "b.fa.gz"
+    b_path.write_bytes(gzip.compress(b">b1\nGGGGGGGGGGGG\n>b2\nTTTTTT\n"))
+    out = tmp_path / "out"
+    summary = ingest([FastaInput(a, "pos"), FastaInput(b_path, "neg")], out, alphabet="dna")
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk == summary
+    assert summary["alphabet"] == "dna"
+    assert summary["records"] == 5
+    assert summary["rejected"] == 0
+    assert summary["classes"] == {"neg": 2, "pos": 3}
+    assert summary["length"] == {"min": 2, "max": 12, "mean": 6.4, "median": 6.0}
+    assert summary["inputs"] == [
+        {"path": str(a), "sha256": hashlib.sha256(a.read_bytes()).hexdigest(), "records": 3},
+        {
+            "path": str(b_path),
+            "sha256": hashlib.sha256(b_path.read_bytes()).hexdigest(),
+            "records": 2,
+        },
+    ]
+    assert summary["label_source"] == {"sample_sheet": "per-file labels"}
+    assert files_in(out) == ["rejected.tsv", "sequences.tsv", "summary.json"]
+    header = (out / "sequences.tsv").read_text().splitlines()[0]
+    assert header == "id\tlabel\tsplit\tsource\tsequence"
+
+
+# --- nothing left behind on error ------------------------------------------------------------
+
+
+def _late_invalid(tmp_path):
+    fasta = write(tmp_path / "a.fa", ">r1\nACGT\n>r2\nAAAA\n>r3\nACXT\n")
+    return [FastaInput(fasta, "x")], {}
+
+
+def _unmatched_table(tmp_path):
+    fasta = write(tmp_path / "a.fa", ">r1\nACGT\n>r2\nAAAA\n")
+    table = write(tmp_path / "t.tsv", "id\tlabel\nr1\tx\nr2\ty\nr9\ty\n")
+    return [FastaInput(fasta)], {"label_table": table}
+
+
+def _duplicate(tmp_path):
+    fasta = write(tmp_path / "a.fa", ">r1\nACGT\n>r2\nAAAA\n>r1\nACGT\n")
+    return [FastaInput(fasta, "x")], {}
+
+
+def _all_rejected(tmp_path):
+    fasta = write(tmp_path / "a.fa", ">r1\nACNT\n>r2\nNNNN\n")
+    return [FastaInput(fasta, "x")], {"ambiguous": "skip_record"}
+
+
+def _bad_second_file(tmp_path):
+    good = write(tmp_path / "a.fa", ">r1\nACGT\n>r2\nAAAA\n")
+    bad = write(tmp_path / "b.fa", "EI, X, ACGT\n")
+    return [FastaInput(good, "x"), FastaInput(bad, "y")], {}
+
+
+@pytest.mark.parametrize(
+    "make",
+    [_late_invalid, _unmatched_table, _duplicate, _all_rejected, _bad_second_file],
+    ids=["invalid-char", "unmatched-table", "duplicate-id", "all-rejected", "bad-second-file"],
+)
+def test_failed_ingest_leaves_nothing_behind(tmp_path, make):
+    """After any ingest error the output folder holds no table, summary or temporary file."""
+    inputs, options = make(tmp_path)
+    out = tmp_path / "out"
+    with pytest.raises(InputError):
+        ingest(inputs, out, alphabet="dna", **options)
+    assert files_in(out) == []

@@ -1,0 +1,136 @@
+"""End to end: the real `snakemake` on a tiny config, checked against the output contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, genoflow_env
+
+pytestmark = pytest.mark.e2e
+
+DEMO = REPO / "workflow" / "resources" / "demo" / "splice"
+MODELS = {
+    "rnn": {"type": "rnn", "hidden": 16},
+    "lstm": {"type": "lstm", "hidden": 16},
+    "gru": {"type": "gru", "hidden": 16},
+    "transformer": {"type": "transformer", "dim": 16, "heads": 2, "layers": 1},
+    "cnn": {"type": "cnn", "channels": 16},
+    "kmer_logreg": {"type": "kmer_logreg", "k": 2},
+}
+METRICS = ["accuracy", "balanced_accuracy", "auroc", "auprc", "f1", "mcc"]
+
+
+def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(project)]
+    result = subprocess.run(
+        [*command, *args], capture_output=True, text=True, env=genoflow_env(), timeout=900
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stderr[-4000:]}")
+    return result
+
+
+def make_project(root: Path, per_class: int = 100) -> Path:
+    """A project folder: 3 x `per_class` splice records, a sample sheet and a tiny config."""
+    data = root / "data"
+    data.mkdir(parents=True)
+    for label in ("EI", "IE", "N"):
+        lines = (DEMO / f"{label}.fa").read_text().splitlines()
+        (data / f"{label}.fa").write_text("\n".join(lines[: 2 * per_class]) + "\n")
+    (data / "samples.tsv").write_text("path\tlabel\nEI.fa\tEI\nIE.fa\tIE\nN.fa\tN\n")
+    config = {
+        "datasets": {
+            "tiny": {
+                "alphabet": "dna",
+                "samples": "data/samples.tsv",
+                "duplicate_ids": "drop_identical",
+            }
+        },
+        "models": MODELS,
+        "seeds": [0],
+        "train": {"max_epochs": 2, "batch_size": 32},
+        "threads": 1,
+        "evaluate": {"bootstrap": 50},
+    }
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    return root
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = make_project(tmp_path_factory.mktemp("workflow"))
+    snakemake(root, "--cores", "2")
+    return root
+
+
+def test_every_contracted_output_exists(project):
+    results = project / "results"
+    for model in MODELS:
+        run = results / "tiny" / model / "seed0"
+        for name in ("model.ckpt", "history.csv", "metrics.json", "predictions.tsv"):
+            assert (run / name).is_file(), f"{run / name} missing"
+        assert (project / "logs" / "train" / "tiny" / model / "seed0.log").is_file()
+        assert (project / "benchmarks" / "train" / "tiny" / model / "seed0.tsv").is_file()
+    assert (results / "report" / "index.html").is_file()
+    for rule in ("ingest", "preprocess", "evaluate", "summarize", "figures", "report"):
+        assert any((project / "logs" / rule).rglob("*.log")), f"no log for rule {rule}"
+
+
+def test_summary_has_every_model_and_the_contracted_columns(project):
+    summary = pd.read_csv(project / "results" / "tiny" / "summary.tsv", sep="\t")
+    assert list(summary.columns[:2]) == ["model", "seed"]
+    assert set(METRICS) <= set(summary.columns)
+    assert sorted(summary["model"]) == sorted(MODELS)
+    assert summary[METRICS].notna().all().all()
+    assert ((summary["accuracy"] >= 0) & (summary["accuracy"] <= 1)).all()
+
+
+def test_metrics_have_intervals_around_the_estimate(project):
+    metrics = json.loads((project / "results/tiny/lstm/seed0/metrics.json").read_text())
+    for name in METRICS:
+        low, high = metrics["ci95"][name]
+        assert low <= metrics[name] + 1e-9 and metrics[name] <= high + 1e-9
+    predictions = pd.read_csv(project / "results/tiny/lstm/seed0/predictions.tsv", sep="\t")
+    assert len(predictions) == metrics["n_test"] == sum(map(sum, metrics["confusion_matrix"]))
+
+
+def test_report_names_every_model_and_embeds_figures(project):
+    html = (project / "results" / "report" / "index.html").read_text()
+    for model in MODELS:
+        assert model in html
+    assert html.count("<svg") >= 5
+    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
+        'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
+    )
+
+
+def test_rerun_has_nothing_to_do(project):
+    dry = snakemake(project, "--cores", "1", "--dry-run", "--quiet", "rules")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_snakemake_report_has_a_caption_for_every_item(project):
+    snakemake(project, "--cores", "1", "--report", "report.zip")
+    with zipfile.ZipFile(project / "report.zip") as archive:
+        names = archive.namelist()
+    assert any(name.endswith("report.html") for name in names)
+    assert sum(name.endswith(".svg") for name in names) >= 5
+
+
+def test_changing_one_model_reruns_only_that_model(project):
+    config = yaml.safe_load((project / "config.yaml").read_text())
+    config["models"]["gru"]["hidden"] = 12
+    (project / "config_gru.yaml").write_text(yaml.safe_dump(config))
+    dry = snakemake(
+        project, "--cores", "1", "--dry-run", "--configfile", str(project / "config_gru.yaml")
+    )
+    train_jobs = [
+        line for line in dry.stdout.splitlines() if "results/tiny/" in line and "model.ckpt" in line
+    ]
+    assert len(train_jobs) == 1 and "/gru/" in train_jobs[0], dry.stdout

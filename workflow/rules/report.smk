@@ -1,0 +1,57 @@
+FIGURES = ("comparison", "roc", "pr", "confusion", "loss")
+
+
+rule figures:
+    input:
+        predictions=run_files("predictions.tsv"),
+        history=run_files("history.csv"),
+        metrics=run_files("metrics.json"),
+        info=run_files("train.json"),
+    output:
+        **{
+            name: report(
+                f"results/{{dataset}}/figures/{name}.svg",
+                caption=f"../report/{name}.rst",
+                category="{dataset}",
+                subcategory="figures",
+            )
+            for name in FIGURES
+        },
+    log:
+        "logs/figures/{dataset}.log",
+    conda:
+        "../../envs/genoflow.yaml"
+    params:
+        runs=lambda w: shlex.join(run_dirs(w.dataset)),
+    shell:
+        "python -m genoflow figures --runs {params.runs} --out-dir $(dirname {output.comparison})"
+        " > {log} 2>&1"
+
+
+rule report:
+    input:
+        summaries=expand("results/{dataset}/summary.tsv", dataset=DATASETS),
+        figures=expand(
+            "results/{dataset}/figures/{name}.svg", dataset=DATASETS, name=FIGURES
+        ),
+        ingest=expand("results/{dataset}/ingest/summary.json", dataset=DATASETS),
+        meta=expand("results/{dataset}/preprocess/meta.json", dataset=DATASETS),
+    output:
+        report(
+            "results/report/index.html",
+            caption="../report/index.rst",
+            category="Report",
+        ),
+    log:
+        "logs/report/report.log",
+    conda:
+        "../../envs/genoflow.yaml"
+    params:
+        datasets=shlex.join(DATASETS),
+        config=shlex.quote(json.dumps(config, sort_keys=True)),
+        command=shlex.quote(RERUN_COMMAND),
+        workflow_dir=workflow.basedir,
+    shell:
+        "python -m genoflow report --results results --datasets {params.datasets}"
+        " --config-json {params.config} --command {params.command}"
+        " --workflow-dir {params.workflow_dir} --out {output} > {log} 2>&1"
