@@ -55,6 +55,7 @@ def test_shipped_config_is_valid_and_defaults_fill(config):
     del sparse["datasets"]["splice"]["split"]
     del sparse["models"]["lstm"]["hidden"]
     del sparse["models"]["transformer"]["heads"]
+    sparse["models"]["transformer"]["kernel_size"] = 5
     assert config_errors(sparse, SCHEMA) == []
     validate(sparse, str(SCHEMA))
     assert sparse["seeds"] == [0]
@@ -70,7 +71,7 @@ def test_shipped_config_is_valid_and_defaults_fill(config):
     assert sparse["models"]["lstm"]["hidden"] == 128
     assert sparse["models"]["transformer"]["heads"] == 4
     assert sparse["models"]["transformer"]["dropout"] == 0.1  # absent from config.yaml too
-    assert sparse["models"]["transformer"]["kernel_size"] == 7  # given values are kept
+    assert sparse["models"]["transformer"]["kernel_size"] == 5  # given values are kept
     assert "k" not in sparse["models"]["lstm"]  # another type's defaults do not leak in
 
 
@@ -301,17 +302,17 @@ def test_model_defaults_match_constructors(schema):
         "cnn": CNN,
         "kmer_logreg": train_kmer_logreg,
     }
-    wrapper = keyword_defaults(SequenceModel)  # pool, head_dropout: shared by neural models
+    wrapper = keyword_defaults(SequenceModel)  # pool options, head_dropout: shared
     branches = model_branches(schema)
     for model_type, constructor in constructors.items():
         properties = branches[model_type]
         schema_defaults = {k: v["default"] for k, v in properties.items() if "default" in v}
         code = keyword_defaults(constructor)
         if model_type == "kmer_logreg":
-            code = {"k": code["k"]}  # seed is the run's seed, not a model option
+            code = {k: code[k] for k in ("k", "positional")}  # seed is the run's, not an option
         else:
-            schema_defaults.pop("head_dropout")
-            assert properties["head_dropout"]["default"] == wrapper["head_dropout"]
+            for shared in ("head_dropout", "pool_size"):
+                assert schema_defaults.pop(shared) == wrapper[shared], (model_type, shared)
         assert schema_defaults == code, model_type
         for key, value in schema_defaults.items():
             assert type(value) is type(code[key]), (model_type, key)

@@ -6,70 +6,22 @@ Run folders are built from small synthetic predictions with the real writers
 
 from __future__ import annotations
 
-import csv
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_run
 from sklearn import metrics as skm
 
 from genoflow import figures
 from genoflow.cli import main
 from genoflow.errors import InputError
 from genoflow.figures import FIGURES, MAX_POINTS, load_run, model_colours, thin, write_figures
-from genoflow.io import write_json
-from genoflow.metrics import evaluate
-from genoflow.train import write_predictions
 
 SIZE_LIMIT = 150_000  # bytes per figure
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-def make_run(
-    root: Path,
-    model: str,
-    kind: str,
-    seed: int,
-    classes: list[str],
-    *,
-    n: int = 150,
-    skill: float = 1.5,
-    epochs: int = 6,
-) -> Path:
-    """A run folder as `genoflow train` + `genoflow evaluate` leave it."""
-    rng = np.random.default_rng([seed, len(model), len(classes), n])
-    k = len(classes)
-    y = np.arange(n) % k
-    logits = rng.normal(size=(n, k))
-    logits[np.arange(n), y] += skill
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    run = root / model / f"seed{seed}"
-    write_predictions(run / "predictions.tsv", [f"rec{i}" for i in range(n)], y, probs, classes)
-    evaluate(run / "predictions.tsv", run / "metrics.json", n_boot=50, seed=seed)
-    with open(run / "history.csv", "w", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(
-            ["epoch", "seconds", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"]
-        )
-        for epoch in range(epochs):
-            train_loss, val_loss = 1.1 / (1 + 0.3 * epoch), 1.0 / (1 + 0.2 * epoch) + 0.01 * epoch
-            writer.writerow([epoch, 1.5, train_loss, 0.5, val_loss, 0.5, 0.001])
-    write_json(
-        run / "train.json",
-        {
-            "model": model,
-            "type": kind,
-            "seed": seed,
-            "params": 1234 if kind == "kmer_logreg" else 36611,
-            "train_seconds": 9.5,
-            "epochs": epochs,
-            "best_epoch": epochs - 2,
-            "model_args": {"hidden": 16},
-        },
-    )
-    return run
 
 
 THREE = ["EI", "IE", "N"]

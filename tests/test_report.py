@@ -6,7 +6,6 @@ metrics, summary.tsv, figures); no model is trained here.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import shutil
@@ -15,18 +14,16 @@ from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_run
 
 from genoflow.cli import main
 from genoflow.errors import InputError
 from genoflow.figures import write_figures
 from genoflow.io import read_json, write_json
-from genoflow.metrics import evaluate
 from genoflow.report import PACKAGES, git_commit, inline_svg, write_report
 from genoflow.summarize import summarize
-from genoflow.train import write_predictions
 
 EVIL_MODEL = "lstm<script>alert(1)"
 EVIL_CONFIG = "</pre><script>alert('config')</script>"
@@ -46,45 +43,6 @@ DATASETS = {
         [(EVIL_MODEL, "lstm", [0]), ("cnn", "cnn", [0]), ("kmer_logreg", "kmer_logreg", [0])],
     ),
 }
-
-
-def make_run(root: Path, model: str, kind: str, seed: int, classes: list[str]) -> Path:
-    """A run folder as `genoflow train` + `genoflow evaluate` leave it."""
-    k, n = len(classes), 90
-    rng = np.random.default_rng([seed, len(model), k])
-    y = np.arange(n) % k
-    logits = rng.normal(size=(n, k))
-    logits[np.arange(n), y] += 1.0 + 0.3 * seed + 0.2 * len(model) % 3
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    run = root / model / f"seed{seed}"
-    write_predictions(run / "predictions.tsv", [f"seq{i}" for i in range(n)], y, probs, classes)
-    evaluate(run / "predictions.tsv", run / "metrics.json", n_boot=40, seed=seed)
-    with open(run / "history.csv", "w", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(
-            ["epoch", "seconds", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"]
-        )
-        for epoch in range(4):
-            writer.writerow([epoch, 2.0, 1.0 - 0.1 * epoch, 0.6, 1.05 - 0.08 * epoch, 0.6, 1e-3])
-    write_json(
-        run / "train.json",
-        {
-            "model": model,
-            "type": kind,
-            "seed": seed,
-            "params": 20_000 + 1000 * len(model),
-            "train_seconds": 12.5 + seed,
-            "epochs": 4,
-            "best_epoch": 3,
-            "device": "cpu",
-            "precision": "32-true",
-            "stopped_early": False,
-            "resumed": False,
-            "model_args": {"hidden": 32},
-            "train": {"max_epochs": 4, "lr": 0.001},
-        },
-    )
-    return run
 
 
 def make_dataset(results: Path, name: str, classes: list[str], models: list) -> None:

@@ -209,24 +209,18 @@ def _label_of(record, source: FastaInput, pattern, table) -> tuple[str, str | No
 def _alphabet_problem(
     tokens: np.ndarray, sequence: bytes, alphabet: str, n_letters: int, ambiguous: str
 ) -> tuple[str, str] | None:
-    bad = np.flatnonzero(tokens == 255)
-    if bad.size:
-        position = int(bad[0])
-        char = chr(sequence[position])
-        return (
-            "invalid",
-            f"character {char!r} at position {position + 1} is not in the {alphabet} alphabet"
-            f" ({bad.size} such character(s) in this record)",
-        )
+    """('invalid' | 'ambiguous', message) for the first offending letter, or None."""
+    checks = [("invalid", tokens == 255, "character", f"is not in the {alphabet} alphabet")]
     if ambiguous != "encode":
-        amb = np.flatnonzero(tokens > n_letters)
-        if amb.size:
-            position = int(amb[0])
-            char = chr(sequence[position])
-            return (
-                "ambiguous",
-                f"ambiguity code {char!r} at position {position + 1}"
-                f" ({amb.size} in this record; policy ambiguous={ambiguous})",
+        policy = f"is not allowed (ambiguous={ambiguous})"
+        checks.append(("ambiguous", tokens > n_letters, "ambiguity code", policy))
+    for kind, mask, what, problem in checks:
+        found = np.flatnonzero(mask)
+        if found.size:
+            char, position = chr(sequence[found[0]]), int(found[0]) + 1
+            return kind, (
+                f"{what} {char!r} at position {position} {problem}"
+                f" ({found.size} such character(s) in this record)"
             )
     return None
 

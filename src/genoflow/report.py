@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 import genoflow
 from genoflow.errors import InputError
+from genoflow.figures import BASELINE_TYPES
 from genoflow.io import atomic_path, read_json
 from genoflow.metrics import CLASSIFICATION_METRICS
 
@@ -35,7 +36,6 @@ METRIC_LABELS = {
     "mcc": "MCC",
 }
 PACKAGES = ("torch", "lightning", "numpy", "pandas", "scikit-learn", "matplotlib", "snakemake")
-BASELINE_TYPES = frozenset({"kmer_logreg"})
 # The figures `genoflow figures` writes, in page order: (title, one-sentence caption).
 FIGURES = {
     "comparison": (
