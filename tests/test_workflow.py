@@ -134,3 +134,29 @@ def test_changing_one_model_reruns_only_that_model(project):
         line for line in dry.stdout.splitlines() if "results/tiny/" in line and "model.ckpt" in line
     ]
     assert len(train_jobs) == 1 and "/gru/" in train_jobs[0], dry.stdout
+
+
+def test_wrong_config_key_stops_before_any_job(tmp_path):
+    """A misspelt key fails fast, names the key, and nothing is scheduled or written."""
+    root = make_project(tmp_path, per_class=5)
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    config["models"]["lstm"]["hiden"] = 8
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(root, "--cores", "1", check=False)
+    assert result.returncode != 0
+    assert "models.lstm: unknown key(s) ['hiden']" in result.stderr
+    assert not (root / "results").exists()
+
+
+def test_bad_fasta_fails_the_job_and_leaves_no_result(tmp_path):
+    """Ingest of an invalid record exits non-zero, names file/record/position, writes nothing."""
+    root = make_project(tmp_path, per_class=5)
+    bad = root / "data" / "N.fa"
+    lines = bad.read_text().splitlines()
+    lines[1] = "X" + lines[1][1:]  # first base of the first record
+    bad.write_text("\n".join(lines) + "\n")
+    result = snakemake(root, "--cores", "1", check=False)
+    assert result.returncode != 0
+    log = (root / "logs" / "ingest" / "tiny.log").read_text()
+    assert "N.fa:1: record 'AGMKPNRSB-NEG-1': character 'X' at position 1" in log
+    assert not list((root / "results" / "tiny" / "ingest").glob("*"))
