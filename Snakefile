@@ -27,4 +27,5 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         expand("results/{dataset}/summary.tsv", dataset=DATASETS),
+        expand("results/{dataset}/network/metrics.json", dataset=NETWORK_DATASETS),
         "results/report/index.html",

@@ -104,3 +104,195 @@ def make_run(
     }
     write_json(run / "train.json", info)
     return run
+
+
+def _write_info(run: Path, model: str, kind: str, seed: int, epochs: int) -> None:
+    from genoflow.io import write_json
+
+    write_json(
+        run / "train.json",
+        {
+            "model": model,
+            "type": kind,
+            "seed": seed,
+            "params": 0 if kind == "persistence" else 20_000 + 1000 * len(model),
+            "train_seconds": 12.5 + seed,
+            "epochs": epochs,
+            "best_epoch": max(0, epochs - 2),
+            "device": "cpu",
+            "precision": "32-true",
+            "stopped_early": False,
+            "resumed": False,
+            "model_args": {"hidden": 16},
+            "train": {"max_epochs": epochs, "lr": 0.001},
+        },
+    )
+
+
+def _write_loss_history(run: Path, kind: str, epochs: int) -> int:
+    """history.csv as training leaves it: epochs for neural models, one row per ridge penalty
+    for the ridge baselines, the header only for persistence. Returns the rows written."""
+    from genoflow.io import write_history
+
+    if kind == "persistence":
+        rows = []
+    elif kind in ("ridge_ar", "kmer_ridge"):
+        penalties = (0.01, 0.1, 1.0, 10.0, 100.0)
+        rows = [
+            {"epoch": i, "seconds": 0.0, "train_loss": 0.2 + 0.01 * i, "val_loss": 0.3, "lr": a}
+            for i, a in enumerate(penalties)
+        ]
+    else:
+        rows = [
+            {
+                "epoch": epoch,
+                "seconds": 1.5,
+                "train_loss": 1.1 / (1 + 0.3 * epoch),
+                "val_loss": 1.0 / (1 + 0.2 * epoch) + 0.01 * epoch,
+                "lr": 0.001,
+            }
+            for epoch in range(epochs)
+        ]
+    write_history(run / "history.csv", rows)
+    return len(rows)
+
+
+def make_regression_run(
+    root: Path,
+    model: str,
+    kind: str,
+    seed: int,
+    targets: list[str],
+    *,
+    n: int = 120,
+    noise: float = 0.5,
+    epochs: int = 6,
+) -> Path:
+    """A regression run folder without training: measured values and predictions with noise
+    of scale `noise` (smaller, better), written by train.write_regression_predictions and
+    scored by the real metrics.evaluate."""
+    from genoflow.metrics import evaluate
+    from genoflow.train import write_regression_predictions
+
+    truth_rng = np.random.default_rng([len(targets), n])  # the same records for every model
+    truth = truth_rng.normal(size=(n, len(targets))) * (1 + np.arange(len(targets)))
+    rng = np.random.default_rng([seed, len(model), len(targets), n, 7])
+    predicted = truth + rng.normal(scale=noise, size=truth.shape) * (1 + np.arange(len(targets)))
+    run = root / model / f"seed{seed}"
+    ids = [f"rec{i}" for i in range(n)]
+    write_regression_predictions(run / "predictions.tsv", ids, truth, predicted, targets)
+    evaluate(run / "predictions.tsv", run / "metrics.json", n_boot=30, seed=seed)
+    rows = _write_loss_history(run, kind, epochs)
+    _write_info(run, model, kind, seed, rows)
+    return run
+
+
+def forecast_truth(genes: list[str], series: list[str], length: int) -> dict[str, np.ndarray]:
+    """Measured values (length, genes) per series: waves whose amplitude grows with the gene's
+    index, so the genes with the largest variance are the last ones."""
+    time = np.arange(length, dtype=float)
+    return {
+        name: np.stack(
+            [1.0 + 0.1 * (g + 1) * np.sin(0.6 * time + g + s) for g in range(len(genes))],
+            axis=1,
+        )
+        for s, name in enumerate(series)
+    }
+
+
+def make_forecast_run(
+    root: Path,
+    model: str,
+    kind: str,
+    seed: int,
+    *,
+    genes: list[str] = ("G1", "G2", "G3", "G4", "G5"),
+    series: list[str] = ("ts9", "ts10"),
+    length: int = 12,
+    input: int = 3,
+    horizon: int = 2,
+    noise: float = 0.05,
+    epochs: int = 6,
+) -> Path:
+    """A forecasting run folder without training: the long predictions table in the documented
+    columns (window, series, origin_time, horizon, time, gene, last, truth, predicted), written
+    with pandas and scored by the real metrics.evaluate. `kind` persistence predicts the last
+    observed value; any other model predicts truth plus noise of scale `noise` that grows
+    with the horizon (smaller `noise`, better)."""
+    import pandas as pd
+
+    from genoflow.metrics import evaluate
+
+    genes, series = list(genes), list(series)
+    values = forecast_truth(genes, series, length)
+    rng = np.random.default_rng([seed, len(model), horizon, 11])
+    rows, window = [], 0
+    for name in series:
+        for start in range(length - input - horizon + 1):
+            origin = start + input - 1
+            for h in range(1, horizon + 1):
+                truth = values[name][origin + h]
+                last = values[name][origin]
+                if kind == "persistence":
+                    predicted = last
+                else:
+                    predicted = truth + rng.normal(scale=noise * h, size=len(genes))
+                for g, gene in enumerate(genes):
+                    rows.append(
+                        (
+                            window,
+                            name,
+                            float(origin),
+                            h,
+                            float(origin + h),
+                            gene,
+                            last[g],
+                            truth[g],
+                            predicted[g],
+                        )
+                    )
+            window += 1
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "window",
+            "series",
+            "origin_time",
+            "horizon",
+            "time",
+            "gene",
+            "last",
+            "truth",
+            "predicted",
+        ],
+    )
+    run = root / model / f"seed{seed}"
+    run.mkdir(parents=True, exist_ok=True)
+    table.to_csv(run / "predictions.tsv", sep="\t", index=False, float_format="%.6g")
+    evaluate(run / "predictions.tsv", run / "metrics.json", n_boot=20, seed=seed)
+    rows_written = _write_loss_history(run, kind, epochs)
+    _write_info(run, model, kind, seed, rows_written)
+    return run
+
+
+def write_motif_count_data(root: Path, n: int = 400, length: int = 50, seed: int = 0) -> None:
+    """Sequences with 0-3 copies of MOTIF and a values table whose targets follow a known rule:
+    `count` = number of copies (plus small noise), `double` = 2 * count + 1 (plus noise)."""
+    rng = np.random.default_rng(seed)
+    records, rows = [], ["id\tcount\tdouble"]
+    for i in range(n):
+        sequence = list(rng.choice(list("ACGT"), size=length))
+        text = "".join(sequence).replace(MOTIF, "TATTAT")
+        sequence = list(text)
+        copies = int(rng.integers(0, 4))
+        starts = rng.choice(
+            np.arange(0, length - len(MOTIF) + 1, len(MOTIF) + 2), copies, replace=False
+        )
+        for start in starts:
+            sequence[start : start + len(MOTIF)] = MOTIF
+        count = "".join(sequence).count(MOTIF)
+        records.append(f">r{i}\n{''.join(sequence)}\n")
+        noise = rng.normal(0, 0.05, size=2)
+        rows.append(f"r{i}\t{count + noise[0]:.4f}\t{2 * count + 1 + noise[1]:.4f}")
+    (root / "motifs.fa").write_text("".join(records))
+    (root / "values.tsv").write_text("\n".join(rows) + "\n")

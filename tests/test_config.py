@@ -239,7 +239,7 @@ def definition_from_source(module: str, name: str):
     """One top-level class or function of a genoflow module, compiled alone from its source.
 
     genoflow.train and genoflow.baselines import Lightning (about 10 s), too slow for a unit
-    test; TrainConfig and train_kmer_logreg's signature need nothing but `dataclasses`.
+    test; TrainConfig and train_kmer_baseline's signature need nothing but `dataclasses`.
     """
     source = Path(genoflow.__file__).with_name(f"{module}.py")
     tree = ast.parse(source.read_text(), filename=str(source))
@@ -293,14 +293,15 @@ def test_model_defaults_match_constructors(schema):
     from genoflow.models.recurrent import Recurrent
     from genoflow.models.transformer import Transformer
 
-    train_kmer_logreg = definition_from_source("baselines", "train_kmer_logreg")
+    train_kmer_baseline = definition_from_source("baselines", "train_kmer_baseline")
     constructors = {
         "rnn": Recurrent,
         "lstm": Recurrent,
         "gru": Recurrent,
         "transformer": Transformer,
         "cnn": CNN,
-        "kmer_logreg": train_kmer_logreg,
+        "kmer_logreg": train_kmer_baseline,
+        "kmer_ridge": train_kmer_baseline,
     }
     wrapper = keyword_defaults(SequenceModel)  # pool options, head_dropout: shared
     branches = model_branches(schema)
@@ -308,7 +309,7 @@ def test_model_defaults_match_constructors(schema):
         properties = branches[model_type]
         schema_defaults = {k: v["default"] for k, v in properties.items() if "default" in v}
         code = keyword_defaults(constructor)
-        if model_type == "kmer_logreg":
+        if model_type.startswith("kmer_"):
             code = {k: code[k] for k in ("k", "positional")}  # seed is the run's, not an option
         else:
             for shared in ("head_dropout", "pool_size"):

@@ -96,3 +96,9 @@ def test_flatten_keeps_position_and_needs_max_length():
     length = torch.tensor([8])
     assert not torch.allclose(flat(start, length), flat(end, length))
     torch.testing.assert_close(mean(start, length), mean(end, length))
+
+
+def test_workflow_and_package_agree_on_neural_types():
+    from genoflow.config import NEURAL_TYPES as CONFIG_NEURAL
+
+    assert CONFIG_NEURAL == NEURAL_TYPES

@@ -23,6 +23,7 @@ OUTPUTS = [
     "meta.json",
     "records.tsv",
     "split.npy",
+    "targets.npy",
     "tokens.npy",
 ]
 

@@ -1,7 +1,8 @@
 """genoflow report: results folder -> one self-contained, escaped HTML page.
 
 The results tree is built from small synthetic predictions with the real writers (predictions,
-metrics, summary.tsv, figures); no model is trained here.
+metrics, summary.tsv, figures); no model is trained here. The second half covers regression and
+forecasting datasets, the gene-interaction ranking and a report mixing all three tasks.
 """
 
 from __future__ import annotations
@@ -16,13 +17,22 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_run
+from conftest import REPO, make_forecast_run, make_regression_run, make_run
 
 from genoflow.cli import main
 from genoflow.errors import InputError
-from genoflow.figures import write_figures
+from genoflow.figures import FIGURES_BY_TASK, write_figures
 from genoflow.io import read_json, write_json
-from genoflow.report import PACKAGES, git_commit, inline_svg, write_report
+from genoflow.report import (
+    FIGURES,
+    PACKAGES,
+    TASK_FIGURES,
+    _format,
+    git_commit,
+    inline_svg,
+    summary_task,
+    write_report,
+)
 from genoflow.summarize import summarize
 
 EVIL_MODEL = "lstm<script>alert(1)"
@@ -345,3 +355,445 @@ def test_cli_report(results: Path, tmp_path: Path, capsys) -> None:
     # Datasets appear in the order given.
     assert html.index('<a href="#dataset-1">splice</a>') < html.index('href="#dataset-2"')
     assert "snakemake --cores 2" in html and "&lt;b&gt;demo&lt;/b&gt;" in html
+
+
+# --- regression, forecasting, gene-interaction ranking, mixed report ---------------------------
+
+TARGETS = ["liver", "brain"]
+GENES = ["G1", "G2", "G3", "G4", "G5"]
+EVIL_GENE = "G<i>9"
+METHOD = "input gradient at the last step, rank ensemble"
+NETWORKS = {
+    # dataset: (neural, ridge, ridge_ar1) as (auroc, aupr); None: no gold standard
+    "dream_a": ((0.74, 0.41), (0.66, 0.44), (0.58, 0.22)),
+    "dream_b": ((0.61, 0.25), (0.69, 0.31), (0.52, 0.19)),
+    "dream_c": None,
+}
+
+
+def make_regression_dataset(results: Path, name: str) -> list[Path]:
+    root = results / name
+    runs = [
+        make_regression_run(root, "lstm", "lstm", 0, TARGETS, n=80, noise=0.4),
+        make_regression_run(root, "cnn", "cnn", 0, TARGETS, n=80, noise=0.8),
+        make_regression_run(root, "kmer_ridge", "kmer_ridge", 0, TARGETS, n=80, noise=1.2),
+    ]
+    summarize(runs, root / "summary.tsv")
+    write_figures(runs, root / "figures")
+    write_json(
+        root / "ingest" / "summary.json",
+        {
+            "task": "regression",
+            "alphabet": "dna",
+            "records": 400,
+            "rejected": 0,
+            "classes": {},
+            "targets": TARGETS,
+            "length": {"min": 100, "max": 100, "mean": 100.0, "median": 100.0},
+            "inputs": [{"path": "data/expr.fa", "sha256": "e" * 64, "records": 400}],
+        },
+    )
+    write_json(
+        root / "preprocess" / "meta.json",
+        {
+            "task": "regression",
+            "classes": [],
+            "targets": TARGETS,
+            "max_length": 100,
+            "trim": "error",
+            "split": {"method": "random", "val": 0.1, "test": 0.2, "seed": 7},
+            "split_sizes": {
+                "train": {"records": 280},
+                "val": {"records": 40},
+                "test": {"records": 80},
+            },
+            "leakage": {"exact_groups_across_splits": 0},
+        },
+    )
+    return runs
+
+
+def make_forecast_dataset(results: Path, name: str, models: list, scores) -> list[Path]:
+    root = results / name
+    runs = [
+        make_forecast_run(root, model, kind, seed, genes=GENES, horizon=2, noise=noise)
+        for model, kind, seed, noise in models
+    ]
+    summarize(runs, root / "summary.tsv")
+    write_figures(runs, root / "figures")
+    network = {"models": ["gru/seed0", "gru/seed1"], "method": METHOD}
+    if scores:
+        for key, (auroc, aupr) in zip(("neural", "ridge", "ridge_ar1"), scores, strict=True):
+            network[key] = {"auroc": auroc, "aupr": aupr, "edges_true": 8, "edges_scored": 20}
+        network["per_model"] = {
+            "gru/seed0": {"auroc": 0.7, "aupr": 0.35, "edges_true": 8, "edges_scored": 20},
+            "gru/seed1": {"auroc": 0.65, "aupr": 0.3, "edges_true": 8, "edges_scored": 20},
+        }
+    write_json(root / "network" / "metrics.json", network)
+    (root / "network" / "edges.tsv").write_text(
+        f"regulator\ttarget\tscore\trank\n{EVIL_GENE}\tG2\t0.93\t1\nG3\tG1\t0.71\t2\n"
+    )
+    write_json(
+        root / "ingest" / "summary.json",
+        {
+            "task": "forecasting",
+            "samples": 60,
+            "genes": len(GENES),
+            "series": 5,
+            "series_lengths": {f"ts{i}": 12 for i in range(5)},
+            "conditions": {"wildtype": 5},
+            "time_range": [0.0, 550.0],
+            "inputs": [{"path": f"data/{name}.tsv", "sha256": "f" * 64}],
+        },
+    )
+    write_json(
+        root / "preprocess" / "meta.json",
+        {
+            "task": "forecasting",
+            "genes": GENES,
+            "input": 3,
+            "horizon": 2,
+            "series": 5,
+            "time_points": 60,
+            "transform": {"log1p": True, "zscore": True, "fitted_on": "train"},
+            "split": {
+                "method": "series",
+                "train": ["ts0", "ts1", "ts2"],
+                "val": ["ts3"],
+                "test": ["ts9"],
+                "seed": 42,
+            },
+            "windows": {"train": 24, "val": 8, "test": 8},
+            "target": "delta",
+            "multistep": "recursive",
+            "leakage_check": {"test_points_in_train_windows": 0, "val_points_in_train_windows": 0},
+        },
+    )
+    return runs
+
+
+MIXED = ["splice", "expression", "dream_a", "dream_b", "dream_c"]
+FORECAST_MODELS = {
+    "dream_a": [
+        ("gru", "gru", 0, 0.03),
+        ("gru", "gru", 1, 0.04),
+        ("lstm", "lstm", 0, 0.08),
+        ("persistence", "persistence", 0, 0.0),
+        ("ridge_ar", "ridge_ar", 0, 0.12),
+    ],
+    "dream_b": [("gru", "gru", 0, 0.05), ("ridge_ar", "ridge_ar", 0, 0.1)],
+    "dream_c": [("gru", "gru", 0, 0.05), ("persistence", "persistence", 0, 0.0)],
+}
+
+
+@pytest.fixture(scope="module")
+def mixed_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("mixed")
+    make_dataset(folder, "splice", *DATASETS["splice"])
+    make_regression_dataset(folder, "expression")
+    for name, models in FORECAST_MODELS.items():
+        make_forecast_dataset(folder, name, models, NETWORKS[name])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def mixed(mixed_results: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    out = tmp_path_factory.mktemp("mixed_report") / "index.html"
+    write_report(mixed_results, MIXED, out, config={}, command="", workflow_dir=out.parent)
+    return out.read_text(encoding="utf-8")
+
+
+def mixed_section(html: str, name: str) -> str:
+    return section(html, f"dataset-{MIXED.index(name) + 1}")
+
+
+def headers(html: str) -> list[str]:
+    """Column headers of the first table in `html`, as a reader sees them."""
+    table = html[html.index("<table") : html.index("</table>")]
+    return [plain(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
+
+
+def bold(html: str) -> list[str]:
+    return [plain(b) for b in re.findall(r"<strong>(.*?)</strong>", html, re.S)]
+
+
+def table_rows(html: str, css_class: str) -> dict[str, list[str]]:
+    """{row header: [cell texts]} of <table class=css_class>; bold cells marked with '*'."""
+    start = html.index(f'<table class="{css_class}">')
+    table = html[start : html.index("</table>", start)]
+    rows = {}
+    for header, cells in re.findall(
+        r'<tr[^>]*>\s*<th scope="row">(.*?)</th>(.*?)</tr>', table, re.S
+    ):
+        texts = []
+        for cell in re.findall(r"<td[^>]*>(.*?)</td>", cells, re.S):
+            texts.append(("*" if "<strong>" in cell else "") + plain(cell))
+        rows[plain(header)] = texts
+    return rows
+
+
+def test_sections_follow_their_task(mixed: str) -> None:
+    expected = {
+        "splice": ["Accuracy ↑", "Balanced accuracy ↑", "AUROC ↑", "AUPRC ↑", "F1 ↑", "MCC ↑"],
+        "expression": ["MSE ↓", "MAE ↓", "R² ↑", "Pearson r ↑", "Spearman ρ ↑"],
+        "dream_a": ["MSE ↓", "MAE ↓", "Skill ↑"],
+    }
+    for name, metrics in expected.items():
+        columns = headers(mixed_section(mixed, name))
+        assert columns[2 : 2 + len(metrics)] == metrics, name
+        assert columns[2 + len(metrics)] == "Parameters", name
+    assert "Task: sequence regression" in plain(mixed_section(mixed, "expression"))
+    assert "Task: expression time-series forecasting" in plain(mixed_section(mixed, "dream_b"))
+    assert "MSE and MAE: lower is better" in plain(mixed_section(mixed, "expression"))
+    assert "All metrics: higher is better" in plain(mixed_section(mixed, "splice"))
+    assert "Windows / s" in headers(mixed_section(mixed, "dream_a"))
+
+
+def test_regression_best_is_lowest_error_and_highest_correlation(mixed, mixed_results) -> None:
+    html = mixed_section(mixed, "expression")
+    summary = pd.read_csv(mixed_results / "expression" / "summary.tsv", sep="\t")
+    marked = bold(html)
+
+    def shown(row, metric: str) -> str:
+        low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
+        return f"{_format(row[metric], metric)} [{_format(low, metric)}–{_format(high, metric)}]"
+
+    for metric, lower in (("mse", True), ("mae", True), ("r2", False), ("pearson", False)):
+        order = summary.sort_values(metric, ascending=lower)
+        best, worst = order.iloc[0], order.iloc[-1]
+        assert shown(best, metric) in marked, metric
+        assert shown(worst, metric) in plain(html) and shown(worst, metric) not in marked, metric
+    # lstm (least noise) wins every column; the k-mer ridge floor none.
+    assert summary.loc[summary["mse"].idxmin(), "model"] == "lstm"
+    rows = table_rows(html, "comparison")
+    assert all(cell.startswith("*") for cell in rows["lstm"][1:6])
+    assert not any(cell.startswith("*") for cell in rows["kmer_ridge baseline"][1:6])
+
+
+def test_forecasting_best_markers_with_several_seeds(mixed: str, mixed_results: Path) -> None:
+    html = mixed_section(mixed, "dream_a")
+    summary = pd.read_csv(mixed_results / "dream_a" / "summary.tsv", sep="\t")
+    gru = summary[summary["model"] == "gru"]
+    assert len(gru) == 2
+    means = summary.groupby("model", sort=False)[["mse", "skill"]].mean()
+    rows = table_rows(html, "comparison")
+    mse = _format(gru["mse"].mean(), "mse")
+    text = f"{mse} ± {_format(gru['mse'].std(ddof=1), 'mse')}"
+    assert rows["gru"][1] == "*" + text  # lowest mean MSE: bold
+    assert means["mse"].idxmin() == "gru" and means["skill"].idxmax() == "gru"
+    assert rows["gru"][3].startswith("*")  # highest skill
+    persistence = next(v for k, v in rows.items() if k.startswith("persistence"))
+    assert persistence[3].startswith("0.000") and not persistence[3].startswith("*")
+    assert persistence[1].startswith(_format(means.loc["persistence", "mse"], "mse"))
+
+
+def test_per_horizon_table(mixed: str, mixed_results: Path) -> None:
+    html = mixed_section(mixed, "dream_a")
+    assert "Error per forecast horizon" in html
+    summary = pd.read_csv(mixed_results / "dream_a" / "summary.tsv", sep="\t")
+    means = summary.groupby("model", sort=False).mean(numeric_only=True)
+    rows = table_rows(html, "horizons")
+    labels = {k.split(" ")[0]: v for k, v in rows.items()}
+    assert list(labels) == ["gru", "lstm", "persistence", "ridge_ar"]  # baselines included
+    for column, (horizon, metric) in enumerate((h, m) for h in (1, 2) for m in ("mse", "skill")):
+        values = means[f"{metric}_h{horizon}"]
+        best = values.idxmin() if metric == "mse" else values.idxmax()
+        for model, cells in labels.items():
+            expected = _format(values[model], metric)
+            marker = "*" if model == best else ""
+            assert cells[column] == marker + expected, (model, horizon, metric)
+    assert [labels["persistence"][i] for i in (1, 3)] == ["0.000", "0.000"]
+    assert "No persistence run was trained" not in html
+
+
+def test_per_horizon_reference_row_without_a_persistence_run(mixed, mixed_results) -> None:
+    html = mixed_section(mixed, "dream_b")
+    rows = table_rows(html, "horizons")
+    reference = rows["persistence reference baseline"]
+    metrics = read_json(mixed_results / "dream_b" / "gru" / "seed0" / "metrics.json")
+    for i, entry in enumerate(metrics["per_horizon"]):
+        assert reference[2 * i].lstrip("*") == _format(entry["persistence_mse"], "mse")
+        assert reference[2 * i + 1].lstrip("*") == "0.000"
+    assert "No persistence run was trained" in plain(html)
+
+
+def test_network_ranking_table(mixed: str) -> None:
+    html = mixed_section(mixed, "dream_a")
+    text = plain(html)
+    assert "Gene-interaction ranking" in text
+    assert f"“{METHOD}”" in text
+    for phrase in (
+        "input gradient",
+        "rank-averaged over all neural models and seeds",
+        "most recent lag",
+        "previous time point alone",
+    ):
+        assert phrase in text, phrase
+    rows = table_rows(html, "network")
+    (neural, ridge, ar1) = NETWORKS["dream_a"]
+    assert rows["Neural ensemble"] == ["*0.740", "0.410", "8", "20"]
+    assert rows["Ridge AR (most recent lag)"] == ["0.660", "*0.440", "8", "20"]
+    assert rows["Ridge AR(1) (reference)"] == ["0.580", "0.220", "8", "20"]
+    assert "AUPR 0.400" in text  # chance: 8 true of 20 scored pairs
+    assert '<td>gru/seed0</td><td class="num">0.700</td>' in html  # per model
+    assert '<td>gru/seed1</td><td class="num">0.650</td>' in html
+
+
+def test_network_without_gold_standard(mixed: str) -> None:
+    html = mixed_section(mixed, "dream_c")
+    assert "Gene-interaction ranking" in html
+    assert "No gold-standard network" in html
+    assert '<table class="network">' not in html
+    assert "G&lt;i&gt;9" in html and "<i>9" not in html  # top edges, escaped
+    assert "Gene-interaction ranking" not in mixed_section(mixed, "expression")
+
+
+def test_network_across_datasets(mixed: str) -> None:
+    assert '<a href="#network-across-datasets">' in mixed
+    start = mixed.index('<section id="network-across-datasets">')
+    overview = mixed[start : mixed.index("</section>", start)]
+    assert start < mixed.index('id="dataset-1"')
+    rows = table_rows(overview, "network-overview")
+    assert list(rows) == ["dream_a", "dream_b", "Mean (2 datasets)"]  # dream_c has no gold
+    a, b = NETWORKS["dream_a"], NETWORKS["dream_b"]
+
+    def flat(scores):
+        return [v for pair in scores for v in pair]
+
+    assert [c.lstrip("*") for c in rows["dream_a"]] == [f"{v:.3f}" for v in flat(a)]
+    mean = [(x + y) / 2 for x, y in zip(flat(a), flat(b), strict=True)]
+    assert [c.lstrip("*") for c in rows["Mean (2 datasets)"]] == [f"{v:.3f}" for v in mean]
+    # Best method per row and metric: dream_b's ridge beats the neural ensemble on both.
+    assert rows["dream_b"][2].startswith("*") and rows["dream_b"][3].startswith("*")
+    assert not rows["dream_b"][0].startswith("*")
+    assert rows["dream_a"][0].startswith("*") and rows["dream_a"][3].startswith("*")
+
+
+def test_no_cross_dataset_table_for_a_single_scored_dataset(mixed_results, tmp_path) -> None:
+    out = write_report(
+        mixed_results,
+        ["splice", "dream_a", "dream_c"],
+        tmp_path / "r.html",
+        config={},
+        command="",
+        workflow_dir=tmp_path,
+    )
+    html = out.read_text()
+    assert "network-across-datasets" not in html
+    assert '<table class="network">' in html  # the dataset's own table stays
+
+
+def test_forecasting_data_summary(mixed: str) -> None:
+    data = mixed_section(mixed, "dream_a")
+    data = data[data.index('id="dataset-3-data"') :]
+    text = plain(data)
+    for fact in (
+        "Genes 5",
+        "Series 5 (wildtype: 5)",
+        "Time points 60 (12 per series)",
+        "Time range 0 – 550",
+        "Windows 3 observed time points → forecast horizon 2",
+        "Target delta (models predict the change from the last observed value)",
+        "Multi-step strategy recursive",
+        "Transform log1p then z-score (fitted on train)",
+        "Split by series, seed 42",
+    ):
+        assert fact in text, fact
+    assert "Train 3 24 ts0, ts1, ts2" in text
+    assert "Validation 1 8 ts3" in text
+    assert "Test 1 8 ts9" in text
+    assert "<dt>Test points in train windows</dt><dd>0</dd>" in data
+    assert "Sequence length" not in text and "Alphabet" not in text
+
+
+def test_regression_data_summary(mixed: str) -> None:
+    data = mixed_section(mixed, "expression")
+    text = plain(data[data.index('id="dataset-2-data"') :])
+    assert "Regression targets liver, brain" in text
+    assert "Records per split train 280, validation 40, test 80" in text
+    assert "Records kept 400" in text
+
+
+def test_mixed_report_figures_and_captions(mixed: str) -> None:
+    parsed = Page(mixed)
+    assert parsed.tags["svg"] == 5 + 3 + 3 * 3
+    duplicates = [i for i, n in Counter(parsed.ids).items() if n > 1]
+    assert not duplicates, duplicates[:5]
+    assert not set(parsed.refs) - set(parsed.ids)
+    captions = {
+        name: re.findall(r"<figcaption><strong>(.*?)\.</strong>", mixed_section(mixed, name))
+        for name in MIXED
+    }
+    assert captions["splice"] == [FIGURES[n][0] for n in FIGURES_BY_TASK["classification"]]
+    assert captions["expression"] == [
+        "Model comparison",
+        "Predicted vs measured",
+        "Training curves",
+    ]
+    assert captions["dream_a"] == ["Error per horizon", "Forecasts over time", "Training curves"]
+    assert TASK_FIGURES["forecasting"]["comparison"][1] in mixed_section(mixed, "dream_b")
+    assert FIGURES["scatter"][1] in mixed_section(mixed, "expression")
+    assert FIGURES["comparison"][1] not in mixed_section(mixed, "expression")
+
+
+def test_every_figure_name_has_a_caption() -> None:
+    for names in FIGURES_BY_TASK.values():
+        for name in names:
+            title, caption = FIGURES[name]
+            assert title and caption.endswith("."), name
+            assert (REPO / "workflow" / "report" / f"{name}.rst").is_file(), name
+
+
+def test_mixed_report_is_self_contained_and_escaped(mixed: str) -> None:
+    parsed = Page(mixed)
+    assert parsed.tags["script"] == 0 and parsed.tags["link"] == 0 and parsed.tags["img"] == 0
+    for tag, name, value in parsed.attrs:
+        if name in ("src", "href", "xlink:href"):
+            assert value.startswith(("#", "data:")), (tag, name, value[:60])
+    assert "<script" not in mixed.lower()
+    assert "lstm&lt;script&gt;alert(1)" in mixed
+
+
+def test_missing_forecast_figure_is_reported(mixed_results: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "results"
+    shutil.copytree(mixed_results / "dream_b", copy / "dream_b")
+    (copy / "dream_b" / "figures" / "forecast.svg").unlink()
+    html = write_report(
+        copy, ["dream_b"], tmp_path / "r.html", config={}, command="", workflow_dir=tmp_path
+    ).read_text()
+    assert Page(html).tags["svg"] == 2
+    assert "Figure not available" in html and "forecast.svg" in html
+    assert html.count("<figcaption>") == 3
+
+
+def test_summary_task_from_columns() -> None:
+    assert (
+        summary_task(
+            pd.DataFrame(
+                columns=[
+                    "model",
+                    "seed",
+                    "accuracy",
+                    "balanced_accuracy",
+                    "auroc",
+                    "auprc",
+                    "f1",
+                    "mcc",
+                ]
+            )
+        )
+        == "classification"
+    )
+    regression = ["model", "mse", "mae", "r2", "pearson", "spearman"]
+    assert summary_task(pd.DataFrame(columns=regression)) == "regression"
+    assert summary_task(pd.DataFrame(columns=["model", "mse", "mae", "skill"])) == "forecasting"
+    assert summary_task(pd.DataFrame(columns=["model"]), {"task": "regression"}) == "regression"
+
+
+def test_error_metrics_keep_three_significant_digits() -> None:
+    assert _format(0.00123456, "mse") == "0.00123"
+    assert _format(12.3456, "mae") == "12.3"
+    assert _format(1234.56, "mse") == "1235"
+    assert _format(3e-7, "mse") == "3.00e-07"
+    assert _format(0.12345, "r2") == "0.123"
+    assert _format(float("nan"), "skill") == "—"

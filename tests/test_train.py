@@ -8,12 +8,15 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import genoflow_env
 
+from genoflow.data import TokenDataModule
 from genoflow.errors import InputError
-from genoflow.train import TrainConfig, train
+from genoflow.train import TrainConfig, load_model, predict, train
 
 FAST = TrainConfig(max_epochs=2, batch_size=32, patience=2)
 
@@ -47,16 +50,13 @@ def test_exported_model_loads_safely_and_reproduces_predictions(motif_data, tmp_
         model_args={"channels": 8}, train_config=FAST, seed=0, threads=1,
     )  # fmt: skip
     payload = torch.load(tmp_path / "model.ckpt", weights_only=True)
-    assert payload["format"] == "genoflow-model/1"
-    assert payload["alphabet"] == "dna" and payload["classes"] == ["neg", "pos"]
-    from genoflow.alphabets import get_alphabet
-    from genoflow.models import SequenceModel
-
-    onehot = torch.from_numpy(get_alphabet("dna").onehot_table())
-    model = SequenceModel(
-        payload["model_type"], onehot, 2, max_length=payload["max_length"], **payload["model_args"]
-    )
-    model.load_state_dict(payload["state_dict"])
+    assert payload["format"] == "genoflow-model/1" and payload["task"] == "classification"
+    assert payload["meta"]["alphabet"] == "dna" and payload["meta"]["classes"] == ["neg", "pos"]
+    module, _ = load_model(tmp_path / "model.ckpt")
+    data = TokenDataModule(motif_data, batch_size=32)
+    indices, probs = predict(module, data.test_dataloader())
+    saved = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
+    np.testing.assert_allclose(saved[["prob_neg", "prob_pos"]], probs, rtol=1e-4, atol=1e-6)
 
 
 def test_seeded_training_is_reproducible(motif_data, tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, genoflow_env
+from conftest import REPO, genoflow_env, write_motif_count_data
 
 pytestmark = pytest.mark.e2e
 
@@ -160,3 +160,81 @@ def test_bad_fasta_fails_the_job_and_leaves_no_result(tmp_path):
     log = (root / "logs" / "ingest" / "tiny.log").read_text()
     assert "N.fa:1: record 'AGMKPNRSB-NEG-1': character 'X' at position 1" in log
     assert not list((root / "results" / "tiny" / "ingest").glob("*"))
+
+
+@pytest.fixture(scope="module")
+def mixed_project(tmp_path_factory) -> Path:
+    """A forecasting dataset (DREAM4 net 1) and a sequence regression dataset in one run."""
+    root = tmp_path_factory.mktemp("mixed")
+    write_motif_count_data(root, n=200)
+    dream4 = REPO / "workflow" / "resources" / "demo" / "dream4"
+    config = {
+        "datasets": {
+            "net1": {
+                "task": "forecasting",
+                "matrix": str(dream4 / "insilico_size10_1_timeseries.tsv"),
+                "series_length": 21,
+                "time_step": 50,
+                "gold_standard": str(dream4 / "insilico_size10_1_goldstandard.tsv"),
+                "forecast": {"input": 3, "horizon": 2},
+                "train": {"batch_size": 16},
+            },
+            "counts": {"task": "regression", "alphabet": "dna", "fasta": ["motifs.fa"],
+                       "values": "values.tsv"},
+        },
+        "models": {
+            "gru": {"type": "gru", "hidden": 8, "pool": "flatten"},
+            "cnn": {"type": "cnn", "channels": 8, "pool": "mean"},
+            "kmer_ridge": {"type": "kmer_ridge", "k": 2},
+            "persistence": {"type": "persistence"},
+            "ridge_ar": {"type": "ridge_ar"},
+        },
+        "train": {"max_epochs": 2},
+        "threads": 1,
+        "evaluate": {"bootstrap": 20},
+    }  # fmt: skip
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(root, "--cores", "2")
+    return root
+
+
+def test_forecasting_outputs_follow_the_contract(mixed_project):
+    results = mixed_project / "results" / "net1"
+    summary = pd.read_csv(results / "summary.tsv", sep="\t")
+    assert sorted(summary["model"]) == ["gru", "persistence", "ridge_ar"]  # cnn cannot forecast
+    assert {"mse", "mae", "skill", "mse_h1", "skill_h2"} <= set(summary.columns)
+    persistence = summary.set_index("model").loc["persistence"]
+    assert persistence["skill"] == pytest.approx(0.0, abs=1e-9)
+    edges = pd.read_csv(results / "network" / "edges.tsv", sep="\t")
+    assert len(edges) == 90 and list(edges["rank"]) == list(range(1, 91))
+    network = json.loads((results / "network" / "metrics.json").read_text())
+    assert 0 <= network["neural"]["auroc"] <= 1 and network["ridge"]["edges_true"] == 15
+    for name in ("comparison", "forecast", "loss"):
+        assert (results / "figures" / f"{name}.svg").is_file()
+
+
+def test_regression_outputs_follow_the_contract(mixed_project):
+    results = mixed_project / "results" / "counts"
+    summary = pd.read_csv(results / "summary.tsv", sep="\t")
+    assert sorted(summary["model"]) == ["cnn", "gru", "kmer_ridge"]
+    assert {"mse", "mae", "r2", "pearson", "spearman"} <= set(summary.columns)
+    predictions = pd.read_csv(results / "cnn" / "seed0" / "predictions.tsv", sep="\t")
+    assert list(predictions.columns) == [
+        "id",
+        "true_count",
+        "pred_count",
+        "true_double",
+        "pred_double",
+    ]
+    for name in ("comparison", "scatter", "loss"):
+        assert (results / "figures" / f"{name}.svg").is_file()
+    html = (mixed_project / "results" / "report" / "index.html").read_text()
+    assert "counts" in html and "net1" in html
+
+
+def test_workflow_and_package_agree_on_figures():
+    from genoflow.figures import FIGURES_BY_TASK
+
+    text = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    for task, names in FIGURES_BY_TASK.items():
+        assert f'"{task}": {tuple(names)!r}'.replace("'", '"') in text

@@ -1,4 +1,5 @@
-"""Non-neural baseline: k-mer logistic regression, trained and scored on the same split.
+"""Non-neural baselines: k-mer logistic regression (classification) and k-mer ridge regression
+(regression), trained and scored on the same split as the neural models.
 
 Features are either the frequencies of every k-mer (k = 1..k_max) over unambiguous positions,
 standardised on the training split, or (positional) which k-mer sits at each position. The
@@ -8,23 +9,24 @@ history.csv. It gives every comparison an honest floor.
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from scipy import sparse
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import log_loss
 
 from genoflow.alphabets import get_alphabet
 from genoflow.data import SPLIT_CODES
-from genoflow.io import atomic_path, read_json, write_json
+from genoflow.errors import InputError
+from genoflow.io import atomic_path, read_json, write_history, write_json
 from genoflow.preprocess import load_arrays, read_ids
-from genoflow.train import MODEL_FORMAT, write_predictions
+from genoflow.train import MODEL_FORMAT, write_predictions, write_regression_predictions
 
-C_GRID = (0.01, 0.1, 1.0, 10.0)
+C_GRID = (0.01, 0.1, 1.0, 10.0)  # LogisticRegression C (inverse penalty)
+ALPHA_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0)  # Ridge penalty
 
 
 def _kmer_codes(tokens: np.ndarray, lengths: np.ndarray, letters: int, k: int):
@@ -65,73 +67,60 @@ def kmer_features(
     return sparse.hstack(blocks, format="csr") if positional else np.concatenate(blocks, axis=1)
 
 
-def train_kmer_logreg(
+def train_kmer_baseline(
     data_dir: str | Path,
     out_dir: str | Path,
     *,
     model_name: str,
+    model_type: str = "kmer_logreg",
     k: int = 4,
     positional: bool = False,
     seed: int = 0,
 ) -> dict:
-    """Fit on train, choose C on val, predict test; same output files as a neural model."""
+    """kmer_logreg (classification) or kmer_ridge (regression): fit on train, choose the
+    penalty on val, predict test; the same output files as a neural model."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     meta = read_json(data_dir / "meta.json")
+    expected = "kmer_logreg" if meta["task"] == "classification" else "kmer_ridge"
+    if model_type != expected:
+        raise InputError(None, f"{model_type} does not fit a {meta['task']} task; use {expected}")
     arrays = load_arrays(data_dir)
     letters = get_alphabet(meta["alphabet"]).channels
     started = time.perf_counter()
     x = kmer_features(arrays["tokens"][:], arrays["lengths"], letters, k, positional)
-    split, labels = arrays["split"], arrays["labels"]
+    split = arrays["split"]
     train, val, test = (np.flatnonzero(split == SPLIT_CODES[s]) for s in ("train", "val", "test"))
     # Frequencies are standardised on train; positional one-hot stays 0/1 (and sparse).
     mean = np.zeros(x.shape[1], np.float32) if positional else x[train].mean(axis=0)
     scale = np.ones(x.shape[1], np.float32) if positional else x[train].std(axis=0) + 1e-6
     if not positional:
         x = (x - mean) / scale
-    classes = np.arange(len(meta["classes"]))
-    history, best = [], None
-    for step, c in enumerate(C_GRID):
-        model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(
-            x[train], labels[train]
+    fit = _fit_logreg if model_type == "kmer_logreg" else _fit_ridge
+    history, model = fit(x, arrays, train, val, seed, started)
+    ids = [read_ids(data_dir)[i] for i in test]
+    if model_type == "kmer_logreg":
+        labels = arrays["labels"][test]
+        probs = model.predict_proba(x[test])
+        write_predictions(out_dir / "predictions.tsv", ids, labels, probs, meta["classes"])
+    else:
+        mean_y, std_y = np.array(meta["target_mean"]), np.array(meta["target_std"])
+        truth = arrays["targets"][test] * std_y + mean_y
+        predicted = model.predict(x[test]).reshape(len(test), -1) * std_y + mean_y
+        write_regression_predictions(
+            out_dir / "predictions.tsv", ids, truth, predicted, meta["targets"]
         )
-        val_probs = model.predict_proba(x[val])
-        row = {
-            "epoch": step,
-            "seconds": round(time.perf_counter() - started, 3),
-            "train_loss": log_loss(labels[train], model.predict_proba(x[train]), labels=classes),
-            "train_accuracy": model.score(x[train], labels[train]),
-            "val_loss": log_loss(labels[val], val_probs, labels=classes),
-            "val_accuracy": model.score(x[val], labels[val]),
-            "lr": c,  # here: the regularisation strength C of this candidate
-        }
-        history.append({k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()})
-        if best is None or row["val_loss"] < best[0]["val_loss"]:
-            best = (row, model)
-    row, model = best
-    ids = read_ids(data_dir)
-    write_predictions(
-        out_dir / "predictions.tsv",
-        [ids[i] for i in test],
-        labels[test],
-        model.predict_proba(x[test]),
-        meta["classes"],
-    )
-    with atomic_path(out_dir / "history.csv") as tmp, open(tmp, "w", newline="") as out:
-        writer = csv.DictWriter(out, list(history[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(history)
+    write_history(out_dir / "history.csv", history)
+    best = min(history, key=lambda row: row["val_loss"])
+    chosen = {"k": k, "positional": positional, "penalty": best["lr"]}
     payload = {
         "format": MODEL_FORMAT,
         "task": meta["task"],
-        "model_type": "kmer_logreg",
-        "model_args": {"k": k, "positional": positional, "C": row["lr"]},
-        "alphabet": meta["alphabet"],
-        "classes": meta["classes"],
-        "max_length": meta["max_length"],
-        "trim": meta["trim"],
+        "model_type": model_type,
+        "model_args": chosen,
+        "meta": meta,
         "state_dict": {
-            "coef": torch.from_numpy(model.coef_.astype(np.float32)),
-            "intercept": torch.from_numpy(model.intercept_.astype(np.float32)),
+            "coef": torch.from_numpy(np.atleast_2d(model.coef_).astype(np.float32)),
+            "intercept": torch.from_numpy(np.atleast_1d(model.intercept_).astype(np.float32)),
             "feature_mean": torch.from_numpy(np.asarray(mean, dtype=np.float32)),
             "feature_scale": torch.from_numpy(np.asarray(scale, dtype=np.float32)),
         },
@@ -140,14 +129,62 @@ def train_kmer_logreg(
         torch.save(payload, tmp)
     info = {
         "model": model_name,
-        "type": "kmer_logreg",
+        "type": model_type,
         "seed": seed,
-        "params": int(model.coef_.size + model.intercept_.size),
+        "params": int(np.size(model.coef_) + np.size(model.intercept_)),
         "train_seconds": round(time.perf_counter() - started, 2),
         "epochs": len(history),
-        "best_epoch": int(row["epoch"]),
-        "best_val_loss": row["val_loss"],
-        "model_args": {"k": k, "positional": positional, "C": row["lr"]},
+        "best_epoch": int(best["epoch"]),
+        "best_val_loss": best["val_loss"],
+        "model_args": chosen,
     }
     write_json(out_dir / "train.json", info)
     return info
+
+
+def _fit_logreg(x, arrays, train, val, seed, started):
+    """One LogisticRegression per C; history rows; the model with the lowest val log-loss."""
+    labels = arrays["labels"]
+    classes = np.unique(labels)
+    history, models = [], []
+    for step, c in enumerate(C_GRID):
+        model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+        model.fit(x[train], labels[train])
+        history.append(
+            {
+                "epoch": step,
+                "seconds": round(time.perf_counter() - started, 3),
+                "train_loss": log_loss(
+                    labels[train], model.predict_proba(x[train]), labels=classes
+                ),
+                "train_accuracy": model.score(x[train], labels[train]),
+                "val_loss": log_loss(labels[val], model.predict_proba(x[val]), labels=classes),
+                "val_accuracy": model.score(x[val], labels[val]),
+                "lr": c,  # here: the regularisation strength C of this candidate
+            }
+        )
+        models.append(model)
+    return history, models[int(np.argmin([row["val_loss"] for row in history]))]
+
+
+def _fit_ridge(x, arrays, train, val, seed, started):
+    """One Ridge per alpha on standardised targets; the model with the lowest val MSE."""
+    y = arrays["targets"]
+    history, models = [], []
+    for step, alpha in enumerate(ALPHA_GRID):
+        model = Ridge(alpha=alpha, random_state=seed).fit(x[train], y[train])
+        history.append(
+            {
+                "epoch": step,
+                "seconds": round(time.perf_counter() - started, 3),
+                "train_loss": float(
+                    np.mean((model.predict(x[train]).reshape(y[train].shape) - y[train]) ** 2)
+                ),
+                "val_loss": float(
+                    np.mean((model.predict(x[val]).reshape(y[val].shape) - y[val]) ** 2)
+                ),
+                "lr": alpha,  # here: the ridge penalty of this candidate
+            }
+        )
+        models.append(model)
+    return history, models[int(np.argmin([row["val_loss"] for row in history]))]

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from genoflow import __version__
+from genoflow.config import MODEL_TASKS
 from genoflow.errors import InputError
 
 
@@ -30,8 +31,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
     if bool(args.samples) == bool(args.fasta):
         raise InputError(None, "give either --samples or --fasta")
-    if args.fasta and not (args.label_pattern or args.labels):
-        raise InputError(None, "--fasta needs a label source: --label-pattern or --labels")
+    if args.fasta and not (args.label_pattern or args.labels or args.values):
+        raise InputError(None, "--fasta needs --label-pattern, --labels or --values")
     inputs = (
         read_sample_sheet(args.samples)
         if args.samples
@@ -43,6 +44,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         alphabet=args.alphabet,
         label_pattern=args.label_pattern,
         label_table=args.labels,
+        values_table=args.values,
         ambiguous=args.ambiguous,
         invalid=args.invalid,
         duplicate_ids=args.duplicate_ids,
@@ -69,22 +71,27 @@ def cmd_preprocess(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    model_args = dict(args.model_args)
-    if args.type == "kmer_logreg":
-        from genoflow.baselines import train_kmer_logreg
+    name = args.model or args.type
+    if args.type in ("kmer_logreg", "kmer_ridge"):
+        from genoflow.baselines import train_kmer_baseline
 
-        info = train_kmer_logreg(
-            args.data, args.out, model_name=args.model or args.type, seed=args.seed, **model_args
-        )
+        info = train_kmer_baseline(
+            args.data, args.out, model_name=name, model_type=args.type, seed=args.seed,
+            **args.model_args,
+        )  # fmt: skip
+    elif args.type in ("persistence", "ridge_ar"):
+        from genoflow.forecast import train_baseline
+
+        info = train_baseline(args.data, args.out, model_name=name, model_type=args.type)
     else:
         from genoflow.train import TrainConfig, train
 
         info = train(
             args.data,
             args.out,
-            model_name=args.model or args.type,
+            model_name=name,
             model_type=args.type,
-            model_args=model_args,
+            model_args=dict(args.model_args),
             train_config=TrainConfig.from_dict(args.train),
             seed=args.seed,
             threads=args.threads,
@@ -94,10 +101,12 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from genoflow.metrics import evaluate
+    from genoflow.metrics import METRICS_BY_TASK, evaluate
 
     result = evaluate(args.predictions, args.out, n_boot=args.bootstrap, seed=args.seed)
-    print(f"accuracy {result['accuracy']:.4f} (95% CI {result['ci95']['accuracy']})")
+    main_metric = METRICS_BY_TASK[result["task"]][0]
+    interval = result.get("ci95", {}).get(main_metric)
+    print(f"{main_metric} {result[main_metric]:.4f} (95% CI {interval})")
 
 
 def cmd_summarize(args: argparse.Namespace) -> None:
@@ -128,6 +137,57 @@ def cmd_report(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def cmd_ingest_matrix(args: argparse.Namespace) -> None:
+    from genoflow.expression import ingest_matrix
+
+    summary = ingest_matrix(
+        args.matrix,
+        args.out,
+        orientation=args.orientation,
+        samples=args.samples,
+        series_length=args.series_length,
+        time_step=args.time_step,
+        missing=args.missing,
+    )
+    print(
+        f"ingested {summary['samples']} samples x {summary['genes']} genes in"
+        f" {summary['series']} series; {summary['missing']['imputed']} value(s) imputed"
+    )
+
+
+def cmd_preprocess_series(args: argparse.Namespace) -> None:
+    from genoflow.timeseries import preprocess_series
+
+    meta = preprocess_series(
+        args.ingest,
+        args.out,
+        input=args.input,
+        horizon=args.horizon,
+        split=args.split,
+        val=args.val,
+        test=args.test,
+        seed=args.seed,
+        log1p=args.log1p,
+        zscore=args.zscore,
+        target=args.target,
+        multistep=args.multistep,
+    )
+    split = meta["split"]
+    print(
+        f"windows {meta['windows']}; series train {len(split['train'])}, val {split['val']},"
+        f" test {split['test']}; leakage {meta['leakage_check']}"
+    )
+
+
+def cmd_network(args: argparse.Namespace) -> None:
+    from genoflow.network import rank_network
+
+    result = rank_network(args.models, args.data, args.out, gold_standard=args.gold_standard)
+    for name in ("neural", "ridge", "ridge_ar1"):
+        if name in result:
+            print(f"{name}: AUROC {result[name]['auroc']:.3f}, AUPR {result[name]['aupr']:.3f}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genoflow", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"genoflow {__version__}")
@@ -139,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fasta", nargs="+", help="FASTA files (plain or gzip)")
     p.add_argument("--label-pattern", help="regex on the header line; group 1 is the label")
     p.add_argument("--labels", help="TSV with columns id, label[, split]")
+    p.add_argument("--values", help="regression targets: TSV with id[, split] + numeric columns")
     p.add_argument(
         "--ambiguous",
         default="encode",
@@ -180,9 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("train", help="train one model with one seed; predict the test split")
     p.add_argument("--data", required=True, help="folder written by `genoflow preprocess`")
     p.add_argument("--out", required=True, help="run folder (model.ckpt, history.csv, ...)")
-    p.add_argument(
-        "--type", required=True, choices=["rnn", "lstm", "gru", "transformer", "cnn", "kmer_logreg"]
-    )
+    p.add_argument("--type", required=True, choices=list(MODEL_TASKS))
     p.add_argument("--model", help="name of the model (default: its type)")
     p.add_argument(
         "--model-args",
@@ -212,9 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_summarize)
 
-    p = commands.add_parser(
-        "figures", help="run folders -> comparison, ROC, PR, confusion, loss SVGs"
-    )
+    p = commands.add_parser("figures", help="run folders -> the SVG figures of their task")
     p.add_argument("--runs", nargs="+", required=True, help="run folders of one dataset")
     p.add_argument("--out-dir", required=True, help="folder for the SVG figures")
     p.set_defaults(func=cmd_figures)
@@ -235,6 +292,76 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workflow-dir", default=".", help="folder whose git commit is recorded")
     p.add_argument("--out", required=True, help="HTML file to write")
     p.set_defaults(func=cmd_report)
+
+    p = commands.add_parser(
+        "ingest-matrix", help="expression matrix + sample metadata -> validated time series"
+    )
+    p.add_argument("--matrix", required=True, help="TSV/CSV (optionally .gz) or Parquet matrix")
+    p.add_argument(
+        "--orientation",
+        default="samples_x_genes",
+        choices=["samples_x_genes", "genes_x_samples"],
+        help="rows are samples (columns genes), or rows are genes (columns samples)",
+    )
+    meta = p.add_mutually_exclusive_group(required=True)
+    meta.add_argument("--samples", help="sample table TSV: sample, series, time[, condition]")
+    meta.add_argument(
+        "--series-length",
+        type=int,
+        help="stacked trajectories: every N consecutive samples are one series (DREAM4)",
+    )
+    p.add_argument(
+        "--time-step", type=float, default=1.0, help="time between points (with --series-length)"
+    )
+    p.add_argument(
+        "--missing",
+        default="error",
+        choices=["error", "zero", "gene_mean", "ffill"],
+        help="NaN/inf/NA cells: fail, or impute (0, gene mean, previous time point)",
+    )
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_ingest_matrix)
+
+    p = commands.add_parser(
+        "preprocess-series", help="split whole series, normalise on train, forecasting windows"
+    )
+    p.add_argument("--ingest", required=True, help="folder written by `genoflow ingest-matrix`")
+    p.add_argument("--out", required=True)
+    p.add_argument("--input", type=int, default=5, help="time points a window reads")
+    p.add_argument("--horizon", type=int, default=1, help="time points a window predicts")
+    p.add_argument(
+        "--split",
+        default="series",
+        choices=["series", "condition"],
+        help="hold out whole series by series name or by condition name",
+    )
+    p.add_argument("--val", nargs="+", help="series (or condition) names for validation")
+    p.add_argument("--test", nargs="+", help="series (or condition) names for test")
+    p.add_argument("--seed", type=int, default=42, help="recorded; the split is by name")
+    p.add_argument("--log1p", action="store_true", help="log1p before z-scoring")
+    p.add_argument(
+        "--no-zscore", dest="zscore", action="store_false", help="skip the per-gene z-score"
+    )
+    p.add_argument(
+        "--target",
+        default="delta",
+        choices=["delta", "level"],
+        help="predict the change from the last point, or the level",
+    )
+    p.add_argument(
+        "--multistep",
+        default="direct",
+        choices=["direct", "recursive"],
+        help="all horizons at once, or one step fed back",
+    )
+    p.set_defaults(func=cmd_preprocess_series)
+
+    p = commands.add_parser("network", help="rank regulator->target edges from forecasters")
+    p.add_argument("--models", nargs="+", required=True, help="model.ckpt of neural forecasters")
+    p.add_argument("--data", required=True, help="folder written by `genoflow preprocess-series`")
+    p.add_argument("--gold-standard", help="known edges: regulator, target, 0/1 per line")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_network)
     return parser
 
 

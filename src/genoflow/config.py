@@ -15,6 +15,22 @@ from jsonschema.exceptions import ValidationError
 
 from genoflow.errors import InputError
 
+NEURAL = ("classification", "regression", "forecasting")
+# Which tasks each model type can be trained on; a dataset trains the compatible ones.
+# (Kept free of torch so the workflow can import it: tests/test_models.py checks NEURAL_TYPES.)
+NEURAL_TYPES = ("rnn", "lstm", "gru", "transformer", "cnn")
+MODEL_TASKS: dict[str, tuple[str, ...]] = {
+    "rnn": NEURAL,
+    "lstm": NEURAL,
+    "gru": NEURAL,
+    "transformer": NEURAL,
+    "cnn": ("classification", "regression"),
+    "kmer_logreg": ("classification",),
+    "kmer_ridge": ("regression",),
+    "persistence": ("forecasting",),
+    "ridge_ar": ("forecasting",),
+}
+
 
 def config_errors(config: dict, schema_path: str | Path) -> list[str]:
     """Every problem in `config`, one line each, as 'key.path: problem'."""
@@ -33,6 +49,15 @@ def check_config(config: dict, schema_path: str | Path, source: str = "config") 
         raise InputError(source, "invalid configuration:\n  " + "\n  ".join(problems))
 
 
+def models_for(config: dict, dataset: str) -> list[str]:
+    """The models a dataset trains: its `models` list, or every model that fits its task."""
+    entry = config["datasets"][dataset]
+    task = entry.get("task", "classification")
+    if "models" in entry:
+        return list(entry["models"])
+    return [n for n, spec in config["models"].items() if task in MODEL_TASKS[spec["type"]]]
+
+
 def _describe(error: ValidationError) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     if error.validator == "additionalProperties":
@@ -40,9 +65,11 @@ def _describe(error: ValidationError) -> str:
         extra = sorted(set(error.instance) - set(allowed))
         return f"{where}: unknown key(s) {extra}; allowed: {allowed}"
     if error.validator == "oneOf" and error.absolute_path and error.absolute_path[0] == "datasets":
+        if isinstance(error.instance, dict) and "matrix" in error.instance:
+            return f"{where}: give exactly one of `sample_table` or `series_length`"
         return (
-            f"{where}: give exactly one label source: `samples`, or `fasta` with"
-            " `label_pattern`, or `fasta` with `labels`"
+            f"{where}: give exactly one label source: `samples`, or `fasta` with one of"
+            " `label_pattern`, `labels` (classification) or `values` (regression)"
         )
     return f"{where}: {error.message}"
 
@@ -50,18 +77,30 @@ def _describe(error: ValidationError) -> str:
 def _cross_checks(config: dict) -> list[str]:
     problems = []
     for name, dataset in config["datasets"].items():
+        task = dataset.get("task", "classification")
+        where = f"datasets.{name}"
         for model in dataset.get("models", []):
             if model not in config["models"]:
                 problems.append(
-                    f"datasets.{name}.models: {model!r} is not defined under `models`"
+                    f"{where}.models: {model!r} is not defined under `models`"
                     f" (defined: {sorted(config['models'])})"
                 )
-        paths = [("samples", dataset.get("samples")), ("labels", dataset.get("labels"))]
+            elif task not in MODEL_TASKS[config["models"][model]["type"]]:
+                kind = config["models"][model]["type"]
+                problems.append(f"{where}.models: {model!r} ({kind}) cannot do {task}")
+        if task != "forecasting" and not models_for(config, name):
+            problems.append(f"{where}: no model in `models` fits task {task}")
+        if task == "regression" and "values" not in dataset:
+            problems.append(f"{where}: task regression needs `values` (a TSV of targets per id)")
+        if task == "classification" and "values" in dataset:
+            problems.append(f"{where}: `values` holds regression targets; set task: regression")
+        keys = ("samples", "labels", "values", "matrix", "sample_table", "gold_standard")
+        paths = [(key, dataset.get(key)) for key in keys]
         paths += [(f"fasta[{i}]", p) for i, p in enumerate(dataset.get("fasta", []))]
         for key, path in paths:
             if path is not None and not Path(path).is_file():
-                problems.append(f"datasets.{name}.{key}: file {path!r} not found")
+                problems.append(f"{where}.{key}: file {path!r} not found")
         split = dataset.get("split", {})
-        if split.get("val", 0.1) + split.get("test", 0.2) >= 1:
-            problems.append(f"datasets.{name}.split: val + test must be below 1")
+        if task != "forecasting" and split.get("val", 0.1) + split.get("test", 0.2) >= 1:
+            problems.append(f"{where}.split: val + test must be below 1")
     return problems

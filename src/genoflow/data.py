@@ -1,8 +1,8 @@
-"""Batches straight from the memory-mapped token arrays.
+"""Batches straight from the memory-mapped preprocessed arrays.
 
-The loader samples whole batches of indices and reads each batch with one fancy-indexing call
-on the memmap (sorted indices, so reads are near-sequential), instead of one Python call per
-sample. Tokens stay uint8 until the model turns them into one-hot rows on the device.
+The loaders sample whole batches of indices and read each batch with one fancy-indexing call
+(sorted indices, so memmap reads are near-sequential), instead of one Python call per sample.
+Tokens stay uint8 until the model turns them into one-hot rows on the device.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
+from genoflow.io import read_json
 from genoflow.preprocess import load_arrays
 
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 
 
 class TokenBatches(Dataset):
-    """Indexed by an array of record indices; returns one collated batch."""
+    """Sequences: indexed by a list of positions into `indices`; returns one collated batch."""
 
     def __init__(self, arrays: dict[str, np.ndarray], indices: np.ndarray) -> None:
         self.arrays, self.indices = arrays, indices
@@ -32,37 +33,55 @@ class TokenBatches(Dataset):
         rows = np.sort(self.indices[positions])
         lengths = self.arrays["lengths"][rows]
         width = int(lengths.max())  # trim padding shared by the whole batch
-        return {
+        batch = {
             "index": torch.from_numpy(rows),
             "tokens": torch.from_numpy(np.ascontiguousarray(self.arrays["tokens"][rows, :width])),
             "lengths": torch.from_numpy(lengths.astype(np.int64)),
-            "labels": torch.from_numpy(self.arrays["labels"][rows]),
+        }
+        for name in ("labels", "targets"):  # class index or real-valued targets
+            if name in self.arrays:
+                batch[name] = torch.from_numpy(self.arrays[name][rows])
+        return batch
+
+
+class WindowBatches(Dataset):
+    """Time-series windows: `input` rows of every gene, then the `horizon` rows to predict."""
+
+    def __init__(
+        self, values: np.ndarray, windows: np.ndarray, ids: np.ndarray, input: int, horizon: int
+    ) -> None:
+        self.values, self.starts, self.ids = values, windows[ids], ids
+        self.input_rows, self.target_rows = np.arange(input), input + np.arange(horizon)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, positions: list[int]) -> dict[str, torch.Tensor]:
+        positions = np.sort(np.asarray(positions))
+        starts = self.starts[positions][:, None]
+        return {
+            "index": torch.from_numpy(self.ids[positions]),  # window number
+            "inputs": torch.from_numpy(self.values[starts + self.input_rows]),
+            "targets": torch.from_numpy(self.values[starts + self.target_rows]),
         }
 
 
-def _identity(batch):
+def _as_is(batch):
     return batch
 
 
-class TokenDataModule(L.LightningDataModule):
-    def __init__(self, data_dir: str | Path, batch_size: int = 64) -> None:
-        super().__init__()
-        self.data_dir, self.batch_size = Path(data_dir), batch_size
-        self.arrays = load_arrays(self.data_dir)
+def batch_loader(dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+    """A loader whose sampler yields whole batches of positions, read by one dataset call."""
+    order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+    return DataLoader(
+        dataset,
+        sampler=BatchSampler(order, batch_size, drop_last=False),
+        batch_size=None,  # the sampler already yields whole batches
+        collate_fn=_as_is,
+    )
 
-    def indices(self, split: str) -> np.ndarray:
-        return np.flatnonzero(self.arrays["split"] == SPLIT_CODES[split])
 
-    def loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        dataset = TokenBatches(self.arrays, self.indices(split))
-        order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
-        return DataLoader(
-            dataset,
-            sampler=BatchSampler(order, self.batch_size, drop_last=False),
-            batch_size=None,  # the sampler already yields whole batches
-            collate_fn=_identity,
-        )
-
+class _SplitData(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self.loader("train", shuffle=True)
 
@@ -72,5 +91,35 @@ class TokenDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self.loader("test")
 
-    def predict_dataloader(self) -> DataLoader:
-        return self.loader("test")
+
+class TokenDataModule(_SplitData):
+    def __init__(self, data_dir: str | Path, batch_size: int = 64) -> None:
+        super().__init__()
+        self.data_dir, self.batch_size = Path(data_dir), batch_size
+        self.arrays = load_arrays(self.data_dir)
+
+    def indices(self, split: str) -> np.ndarray:
+        return np.flatnonzero(self.arrays["split"] == SPLIT_CODES[split])
+
+    def loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        return batch_loader(
+            TokenBatches(self.arrays, self.indices(split)), self.batch_size, shuffle
+        )
+
+
+class WindowDataModule(_SplitData):
+    def __init__(self, data_dir: str | Path, batch_size: int = 64) -> None:
+        super().__init__()
+        self.data_dir, self.batch_size = Path(data_dir), batch_size
+        self.meta = read_json(self.data_dir / "meta.json")
+        self.values = np.load(self.data_dir / "values.npy")
+        self.windows = np.load(self.data_dir / "windows.npy")
+        self.window_split = np.load(self.data_dir / "window_split.npy")
+
+    def indices(self, split: str) -> np.ndarray:
+        return np.flatnonzero(self.window_split == SPLIT_CODES[split])
+
+    def loader(self, split: str, shuffle: bool = False) -> DataLoader:
+        ids, meta = self.indices(split), self.meta
+        dataset = WindowBatches(self.values, self.windows, ids, meta["input"], meta["horizon"])
+        return batch_loader(dataset, self.batch_size, shuffle)

@@ -1,10 +1,18 @@
-"""Figures: one dataset's runs -> comparison, ROC, PR, confusion and loss plots as compact SVG.
+"""Figures: one dataset's runs -> compact SVG figures chosen by the dataset's task.
+
+classification  comparison, roc, pr, confusion, loss
+regression      comparison (every regression metric with its CI), scatter, loss
+forecasting     comparison (MSE and skill per horizon), forecast (test series over time), loss
+
+(`FIGURES_BY_TASK`; the workflow declares exactly these outputs, so every name is always
+written, if need be as a figure that says why it has nothing to show.)
 
 Every figure is drawn from the run folders alone (predictions.tsv, history.csv, metrics.json,
 train.json), so it can be regenerated without retraining. Files are deterministic: a fixed SVG
 hash salt and no date in the metadata, so an unchanged input gives a byte-identical figure and
 Snakemake / version control see no spurious changes. Text stays text (`svg.fonttype: none`),
-curves are thinned to at most MAX_POINTS points, and each model keeps one colour in all figures.
+curves are thinned to at most MAX_POINTS points, scatter plots to SCATTER_BUDGET points, and
+each model keeps one colour in all figures.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -23,18 +31,58 @@ from sklearn import metrics as skm
 
 from genoflow.errors import InputError
 from genoflow.io import atomic_path, read_json
-from genoflow.metrics import read_predictions
+from genoflow.metrics import REGRESSION_METRICS, predictions_task, read_predictions
 
-FIGURES = ("comparison", "roc", "pr", "confusion", "loss")
+FIGURES_BY_TASK = {
+    "classification": ("comparison", "roc", "pr", "confusion", "loss"),
+    "regression": ("comparison", "scatter", "loss"),
+    "forecasting": ("comparison", "forecast", "loss"),
+}
+FIGURES = FIGURES_BY_TASK["classification"]
+# Non-neural baselines of every task: drawn grey and hollow, left out of training curves.
+BASELINE_TYPES = frozenset({"kmer_logreg", "kmer_ridge", "persistence", "ridge_ar"})
 MAX_POINTS = 300  # per curve
 CURVE_BUDGET = 3600  # per ROC / PR figure, shared by its curves
+SCATTER_BUDGET = 800  # points per scatter figure, shared by its panels and targets
 MAX_ANNOTATED_CLASSES = 12
-BASELINE_TYPES = frozenset({"kmer_logreg"})
+MAX_SCATTER_TARGETS = 3
+MAX_FORECAST_GENES = 4
+FORECAST_COLUMNS = (
+    "window",
+    "series",
+    "origin_time",
+    "horizon",
+    "time",
+    "gene",
+    "last",
+    "truth",
+    "predicted",
+)
+LOSS_LABELS = {
+    "classification": "Cross-entropy loss",
+    "regression": "MSE loss (standardised targets)",
+    "forecasting": "MSE loss (normalised values)",
+}
+# (metric, panel title): the comparison figure of classification and regression.
+CLASSIFICATION_PANELS = (("accuracy", "Accuracy"), ("auroc", "AUROC"))
+PANEL_TITLES = {
+    "mse": "MSE (lower is better)",
+    "mae": "MAE (lower is better)",
+    "r2": "R²",
+    "pearson": "Pearson r",
+    "spearman": "Spearman ρ",
+}
+REGRESSION_PANELS = tuple((metric, PANEL_TITLES[metric]) for metric in REGRESSION_METRICS)
+UNIT_INTERVAL = frozenset({"accuracy", "balanced_accuracy", "auroc", "auprc", "f1"})
 
 # Colour-blind-friendly palette (Okabe-Ito, less its pale yellow) for the neural models;
 # baselines are grey so the honest floor never reads as one of the contenders.
 MODEL_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000")
 BASELINE_COLOURS = ("#555555", "#999999")
+# Several regression targets in one scatter panel: told apart by colour and marker shape.
+TARGET_STYLES = (("#0072B2", "o"), ("#D55E00", "^"), ("#009E73", "s"))
+TRUTH_COLOUR = "#1d2329"
+PERSISTENCE_COLOUR = "#999999"
 
 STYLE = {
     "svg.fonttype": "none",  # keep text as <text>: small files, searchable and editable
@@ -59,7 +107,11 @@ STYLE = {
 
 @dataclass
 class Run:
-    """One (model, seed) run folder, loaded."""
+    """One (model, seed) run folder, loaded.
+
+    `table` is predictions.tsv; classification runs also carry `classes`, `y` (true class
+    indices) and `probs`, regression runs their `targets`.
+    """
 
     path: Path
     model: str
@@ -67,9 +119,12 @@ class Run:
     seed: int
     info: dict
     metrics: dict
-    classes: list[str]
-    y: np.ndarray
-    probs: np.ndarray
+    task: str = "classification"
+    table: pd.DataFrame | None = None
+    classes: list[str] = field(default_factory=list)
+    y: np.ndarray | None = None
+    probs: np.ndarray | None = None
+    targets: list[str] = field(default_factory=list)
 
     @property
     def baseline(self) -> bool:
@@ -77,24 +132,46 @@ class Run:
 
 
 def load_run(run_dir: str | Path) -> Run:
-    """Read the files of one run folder; a missing file is an InputError naming it."""
+    """Read the files of one run folder; a missing or malformed file is an InputError naming it.
+
+    The task is metrics.json's "task" (older files without it: told by the predictions' columns).
+    """
     run_dir = Path(run_dir)
     for name in ("train.json", "metrics.json", "predictions.tsv"):
         if not (run_dir / name).is_file():
             raise InputError(run_dir / name, "missing (train and evaluate this run first)")
     info, metrics = read_json(run_dir / "train.json"), read_json(run_dir / "metrics.json")
-    _, classes, y, probs = read_predictions(run_dir / "predictions.tsv")
-    return Run(
+    path = run_dir / "predictions.tsv"
+    task = metrics.get("task") or predictions_task(
+        list(pd.read_csv(path, sep="\t", nrows=0).columns)
+    )
+    run = Run(
         path=run_dir,
         model=str(info["model"]),
         type=str(info.get("type", info["model"])),
         seed=int(info.get("seed", 0)),
         info=info,
         metrics=metrics,
-        classes=classes,
-        y=y,
-        probs=probs,
+        task=task,
     )
+    if task == "classification":
+        run.table, run.classes, run.y, run.probs = read_predictions(path)
+    elif task == "regression":
+        run.table = pd.read_csv(path, sep="\t", dtype={"id": str})
+        run.targets = [c.removeprefix("true_") for c in run.table if c.startswith("true_")]
+        missing = [f"pred_{t}" for t in run.targets if f"pred_{t}" not in run.table]
+        if not run.targets or missing:
+            raise InputError(
+                path, f"not a regression predictions table (missing {missing or 'true_<target>'})"
+            )
+    elif task == "forecasting":
+        run.table = pd.read_csv(path, sep="\t", dtype={"series": str, "gene": str})
+        missing = [c for c in FORECAST_COLUMNS if c not in run.table]
+        if missing:
+            raise InputError(path, f"not a forecasting predictions table (missing {missing})")
+    else:
+        raise InputError(run_dir / "metrics.json", f"unknown task {task!r}")
+    return run
 
 
 def model_colours(runs: list[Run]) -> dict[str, str]:
@@ -113,44 +190,81 @@ def model_colours(runs: list[Run]) -> dict[str, str]:
     return colours
 
 
-def write_figures(run_dirs: list[Path], out_dir: Path) -> list[Path]:
-    """Write comparison, roc, pr, confusion and loss SVGs for one dataset's runs; return paths.
+def _check_runs(runs: list[Run]) -> str:
+    """The task all runs share; runs of another task, classes or targets are an InputError."""
+    first = runs[0]
+    for run in runs[1:]:
+        if run.task != first.task:
+            raise InputError(
+                run.path / "metrics.json",
+                f"task {run.task!r} differs from {first.task!r} in {first.path}",
+            )
+        if run.classes != first.classes:
+            raise InputError(
+                run.path / "predictions.tsv",
+                f"classes {run.classes} differ from {first.classes} in {first.path}",
+            )
+        if run.targets != first.targets:
+            raise InputError(
+                run.path / "predictions.tsv",
+                f"targets {run.targets} differ from {first.targets} in {first.path}",
+            )
+    return first.task
 
-    Models appear in the order of `run_dirs`; ROC, PR, confusion and loss use each model's
-    lowest seed, the comparison shows every seed.
+
+def write_figures(run_dirs: list[Path], out_dir: Path) -> list[Path]:
+    """Write the SVG figures of the runs' task (FIGURES_BY_TASK) for one dataset; return paths.
+
+    Models appear in the order of `run_dirs`; per-model figures (ROC, PR, confusion, scatter,
+    forecast, loss) use each model's lowest seed, the comparison shows every seed.
     """
     if not run_dirs:
         raise InputError(None, "no run folders given")
     runs = [load_run(path) for path in run_dirs]
-    classes = runs[0].classes
-    for run in runs[1:]:
-        if run.classes != classes:
-            raise InputError(
-                run.path / "predictions.tsv",
-                f"classes {run.classes} differ from {classes} in {runs[0].path}",
-            )
+    task = _check_runs(runs)
     colours = model_colours(runs)
     by_model: dict[str, list[Run]] = {}
     for run in runs:
         by_model.setdefault(run.model, []).append(run)
     first = [min(group, key=lambda run: run.seed) for group in by_model.values()]
 
+    if task == "classification":
+        drawers = {
+            "comparison": lambda: _comparison(by_model, colours, CLASSIFICATION_PANELS),
+            "roc": lambda: _curves(first, colours, kind="roc"),
+            "pr": lambda: _curves(first, colours, kind="pr"),
+            "confusion": lambda: _confusion(first, colours),
+        }
+    elif task == "regression":
+        drawers = {
+            "comparison": lambda: _comparison(by_model, colours, REGRESSION_PANELS),
+            "scatter": lambda: _scatter(first, colours),
+        }
+    else:
+        drawers = {
+            "comparison": lambda: _horizon_comparison(by_model, colours),
+            "forecast": lambda: _forecast(first, colours),
+        }
+    drawers["loss"] = lambda: _loss(first, colours, LOSS_LABELS[task])
+
     out_dir = Path(out_dir)
-    drawers = {
-        "comparison": lambda: _comparison(by_model, colours),
-        "roc": lambda: _curves(first, colours, kind="roc"),
-        "pr": lambda: _curves(first, colours, kind="pr"),
-        "confusion": lambda: _confusion(first, colours),
-        "loss": lambda: _loss(first, colours),
-    }
     written = []
     with matplotlib.rc_context(STYLE):
-        for name in FIGURES:
+        for name in FIGURES_BY_TASK[task]:
             figure = drawers[name]()
             path = out_dir / f"{name}.svg"
             _save(figure, path, title=name)
             written.append(path)
     return written
+
+
+def _message(text: str) -> Figure:
+    """A small figure that only says why there is nothing to draw."""
+    figure = Figure(figsize=(5, 1.6), layout="constrained")
+    ax = figure.subplots()
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center", wrap=True)
+    return figure
 
 
 def _save(figure: Figure, path: Path, title: str) -> None:
@@ -196,21 +310,36 @@ def _label(model: str, run: Run) -> str:
     return f"{model} (baseline)" if run.baseline else model
 
 
-def _comparison(by_model: dict[str, list[Run]], colours: dict[str, str]) -> Figure:
-    """Test accuracy and AUROC per model: one marker per seed with its 95 % bootstrap CI."""
+def _comparison(
+    by_model: dict[str, list[Run]],
+    colours: dict[str, str],
+    panels: tuple[tuple[str, str], ...],
+) -> Figure:
+    """One panel per metric: one marker per model and seed with its 95 % bootstrap CI."""
     names = list(by_model)
-    figure = Figure(figsize=(7.5, 1.3 + 0.42 * len(names)), layout="constrained")
-    axes = figure.subplots(1, 2, sharey=True)
-    for ax, metric, title in zip(axes, ("accuracy", "auroc"), ("Accuracy", "AUROC"), strict=True):
-        lows = []
+    columns = min(3, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    width = 7.5 if columns <= 2 else 3.1 * columns + 1.4
+    figure = Figure(figsize=(width, (1.3 + 0.42 * len(names)) * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, sharey=True, squeeze=False)
+    for ax, (metric, title) in zip(axes.ravel(), panels, strict=False):
+        values = []
         for row, name in enumerate(names):
             group = sorted(by_model[name], key=lambda run: run.seed)
             # Spread seeds a little vertically so overlapping markers and whiskers stay visible.
             offsets = np.linspace(-0.18, 0.18, len(group)) if len(group) > 1 else [0.0]
             for offset, run in zip(offsets, group, strict=True):
-                value = float(run.metrics[metric])
-                low, high = run.metrics.get("ci95", {}).get(metric, [value, value])
-                lows.append(low)
+                value = _float(run.metrics.get(metric))
+                if math.isnan(value):
+                    continue
+                low, high = (
+                    _float(v) for v in run.metrics.get("ci95", {}).get(metric, [value] * 2)
+                )
+                low, high = (
+                    (value if math.isnan(low) else low),
+                    (value if math.isnan(high) else high),
+                )
+                values += [low, value, high]
                 ax.errorbar(
                     value,
                     row + offset,
@@ -223,24 +352,41 @@ def _comparison(by_model: dict[str, list[Run]], colours: dict[str, str]) -> Figu
                     capsize=2.5,
                     linewidth=1.2,
                 )
-            if group[0].baseline:
-                # The baseline's mean as a reference line: where "better than k-mers" begins.
-                mean = float(np.mean([float(run.metrics[metric]) for run in group]))
+            scores = [_float(run.metrics.get(metric)) for run in group]
+            if group[0].baseline and not all(math.isnan(s) for s in scores):
+                # The baseline's mean as a reference line: where "better than the floor" begins.
+                mean = float(np.nanmean(scores))
                 ax.axvline(mean, color=colours[name], linestyle=":", linewidth=1)
-        finite = [low for low in lows if np.isfinite(low)]
-        left = max(0.0, min(finite, default=0.0) - 0.03)
-        ax.set_xlim(left, 1.0 if left < 0.97 else 1.005)
-        ax.set_title(f"Test {title} (95% CI)")
-        ax.set_xlabel(title)
+        if metric in UNIT_INTERVAL:
+            finite = [low for low in values if np.isfinite(low)]
+            left = max(0.0, min(finite, default=0.0) - 0.03)
+            ax.set_xlim(left, 1.0 if left < 0.97 else 1.005)
+        else:
+            ax.margins(x=0.08)
+        ax.set_title(f"Test {title}" if len(panels) > 2 else f"Test {title} (95% CI)")
+        ax.set_xlabel(title.split(" (")[0])
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
-    axes[0].set_yticks(range(len(names)))
-    axes[0].set_yticklabels([_label(name, by_model[name][0]) for name in names])
-    for tick, name in zip(axes[0].get_yticklabels(), names, strict=True):
-        tick.set_color(colours[name])
-    axes[0].set_ylim(len(names) - 0.5, -0.5)  # first model on top
-    figure.suptitle("Model comparison on the test split (one marker per seed)", fontsize=10)
+    for ax in axes.ravel()[len(panels) :]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels([_label(name, by_model[name][0]) for name in names])
+        for tick, name in zip(ax.get_yticklabels(), names, strict=True):
+            tick.set_color(colours[name])
+    for ax in axes[:, 1:].ravel():
+        ax.yaxis.set_tick_params(labelleft=False)
+    axes[0, 0].set_ylim(len(names) - 0.5, -0.5)  # first model on top
+    what = "one marker per seed" if len(panels) <= 2 else "one marker per seed, 95% CI bars"
+    figure.suptitle(f"Model comparison on the test split ({what})", fontsize=10)
     return figure
+
+
+def _float(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _curve(kind: str, truth: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -261,7 +407,9 @@ def _curves(runs: list[Run], colours: dict[str, str], kind: str) -> Figure:
     panels = [len(classes) - 1] if binary else list(range(len(classes)))
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
-    figure = Figure(figsize=(3.3 * columns + 0.4, 3.2 * rows + 0.5), layout="constrained")
+    # At least 4.8 in wide: room for the title above a single (binary) panel.
+    width = max(4.8, 3.3 * columns + 0.4)
+    figure = Figure(figsize=(width, 3.2 * rows + 0.5), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     area_name = "AUC" if kind == "roc" else "AP"
     # A budget of vertices per figure keeps many-class, many-model figures small too.
@@ -317,7 +465,7 @@ def _confusion(runs: list[Run], colours: dict[str, str]) -> Figure:
     columns = min(3, len(runs))
     rows = math.ceil(len(runs) / columns)
     size = 1.0 + 0.45 * k
-    figure = Figure(figsize=(size * columns + 1.0, size * rows + 0.6), layout="constrained")
+    figure = Figure(figsize=(size * columns + 1.0, (size + 0.5) * rows + 0.5), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     mesh = None
     annotate = k <= MAX_ANNOTATED_CLASSES  # beyond that, numbers would be unreadable
@@ -373,23 +521,15 @@ def read_history(path: Path) -> pd.DataFrame | None:
     return table if len(table) and "epoch" in table else None
 
 
-def _loss(runs: list[Run], colours: dict[str, str]) -> Figure:
+def _loss(
+    runs: list[Run], colours: dict[str, str], ylabel: str = LOSS_LABELS["classification"]
+) -> Figure:
     """Train (dashed) and validation (solid) loss per epoch, one panel per neural model."""
-    # The k-mer baseline's history rows are regularisation candidates, not epochs: skip it.
+    # Baselines' history rows are regularisation candidates (or none), not epochs: skip them.
     neural = [(run, read_history(run.path / "history.csv")) for run in runs if not run.baseline]
     neural = [(run, history) for run, history in neural if history is not None]
     if not neural:
-        figure = Figure(figsize=(5, 1.6), layout="constrained")
-        ax = figure.subplots()
-        ax.axis("off")
-        ax.text(
-            0.5,
-            0.5,
-            "No neural model with a training history in this comparison.",
-            ha="center",
-            va="center",
-        )
-        return figure
+        return _message("No neural model with a training history in this comparison.")
     columns = min(3, len(neural))
     rows = math.ceil(len(neural) / columns)
     width = max(4.8, 3.2 * columns + 0.3)  # room for the title when there is one panel
@@ -430,7 +570,7 @@ def _loss(runs: list[Run], colours: dict[str, str]) -> Figure:
                 )
         ax.set_title(f"{run.model} (seed {run.seed})", color=colour)
         ax.set_xlabel("Epoch")
-        ax.set_ylabel("Cross-entropy loss")
+        ax.set_ylabel(ylabel)
         ax.yaxis.set_tick_params(labelleft=True)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(color="#eeeeee", linewidth=0.6)
@@ -438,4 +578,251 @@ def _loss(runs: list[Run], colours: dict[str, str]) -> Figure:
     for ax in axes[len(neural) :]:
         ax.set_visible(False)
     figure.suptitle("Training curves: train (dashed) and validation (solid) loss", fontsize=10)
+    return figure
+
+
+# --- regression ------------------------------------------------------------------------------
+
+
+def _scatter(runs: list[Run], colours: dict[str, str]) -> Figure:
+    """Predicted against measured test values, one panel per model (first seed), identity line.
+
+    With several targets the first MAX_SCATTER_TARGETS are drawn, told apart by colour and
+    marker; the panel title gives the model's R² and Pearson r from metrics.json (the mean over
+    all targets, as in the comparison table).
+    """
+    targets = runs[0].targets
+    shown = targets[:MAX_SCATTER_TARGETS]
+    several = len(targets) > 1
+    columns = min(3, len(runs))
+    rows = math.ceil(len(runs) / columns)
+    figure = Figure(figsize=(3.1 * columns + 0.4, 3.2 * rows + 0.6), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    limit = max(25, SCATTER_BUDGET // (len(runs) * len(shown)))
+    for ax, run in zip(axes, runs, strict=False):
+        low, high = math.inf, -math.inf
+        for target, (colour, marker) in zip(shown, TARGET_STYLES, strict=False):
+            truth = pd.to_numeric(run.table[f"true_{target}"], errors="coerce").to_numpy(float)
+            predicted = pd.to_numeric(run.table[f"pred_{target}"], errors="coerce").to_numpy(float)
+            keep = np.isfinite(truth) & np.isfinite(predicted)
+            truth, predicted = truth[keep], predicted[keep]
+            if not len(truth):
+                continue
+            low = min(low, truth.min(), predicted.min())
+            high = max(high, truth.max(), predicted.max())
+            truth, predicted = thin(truth, predicted, limit=limit)
+            ax.plot(
+                truth,
+                predicted,
+                linestyle="none",
+                marker=marker if several else "o",
+                markersize=3,
+                markeredgewidth=0,
+                alpha=0.6,
+                color=colour if several else colours[run.model],
+                label=target,
+            )
+        if not math.isfinite(low):
+            ax.text(0.5, 0.5, "no finite predictions", ha="center", va="center")
+            low, high = 0.0, 1.0
+        pad = 0.04 * (high - low) if high > low else 0.5
+        ax.plot(
+            [low - pad, high + pad],
+            [low - pad, high + pad],
+            color="#888888",
+            linestyle="--",
+            linewidth=1,
+            label="y = x",
+        )
+        ax.set_xlim(low - pad, high + pad)
+        ax.set_ylim(low - pad, high + pad)
+        ax.set_aspect("equal")
+        r2, pearson = _float(run.metrics.get("r2")), _float(run.metrics.get("pearson"))
+        mean = f" (mean of {len(targets)} targets)" if several else ""
+        ax.set_title(
+            f"{_label(run.model, run)}\nR² {r2:.3f} · Pearson r {pearson:.3f}{mean}",
+            color=colours[run.model],
+            fontsize=9,
+        )
+        ax.set_xlabel("Measured")
+        ax.set_ylabel("Predicted")
+        ax.grid(color="#eeeeee", linewidth=0.6)
+        ax.set_axisbelow(True)
+        if several:
+            ax.legend(loc="upper left", fontsize=7, markerscale=1.6, frameon=False)
+    for ax in axes[len(runs) :]:
+        ax.set_visible(False)
+    which = f"; first {len(shown)} of {len(targets)} targets" if len(targets) > len(shown) else ""
+    figure.suptitle(
+        f"Predicted vs measured on the test split (first seed of each model{which})",
+        fontsize=10,
+    )
+    return figure
+
+
+# --- forecasting -----------------------------------------------------------------------------
+
+
+def _horizon_values(run: Run, metric: str) -> dict[int, float]:
+    return {
+        int(row["horizon"]): _float(row.get(metric)) for row in run.metrics.get("per_horizon", [])
+    }
+
+
+def _horizon_comparison(by_model: dict[str, list[Run]], colours: dict[str, str]) -> Figure:
+    """Test MSE and skill against persistence per horizon: one line per model (mean of seeds,
+    each seed a small dot), baselines grey and dashed, persistence's skill 0 as reference."""
+    horizons = sorted(
+        {h for group in by_model.values() for run in group for h in _horizon_values(run, "mse")}
+    )
+    if not horizons:
+        return _message("No per-horizon metrics in these runs' metrics.json.")
+    figure = Figure(figsize=(8.4, 3.1), layout="constrained")
+    ax_mse, ax_skill = figure.subplots(1, 2, sharex=True)
+    ax_skill.axhline(
+        0, color="#bbbbbb", linestyle="--", linewidth=1.2, label="persistence (skill 0)"
+    )
+    for name, group in by_model.items():
+        group = sorted(group, key=lambda run: run.seed)
+        baseline = group[0].baseline
+        for ax, metric in ((ax_mse, "mse"), (ax_skill, "skill")):
+            table = np.array(
+                [[_horizon_values(run, metric).get(h, math.nan) for h in horizons] for run in group]
+            )
+            counts = np.isfinite(table).sum(axis=0)
+            mean = np.where(counts > 0, np.nansum(table, axis=0) / np.maximum(counts, 1), math.nan)
+            ax.plot(
+                horizons,
+                mean,
+                color=colours[name],
+                linestyle="--" if baseline else "-",
+                marker="s" if baseline else "o",
+                markersize=4.5,
+                markerfacecolor="white" if baseline else colours[name],
+                linewidth=1.4,
+                label=_label(name, group[0]),
+            )
+            if len(group) > 1:
+                ax.plot(
+                    np.tile(horizons, len(group)),
+                    table.ravel(),
+                    linestyle="none",
+                    marker=".",
+                    markersize=3,
+                    alpha=0.5,
+                    color=colours[name],
+                )
+    ax_mse.set_title("Test MSE per horizon (lower is better)")
+    ax_mse.set_ylabel("MSE (original units)")
+    ax_skill.set_title("Skill vs persistence (higher is better)")
+    ax_skill.set_ylabel("1 − MSE / MSE of persistence")
+    for ax in (ax_mse, ax_skill):
+        ax.set_xlabel("Horizon (steps ahead)")
+        ax.set_xticks(horizons)
+        if len(horizons) == 1:
+            ax.set_xlim(horizons[0] - 0.5, horizons[0] + 0.5)
+        ax.grid(color="#eeeeee", linewidth=0.6)
+        ax.set_axisbelow(True)
+    handles, labels = ax_skill.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right upper", fontsize=7.5, frameon=False)
+    figure.suptitle(
+        "Forecast error per horizon on the test windows (line: mean over seeds)", fontsize=10
+    )
+    return figure
+
+
+def _forecast(runs: list[Run], colours: dict[str, str]) -> Figure:
+    """Measured values and one-step-ahead forecasts over time on the first test series.
+
+    Up to MAX_FORECAST_GENES genes, those whose measured values vary most on that series, one
+    panel each; every model's first seed (baselines dash-dotted) and persistence (dashed: the
+    last observed value, which is what persistence predicts).
+    """
+    table = runs[0].table
+    if table is None or table.empty:
+        return _message("No test windows to draw forecasts for.")
+    horizon = int(table["horizon"].min())
+    first = table[table["horizon"] == horizon]
+    series_names = list(dict.fromkeys(first["series"]))
+    series = series_names[0]
+    part = first[first["series"] == series]
+    truth = part.pivot_table(index="time", columns="gene", values="truth", aggfunc="first")
+    last = part.pivot_table(index="time", columns="gene", values="last", aggfunc="first")
+    order = list(dict.fromkeys(part["gene"]))
+    spread = truth.var(axis=0, ddof=0).reindex(order).fillna(0.0)
+    # Largest variance first; ties keep the table's gene order (a stable sort).
+    genes = [order[i] for i in np.argsort(-spread.to_numpy(), kind="stable")]
+    genes = genes[:MAX_FORECAST_GENES]
+    columns = min(2, len(genes))
+    rows = math.ceil(len(genes) / columns)
+    figure = Figure(figsize=(4.0 * columns + 0.4, 2.5 * rows + 1.0), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    # A persistence run keeps its colour from the other figures; its forecast is `last`.
+    persistence_colour = next(
+        (colours[run.model] for run in runs if run.type == "persistence"), PERSISTENCE_COLOUR
+    )
+    forecasts = {}
+    for run in runs:
+        if run.type == "persistence":
+            continue  # identical to the dashed persistence line
+        rows_of = run.table[(run.table["horizon"] == horizon) & (run.table["series"] == series)]
+        forecasts[run.model] = (
+            run,
+            rows_of.pivot_table(index="time", columns="gene", values="predicted", aggfunc="first"),
+        )
+    for ax, gene in zip(axes, genes, strict=False):
+        time, values = thin(truth.index.to_numpy(float), truth[gene].to_numpy(float))
+        ax.plot(
+            time,
+            values,
+            color=TRUTH_COLOUR,
+            linewidth=1.8,
+            marker="o",
+            markersize=3,
+            label="measured",
+            zorder=3,
+        )
+        time, values = thin(last.index.to_numpy(float), last[gene].to_numpy(float))
+        ax.plot(
+            time,
+            values,
+            color=persistence_colour,
+            linestyle="--",
+            linewidth=1.3,
+            label="persistence (last observed value)",
+        )
+        for model, (run, predicted) in forecasts.items():
+            if gene not in predicted:
+                continue
+            time, values = thin(predicted.index.to_numpy(float), predicted[gene].to_numpy(float))
+            ax.plot(
+                time,
+                values,
+                color=colours[model],
+                linestyle="-." if run.baseline else "-",
+                linewidth=1.3,
+                label=_label(model, run),
+            )
+        ax.set_title(f"{gene} (variance {spread[gene]:.3g})", fontsize=9)
+        ax.set_xlabel("Time")
+        ax.set_ylabel("Expression")
+        ax.grid(color="#eeeeee", linewidth=0.6)
+        ax.set_axisbelow(True)
+    for ax in axes[len(genes) :]:
+        ax.set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=min(4, len(labels)),
+        frameon=False,
+        fontsize=7.5,
+    )
+    others = f" (1 of {len(series_names)} test series)" if len(series_names) > 1 else ""
+    ahead = "One-step-ahead" if horizon == 1 else f"{horizon}-steps-ahead"
+    figure.suptitle(
+        f"{ahead} forecasts on test series {series}{others}, first seed of each model",
+        fontsize=10,
+    )
     return figure

@@ -74,6 +74,35 @@ def read_label_table(path: str | Path) -> dict[str, tuple[str, str | None]]:
     return labels
 
 
+def read_values_table(path: str | Path) -> tuple[list[str], dict[str, tuple[str, str | None]]]:
+    """Read a TSV of record id -> real-valued targets: column `id`, optional `split`, and
+    one numeric column per target. Returns (target names, id -> (tab-joined values, split))."""
+    path = Path(path)
+    rows = _read_tsv(path, required=("id",), optional=("split",), rest=True)
+    targets = [c for c in rows[0][1] if c not in ("id", "split")] if rows else []
+    if not targets:
+        raise InputError(path, "no target columns besides id (and split)")
+    values: dict[str, tuple[str, str | None]] = {}
+    for line, row in rows:
+        if row["id"] in values:
+            raise InputError(path, f"id {row['id']!r} appears twice", line=line)
+        for target in targets:
+            try:
+                number = float(row[target])
+            except ValueError:
+                number = float("nan")
+            if not np.isfinite(number):
+                raise InputError(
+                    path,
+                    f"column {target!r} of id {row['id']!r} is {row[target]!r}, not a"
+                    " finite number",
+                    line=line,
+                )
+        text = "\t".join(row[t] for t in targets)
+        values[row["id"]] = (text, _check_split(path, line, row.get("split")))
+    return targets, values
+
+
 def ingest(
     inputs: list[FastaInput],
     out_dir: str | Path,
@@ -81,11 +110,17 @@ def ingest(
     alphabet: str,
     label_pattern: str | None = None,
     label_table: str | Path | None = None,
+    values_table: str | Path | None = None,
     ambiguous: str = "encode",
     invalid: str = "error",
     duplicate_ids: str = "error",
 ) -> dict:
-    """Validate and normalise all records; write the table and summary; return the summary."""
+    """Validate and normalise all records; write the table and summary; return the summary.
+
+    Labels come from the inputs' sample-sheet label, a header pattern or a label table
+    (classification), or from a values table of real-valued targets (regression). The table
+    written has one label column per target (or `label`) between `id` and `split`.
+    """
     _check_choice("ambiguous", ambiguous, AMBIGUOUS_POLICIES)
     _check_choice("invalid", invalid, INVALID_POLICIES)
     _check_choice("duplicate_ids", duplicate_ids, DUPLICATE_POLICIES)
@@ -96,6 +131,11 @@ def ingest(
     if pattern is not None and pattern.groups < 1:
         raise InputError(None, f"label pattern {label_pattern!r} needs one capture group")
     table = read_label_table(label_table) if label_table else None
+    targets = None
+    if values_table:
+        targets, table = read_values_table(values_table)
+        label_table = values_table
+    label_columns = targets or ["label"]
     out_dir = Path(out_dir)
 
     seen: dict[str, tuple[bytes, str, int]] = {}  # id -> (content digest, file, line)
@@ -107,7 +147,7 @@ def ingest(
     input_info = []
 
     with atomic_path(out_dir / "sequences.tsv") as tmp, open(tmp, "w", newline="") as out:
-        out.write("id\tlabel\tsplit\tsource\tsequence\n")
+        out.write("\t".join(["id", *label_columns, "split", "source", "sequence"]) + "\n")
         for source in inputs:
             n_file = 0
             for record in read_fasta(source.path):
@@ -142,7 +182,8 @@ def ingest(
                 sequence = sequence.upper()
                 letters += np.bincount(np.frombuffer(sequence, np.uint8), minlength=256)
                 lengths.append(len(sequence))
-                classes[label] += 1
+                if targets is None:
+                    classes[label] += 1
                 n_file += 1
                 out.write(
                     f"{record.id}\t{label}\t{split or ''}\t{source.path.name}\t"
@@ -168,7 +209,9 @@ def ingest(
         "records": len(length_array),
         "rejected": len(rejected),
         "rejected_reasons": dict(Counter(_reason_kind(r[3]) for r in rejected)),
+        "task": "classification" if targets is None else "regression",
         "classes": dict(sorted(classes.items())),
+        "targets": targets or [],
         "length": {
             "min": int(length_array.min()),
             "max": int(length_array.max()),
@@ -247,7 +290,7 @@ def _label_source(inputs, label_pattern, label_table) -> dict:
     return {"sample_sheet": "per-file labels"}
 
 
-def _read_tsv(path: Path, required: tuple[str, ...], optional: tuple[str, ...]):
+def _read_tsv(path: Path, required: tuple[str, ...], optional: tuple[str, ...], rest: bool = False):
     """Rows of a tab-separated table as (line number, {column: value}); '#' lines are comments."""
     if not path.is_file():
         raise InputError(path, "file not found")
@@ -271,7 +314,8 @@ def _read_tsv(path: Path, required: tuple[str, ...], optional: tuple[str, ...]):
         if len(fields) > len(columns):
             raise InputError(path, f"{len(fields)} fields but {len(columns)} columns", line=number)
         row = dict(zip(columns, fields + [""] * (len(columns) - len(fields)), strict=True))
-        rows.append((number, {k: row.get(k, "") for k in required + optional}))
+        wanted = columns if rest else required + optional
+        rows.append((number, {k: row.get(k, "") for k in wanted}))
     return rows
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
 import os
@@ -53,3 +54,22 @@ def sha256sum(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+HISTORY_COLUMNS = [
+    "epoch",
+    "seconds",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "lr",
+]
+
+
+def write_history(path: str | Path, rows: list[dict]) -> None:
+    """history.csv: one row per epoch (or per baseline candidate; `lr` then holds its penalty)."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as out:
+        writer = csv.DictWriter(out, HISTORY_COLUMNS, lineterminator="\n", restval="")
+        writer.writeheader()
+        writer.writerows(rows)

@@ -1,8 +1,10 @@
 """Evaluate: test-split predictions -> metrics.json, with bootstrap 95 % confidence intervals.
 
 Works from predictions.tsv alone, so every model (neural or not) is scored by the same code.
-Metric names follow the output contract: accuracy, balanced_accuracy, auroc, auprc, f1, mcc.
-Multiclass AUROC/AUPRC are one-vs-rest macro averages; F1 is macro-averaged.
+Metric names follow the output contract. Classification: accuracy, balanced_accuracy, auroc,
+auprc, f1, mcc (multiclass AUROC/AUPRC one-vs-rest macro averages, F1 macro-averaged).
+Regression: mse, mae, r2, pearson, spearman (averaged over targets, each also per target).
+Forecasting: mse, mae and skill against persistence, overall and per horizon (forecast.py).
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from sklearn import metrics as skm
 
 from genoflow.errors import InputError
 from genoflow.io import write_json
 
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "f1", "mcc")
+REGRESSION_METRICS = ("mse", "mae", "r2", "pearson", "spearman")
 
 
 def read_predictions(path: str | Path) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
@@ -155,16 +159,52 @@ def calibration(y: np.ndarray, probs: np.ndarray, bins: int = 10) -> dict:
     return {"ece": float(ece), "bins": table}
 
 
-def evaluate(
-    predictions: str | Path, out: str | Path, *, n_boot: int = 1000, seed: int = 0
-) -> dict:
-    """Score one predictions.tsv and write metrics.json."""
-    _, classes, y, probs = read_predictions(predictions)
+def regression_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """MSE, MAE, R², Pearson and Spearman for (records, targets) arrays, averaged over targets."""
+    per_target = [
+        {
+            "mse": float(np.mean((p - t) ** 2)),
+            "mae": float(np.mean(np.abs(p - t))),
+            "r2": float(skm.r2_score(t, p)),
+            "pearson": float(stats.pearsonr(t, p)[0]) if np.std(p) > 0 else float("nan"),
+            "spearman": float(stats.spearmanr(t, p)[0]) if np.std(p) > 0 else float("nan"),
+        }
+        for t, p in zip(truth.T, predicted.T, strict=True)
+    ]
+    return {name: float(np.mean([m[name] for m in per_target])) for name in REGRESSION_METRICS}
+
+
+def _regression_report(table: pd.DataFrame, n_boot: int, seed: int) -> dict:
+    targets = [c.removeprefix("true_") for c in table.columns if c.startswith("true_")]
+    truth = table[[f"true_{t}" for t in targets]].to_numpy(dtype=np.float64)
+    predicted = table[[f"pred_{t}" for t in targets]].to_numpy(dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    samples = {name: [] for name in REGRESSION_METRICS}
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(truth), len(truth))
+        for name, value in regression_metrics(truth[pick], predicted[pick]).items():
+            samples[name].append(value)
+    return {
+        **regression_metrics(truth, predicted),
+        "ci95": {
+            name: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))]
+            for name, v in samples.items()
+        },
+        "per_target": {
+            t: regression_metrics(truth[:, [i]], predicted[:, [i]]) for i, t in enumerate(targets)
+        },
+        "n_test": int(len(truth)),
+        "targets": targets,
+    }
+
+
+def _classification_report(path: Path, n_boot: int, seed: int) -> dict:
+    _, classes, y, probs = read_predictions(path)
     predicted = probs.argmax(axis=1)
     precision, recall, f1, support = skm.precision_recall_fscore_support(
         y, predicted, labels=range(len(classes)), zero_division=0
     )
-    result = {
+    return {
         **classification_metrics(y, probs),
         "ci95": bootstrap_intervals(y, probs, n_boot=n_boot, seed=seed),
         "n_test": int(len(y)),
@@ -180,7 +220,41 @@ def evaluate(
             for i, c in enumerate(classes)
         },
         "calibration": calibration(y, probs),
-        "bootstrap": {"resamples": n_boot, "seed": seed, "level": 0.95},
     }
+
+
+def predictions_task(columns: list[str]) -> str:
+    """The task a predictions table belongs to, from its columns."""
+    if "horizon" in columns:
+        return "forecasting"
+    if any(c.startswith("true_") for c in columns):
+        return "regression"
+    return "classification"
+
+
+def evaluate(
+    predictions: str | Path, out: str | Path, *, n_boot: int = 1000, seed: int = 0
+) -> dict:
+    """Score one predictions.tsv (any task) and write metrics.json."""
+    predictions = Path(predictions)
+    table = pd.read_csv(predictions, sep="\t", dtype={"id": str, "series": str, "gene": str})
+    task = predictions_task(list(table.columns))
+    if task == "forecasting":
+        from genoflow.forecast import evaluate_forecasts
+
+        result = evaluate_forecasts(table, n_boot=n_boot, seed=seed)
+    elif task == "regression":
+        result = _regression_report(table, n_boot, seed)
+    else:
+        result = _classification_report(predictions, n_boot, seed)
+    result = {"task": task, **result}
+    result.setdefault("bootstrap", {"resamples": n_boot, "seed": seed, "level": 0.95})
     write_json(out, result)
     return result
+
+
+METRICS_BY_TASK = {
+    "classification": CLASSIFICATION_METRICS,
+    "regression": REGRESSION_METRICS,
+    "forecasting": ("mse", "mae", "skill"),
+}

@@ -28,7 +28,7 @@ from genoflow.io import atomic_path, read_json, write_json
 SPLIT_NAMES = ("train", "val", "test")
 SPLIT_METHODS = ("stratified", "random", "given")
 TRIM_POLICIES = ("right", "left", "center", "error")
-ARRAYS = ("tokens", "lengths", "labels", "split")
+ARRAYS = ("tokens", "lengths", "labels", "targets", "split")
 
 
 def preprocess(
@@ -53,8 +53,9 @@ def preprocess(
         raise InputError(None, f"split fractions val={val}, test={test} must be in (0, 1), sum < 1")
     summary = read_json(ingest_dir / "summary.json")
     alphabet = get_alphabet(summary["alphabet"])
-    classes = list(classes) if classes else sorted(summary["classes"])
-    if len(classes) < 2:
+    task, targets = summary.get("task", "classification"), summary.get("targets", [])
+    classes = [] if targets else list(classes) if classes else sorted(summary["classes"])
+    if task == "classification" and len(classes) < 2:
         raise InputError(
             ingest_dir / "sequences.tsv", f"classification needs >= 2 classes, found {classes}"
         )
@@ -68,7 +69,8 @@ def preprocess(
     tmp_paths = {name: out_dir / f".{name}.tmp.npy" for name in ARRAYS}
     tokens = np.lib.format.open_memmap(tmp_paths["tokens"], "w+", np.uint8, (n, width))
     lengths = np.zeros(n, dtype=np.int32)
-    labels = np.zeros(n, dtype=np.int64)
+    labels = np.zeros(n, dtype=np.int64)  # class index; 0 for regression
+    values = np.zeros((n, len(targets)), dtype=np.float32)  # regression targets
     exact = np.zeros(n, dtype=np.uint64)
     canonical = np.zeros(n, dtype=np.uint64)
     given: list[str] = []
@@ -77,12 +79,17 @@ def preprocess(
     table = ingest_dir / "sequences.tsv"
     try:
         with open(table, "rb") as handle:
-            handle.readline()  # header
+            handle.readline()  # id, label column(s), split, source, sequence
             for i, line in enumerate(handle):
-                record_id, label, given_split, _source, sequence = (
+                record_id, *label, given_split, _source, sequence = (
                     line.rstrip(b"\n").decode().split("\t")
                 )
-                if label not in class_index:
+                if targets:
+                    values[i] = np.array(label, dtype=np.float32)
+                    label = None
+                else:
+                    label = label[0]
+                if label is not None and label not in class_index:
                     raise InputError(
                         table,
                         f"label {label!r} is not among classes {classes}",
@@ -102,7 +109,7 @@ def preprocess(
                     n_trimmed += 1
                 tokens[i, : len(seq)] = lookup[np.frombuffer(seq, dtype=np.uint8)]
                 lengths[i] = len(seq)
-                labels[i] = class_index[label]
+                labels[i] = class_index.get(label, 0)
                 exact[i] = _hash(seq)
                 reverse = _hash(reverse_complement(seq, alphabet.name)) if nucleic else exact[i]
                 canonical[i] = min(exact[i], reverse)
@@ -113,6 +120,8 @@ def preprocess(
         split_codes = _split(labels, exact, given, ids, table, split, val, test, seed, classes)
         np.save(tmp_paths["lengths"], lengths)
         np.save(tmp_paths["labels"], labels)
+        mean, std = _standardise(values, split_codes)
+        np.save(tmp_paths["targets"], (values - mean) / std)
         np.save(tmp_paths["split"], split_codes)
         leakage = _leakage(exact, canonical, split_codes, ids, nucleic)
         for name, tmp in tmp_paths.items():
@@ -124,7 +133,7 @@ def preprocess(
     _write_records(out_dir / "records.tsv", ids, labels, split_codes, lengths, classes)
     _write_leakage(out_dir / "leakage.tsv", leakage["rows"])
     meta = {
-        "task": "classification",
+        "task": task,
         "alphabet": alphabet.name,
         "vocab_size": alphabet.vocab_size,
         "channels": alphabet.channels,
@@ -133,10 +142,14 @@ def preprocess(
         "trim": trim,
         "trimmed_records": n_trimmed,
         "classes": classes,
+        "targets": targets,
+        "target_mean": mean.tolist(),  # targets.npy is standardised with these train statistics
+        "target_std": std.tolist(),
         "split": {"method": split, "val": val, "test": test, "seed": seed},
         "split_sizes": {
             name: {
-                c: int(np.sum((split_codes == s) & (labels == k))) for k, c in enumerate(classes)
+                c: int(np.sum((split_codes == s) & (labels == k)))
+                for k, c in enumerate(classes or ["records"])
             }
             for s, name in enumerate(SPLIT_NAMES)
         },
@@ -158,6 +171,15 @@ def read_ids(data_dir: str | Path) -> list[str]:
     with open(Path(data_dir) / "records.tsv") as handle:
         handle.readline()
         return [line.split("\t", 2)[1] for line in handle]
+
+
+def _standardise(values: np.ndarray, split_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-target mean and std over the training split only (std 0 becomes 1)."""
+    train = values[split_codes == 0]
+    if not values.shape[1] or not len(train):
+        return np.zeros(values.shape[1]), np.ones(values.shape[1])
+    std = train.std(axis=0)
+    return train.mean(axis=0), np.where(std > 0, std, 1.0)
 
 
 def _hash(sequence: bytes) -> int:
@@ -267,7 +289,8 @@ def _write_records(path, ids, labels, split_codes, lengths, classes) -> None:
         out.write("index\tid\tlabel\tsplit\tlength\n")
         for i, record_id in enumerate(ids):
             out.write(
-                f"{i}\t{record_id}\t{classes[labels[i]]}\t{SPLIT_NAMES[split_codes[i]]}"
+                f"{i}\t{record_id}\t{classes[labels[i]] if classes else ''}"
+                f"\t{SPLIT_NAMES[split_codes[i]]}"
                 f"\t{lengths[i]}\n"
             )
 

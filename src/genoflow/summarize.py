@@ -1,4 +1,14 @@
-"""Summarize: every (model, seed) of a dataset in one table, summary.tsv."""
+"""Summarize: every (model, seed) of a dataset in one table, summary.tsv.
+
+The columns follow the dataset's task (metrics.json "task"):
+
+    model, seed, <metrics of the task>, <metric>_ci_low, <metric>_ci_high (per metric),
+    [forecasting only: mse_h1, mae_h1, skill_h1, mse_h2, ...], type, params, train_seconds,
+    epochs, best_epoch
+
+with the task's metrics from `genoflow.metrics.METRICS_BY_TASK`. All runs of one dataset must
+share one task.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +16,69 @@ from pathlib import Path
 
 import pandas as pd
 
+from genoflow.errors import InputError
 from genoflow.io import atomic_path, read_json
-from genoflow.metrics import CLASSIFICATION_METRICS
+from genoflow.metrics import METRICS_BY_TASK
 
 TRAIN_COLUMNS = ("type", "params", "train_seconds", "epochs", "best_epoch")
+HORIZON_METRICS = ("mse", "mae", "skill")  # per-horizon columns of forecasting summaries
+
+
+def run_task(metrics: dict, path: str | Path) -> str:
+    """The task a metrics.json belongs to ("classification" when it predates the field)."""
+    task = metrics.get("task", "classification")
+    if task not in METRICS_BY_TASK:
+        raise InputError(path, f"unknown task {task!r} (expected one of {list(METRICS_BY_TASK)})")
+    return task
 
 
 def summarize(run_dirs: list[str | Path], out: str | Path) -> pd.DataFrame:
     """One row per run directory (holding metrics.json and train.json), in the given order.
 
-    Columns: model, seed, the metric names, then <metric>_ci_low/_ci_high, then training facts.
+    Columns: model, seed, the task's metric names, then <metric>_ci_low/_ci_high, then (for
+    forecasting) <metric>_h<horizon> per horizon, then training facts.
     """
-    rows = []
+    if not run_dirs:
+        raise InputError(None, "no run folders given")
+    loaded = []
     for run in map(Path, run_dirs):
+        for name in ("metrics.json", "train.json"):
+            if not (run / name).is_file():
+                raise InputError(run / name, "missing (train and evaluate this run first)")
         metrics, info = read_json(run / "metrics.json"), read_json(run / "train.json")
+        loaded.append((run, metrics, info, run_task(metrics, run / "metrics.json")))
+
+    first_run, _, _, task = loaded[0]
+    for run, _, _, other in loaded[1:]:
+        if other != task:
+            raise InputError(
+                run / "metrics.json",
+                f"task {other!r} differs from {task!r} of {first_run / 'metrics.json'}; "
+                "all runs of one dataset must share one task",
+            )
+    names = METRICS_BY_TASK[task]
+    horizons = sorted(
+        {int(h["horizon"]) for _, metrics, _, _ in loaded for h in metrics.get("per_horizon", [])}
+    )
+
+    rows = []
+    for run, metrics, info, _ in loaded:
+        missing = [name for name in names if name not in metrics]
+        if missing:
+            raise InputError(run / "metrics.json", f"lacks the {task} metric(s) {missing}")
         row = {"model": info["model"], "seed": info["seed"]}
-        row.update({name: metrics[name] for name in CLASSIFICATION_METRICS})
-        for name in CLASSIFICATION_METRICS:
-            low, high = metrics["ci95"][name]
+        row.update({name: metrics[name] for name in names})
+        for name in names:
+            low, high = metrics.get("ci95", {}).get(name, [None, None])
             row[f"{name}_ci_low"], row[f"{name}_ci_high"] = low, high
+        if task == "forecasting":
+            per_horizon = {int(h["horizon"]): h for h in metrics.get("per_horizon", [])}
+            for horizon in horizons:
+                for name in HORIZON_METRICS:
+                    row[f"{name}_h{horizon}"] = per_horizon.get(horizon, {}).get(name)
         row.update({key: info.get(key) for key in TRAIN_COLUMNS})
         rows.append(row)
-    table = pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=list(rows[0]))
     with atomic_path(out) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
     return table

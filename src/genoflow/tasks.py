@@ -12,7 +12,39 @@ from genoflow.models import SequenceModel
 LR_SCHEDULES = ("plateau", "cosine", "none")
 
 
-class SequenceClassifier(L.LightningModule):
+class _Task(L.LightningModule):
+    """What every task shares: AdamW with an optional LR schedule, and train/val steps that
+    call the task's `_step`, which logs `<stage>_loss` (and any task metric)."""
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def _log(self, name: str, value: torch.Tensor, size: int) -> None:
+        self.log(name, value, on_step=False, on_epoch=True, batch_size=size, prog_bar=True)
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )
+        schedule = self.hparams.lr_schedule
+        if schedule == "plateau":
+            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, factor=0.5, patience=2
+            )
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"},
+            }
+        if schedule == "cosine":
+            steps = max(1, self.trainer.max_epochs)
+            return [optimizer], [torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)]
+        return optimizer
+
+
+class SequenceClassifier(_Task):
     """Binary or multiclass classification of whole sequences (cross-entropy over classes)."""
 
     def __init__(
@@ -40,40 +72,102 @@ class SequenceClassifier(L.LightningModule):
         return self.model(batch["tokens"], batch["lengths"])
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
-        logits = self(batch).float()
-        labels = batch["labels"]
+        logits, labels = self(batch).float(), batch["labels"]
         loss = F.cross_entropy(logits, labels, weight=self.class_weights)
-        size = len(labels)
-        self.log(
-            f"{stage}_loss", loss, on_step=False, on_epoch=True, batch_size=size, prog_bar=True
-        )
-        accuracy = (logits.argmax(dim=1) == labels).float().mean()
-        self.log(f"{stage}_accuracy", accuracy, on_step=False, on_epoch=True, batch_size=size)
+        self._log(f"{stage}_loss", loss, len(labels))
+        self._log(f"{stage}_accuracy", (logits.argmax(dim=1) == labels).float().mean(), len(labels))
         return loss
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
+        return {"index": batch["index"], "values": self(batch).float().softmax(dim=1)}
 
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
+
+class SequenceRegressor(_Task):
+    """One or many real-valued targets per sequence (e.g. expression per tissue); MSE on
+    targets standardised with training-split statistics."""
+
+    def __init__(
+        self,
+        model_type: str,
+        model_args: dict,
+        alphabet: str,
+        targets: list[str],
+        max_length: int | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        lr_schedule: str = "plateau",
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        onehot = torch.from_numpy(get_alphabet(alphabet).onehot_table())
+        self.model = SequenceModel(
+            model_type, onehot, len(targets), max_length=max_length, **model_args
+        )
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.model(batch["tokens"], batch["lengths"])
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        loss = F.mse_loss(self(batch).float(), batch["targets"])
+        self._log(f"{stage}_loss", loss, len(batch["targets"]))
+        return loss
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
-        return {"index": batch["index"], "probs": self(batch).float().softmax(dim=1)}
+        return {"index": batch["index"], "values": self(batch).float()}
 
-    def configure_optimizers(self):
-        optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+
+class Forecaster(_Task):
+    """Multivariate forecasting: a window of `input` time points of every gene -> the next
+    `horizon` time points of every gene, all genes jointly.
+
+    target "delta" predicts the change from the last observed point, "level" the value itself.
+    multistep "direct" predicts all horizons at once; "recursive" predicts one step and feeds
+    each prediction back as the newest input (trained one step ahead, rolled out to predict).
+    """
+
+    def __init__(
+        self,
+        model_type: str,
+        model_args: dict,
+        genes: int,
+        input: int,
+        horizon: int,
+        target: str = "delta",
+        multistep: str = "direct",
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        lr_schedule: str = "plateau",
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        steps = horizon if multistep == "direct" else 1
+        self.model = SequenceModel(
+            model_type, None, genes * steps, max_length=input, in_channels=genes, **model_args
         )
-        schedule = self.hparams.lr_schedule
-        if schedule == "plateau":
-            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, factor=0.5, patience=2
-            )
-            return {
-                "optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"},
-            }
-        if schedule == "cosine":
-            steps = max(1, self.trainer.max_epochs)
-            return [optimizer], [torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)]
-        return optimizer
+
+    def step_ahead(self, window: torch.Tensor) -> torch.Tensor:
+        """(batch, input, genes) -> (batch, steps, genes) predicted values (not changes)."""
+        lengths = torch.full((window.shape[0],), window.shape[1], device=window.device)
+        out = self.model.forward_features(window, lengths).view(len(window), -1, window.shape[2])
+        return out + window[:, -1:, :] if self.hparams.target == "delta" else out
+
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        """(batch, input, genes) -> (batch, horizon, genes) forecast."""
+        if self.hparams.multistep == "direct":
+            return self.step_ahead(window)
+        steps = []
+        for _ in range(self.hparams.horizon):
+            steps.append(self.step_ahead(window))
+            window = torch.cat([window[:, 1:], steps[-1]], dim=1)
+        return torch.cat(steps, dim=1)
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        truth = batch["targets"]
+        if self.hparams.multistep == "recursive":
+            truth = truth[:, :1]  # teacher forcing: learn the next step from true inputs
+        loss = F.mse_loss(self.step_ahead(batch["inputs"]).float(), truth)
+        self._log(f"{stage}_loss", loss, len(truth))
+        return loss
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
+        return {"index": batch["index"], "values": self(batch["inputs"]).float()}

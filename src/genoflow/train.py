@@ -24,14 +24,20 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
 
-from genoflow.data import TokenDataModule
+from genoflow.data import TokenDataModule, WindowDataModule
 from genoflow.errors import InputError
-from genoflow.io import atomic_path, read_json, sha256sum, write_json
-from genoflow.models import count_parameters
+from genoflow.forecast import write_forecasts
+from genoflow.io import atomic_path, read_json, sha256sum, write_history, write_json
+from genoflow.models import NEURAL_TYPES, count_parameters
 from genoflow.preprocess import read_ids
-from genoflow.tasks import LR_SCHEDULES, SequenceClassifier
+from genoflow.tasks import LR_SCHEDULES, Forecaster, SequenceClassifier, SequenceRegressor
 
 MODEL_FORMAT = "genoflow-model/1"
+TASK_MODULES = {
+    "classification": SequenceClassifier,
+    "regression": SequenceRegressor,
+    "forecasting": Forecaster,
+}
 # Lightning 2.6 + torch 2.13 deprecation noise that would otherwise fill every training log.
 warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
@@ -155,20 +161,13 @@ def train(
     if threads:
         torch.set_num_threads(threads)
     meta = read_json(data_dir / "meta.json")
-    L.seed_everything(seed, workers=True)
-    data = TokenDataModule(data_dir, batch_size=train_config.batch_size)
-    try:
-        module = SequenceClassifier(
-            model_type,
-            model_args,
-            alphabet=meta["alphabet"],
-            classes=meta["classes"],
-            max_length=meta["max_length"],
-            lr=train_config.lr,
-            weight_decay=train_config.weight_decay,
-            lr_schedule=train_config.lr_schedule,
-            class_weights=_class_weights(data, len(meta["classes"]), train_config.class_weights),
+    if train_config.monitor == "val_accuracy" and meta["task"] != "classification":
+        raise InputError(
+            None, f"monitor val_accuracy needs a classification task, not {meta['task']}"
         )
+    L.seed_everything(seed, workers=True)
+    try:
+        data, module = _build(data_dir, meta, model_type, model_args, train_config)
     except (TypeError, ValueError) as error:  # an unknown or impossible hyperparameter
         raise InputError(None, f"model {model_name!r} ({model_type}): {error}") from None
     checkpoints = out_dir / "checkpoints"
@@ -217,9 +216,8 @@ def train(
     state = torch.load(best.best_model_path, map_location="cpu", weights_only=False)
     module.load_state_dict(state["state_dict"])
     best_epoch = int(state["epoch"])
-    ids = read_ids(data_dir)
-    _write_predictions(out_dir / "predictions.tsv", module, data, ids, meta["classes"])
-    _write_history(out_dir / "history.csv", history.rows)
+    _write_predictions(out_dir / "predictions.tsv", module, data, meta)
+    write_history(out_dir / "history.csv", history.rows)
     _export_model(out_dir / "model.ckpt", module, model_type, model_args, meta)
     info = {
         "model": model_name,
@@ -243,11 +241,48 @@ def train(
     return info
 
 
+def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config: TrainConfig):
+    """The data module and LightningModule of the dataset's task."""
+    options = dict(lr=config.lr, weight_decay=config.weight_decay, lr_schedule=config.lr_schedule)
+    if meta["task"] == "forecasting":
+        data = WindowDataModule(data_dir, batch_size=config.batch_size)
+        module = Forecaster(
+            model_type,
+            model_args,
+            genes=len(meta["genes"]),
+            input=meta["input"],
+            horizon=meta["horizon"],
+            target=meta["target"],
+            multistep=meta["multistep"],
+            **options,
+        )
+        return data, module
+    data = TokenDataModule(data_dir, batch_size=config.batch_size)
+    if meta["task"] == "regression":
+        module = SequenceRegressor(
+            model_type, model_args, meta["alphabet"], meta["targets"], meta["max_length"], **options
+        )
+        return data, module
+    weights = _class_weights(data, len(meta["classes"]), config.class_weights)
+    module = SequenceClassifier(
+        model_type,
+        model_args,
+        meta["alphabet"],
+        meta["classes"],
+        meta["max_length"],
+        class_weights=weights,
+        **options,
+    )
+    return data, module
+
+
 def _fingerprint(
     data_dir: Path, model_type: str, model_args: dict, config: TrainConfig, seed: int
 ) -> str:
     spec = json.dumps([model_type, model_args, asdict(config), seed], sort_keys=True)
-    data = "".join(sha256sum(data_dir / name) for name in ("meta.json", "split.npy", "labels.npy"))
+    # The small files by content, the (possibly large) arrays by size.
+    files = sorted(path for path in data_dir.iterdir() if path.is_file())
+    data = "".join(sha256sum(p) if p.suffix != ".npy" else str(p.stat().st_size) for p in files)
     return hashlib.sha256((spec + data).encode()).hexdigest()
 
 
@@ -279,22 +314,43 @@ def _class_weights(data: TokenDataModule, n_classes: int, policy: str) -> list[f
 
 
 @torch.no_grad()
-def predict_probabilities(module: SequenceClassifier, loader) -> tuple[np.ndarray, np.ndarray]:
-    """(record indices, class probabilities) over a loader, in eval mode."""
+def predict(module: L.LightningModule, loader) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, outputs) over a loader in eval mode: class probabilities (classification),
+    target values (regression) or forecasts (forecasting), in model units."""
     module.eval()
-    indices, probs = [], []
+    indices, values = [], []
     for batch in loader:
         batch = {k: v.to(module.device) for k, v in batch.items()}
         out = module.predict_step(batch, 0)
         indices.append(out["index"].cpu().numpy())
-        probs.append(out["probs"].cpu().numpy())
-    return np.concatenate(indices), np.concatenate(probs)
+        values.append(out["values"].cpu().numpy())
+    return np.concatenate(indices), np.concatenate(values)
 
 
-def _write_predictions(path: Path, module, data: TokenDataModule, ids, classes) -> None:
-    indices, probs = predict_probabilities(module, data.test_dataloader())
-    labels = data.arrays["labels"][indices]
-    write_predictions(path, [ids[i] for i in indices], labels, probs, classes)
+def _write_predictions(path: Path, module, data, meta: dict) -> None:
+    indices, values = predict(module, data.test_dataloader())
+    if meta["task"] == "forecasting":
+        write_forecasts(path, data.data_dir, indices, values)
+        return
+    ids = [read_ids(data.data_dir)[i] for i in indices]
+    if meta["task"] == "regression":
+        mean, std = np.array(meta["target_mean"]), np.array(meta["target_std"])
+        truth = data.arrays["targets"][indices] * std + mean
+        write_regression_predictions(path, ids, truth, values * std + mean, meta["targets"])
+    else:
+        write_predictions(path, ids, data.arrays["labels"][indices], values, meta["classes"])
+
+
+def write_regression_predictions(
+    path: Path, ids, truth: np.ndarray, predicted: np.ndarray, targets: list[str]
+) -> None:
+    """predictions.tsv of a regression: id, then true_<target> and pred_<target> per target."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as out:
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+        writer.writerow(["id"] + [f"{kind}_{t}" for t in targets for kind in ("true", "pred")])
+        for record_id, true_row, pred_row in zip(ids, truth, predicted, strict=True):
+            cells = [f"{v:.6g}" for pair in zip(true_row, pred_row, strict=True) for v in pair]
+            writer.writerow([record_id, *cells])
 
 
 def write_predictions(path: Path, ids, labels, probs: np.ndarray, classes: list[str]) -> None:
@@ -308,33 +364,28 @@ def write_predictions(path: Path, ids, labels, probs: np.ndarray, classes: list[
             )
 
 
-def _write_history(path: Path, rows: list[dict]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as out:
-        columns = [
-            "epoch",
-            "seconds",
-            "train_loss",
-            "train_accuracy",
-            "val_loss",
-            "val_accuracy",
-            "lr",
-        ]
-        writer = csv.DictWriter(out, columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def _export_model(path: Path, module, model_type: str, model_args: dict, meta: dict) -> None:
+    """model.ckpt: weights plus everything needed to rebuild the model and prepare new inputs
+    the same way (the preprocess metadata: alphabet, classes, lengths, gene transforms ...).
+    Plain data and tensors only, so `torch.load(weights_only=True)` can read it."""
     payload = {
         "format": MODEL_FORMAT,
         "task": meta["task"],
         "model_type": model_type,
         "model_args": model_args,
-        "alphabet": meta["alphabet"],
-        "classes": meta["classes"],
-        "max_length": meta["max_length"],
-        "trim": meta["trim"],
-        "state_dict": {k: v.cpu() for k, v in module.model.state_dict().items()},
+        "module_args": dict(module.hparams),
+        "meta": meta,
+        "state_dict": {k: v.cpu() for k, v in module.state_dict().items()},
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
+
+
+def load_model(path: str | Path) -> tuple[L.LightningModule, dict]:
+    """(module in eval mode, payload) from a neural model.ckpt, read with weights_only=True."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if payload.get("format") != MODEL_FORMAT or payload["model_type"] not in NEURAL_TYPES:
+        raise InputError(path, "not a genoflow neural model checkpoint")
+    module = TASK_MODULES[payload["task"]](**payload["module_args"])
+    module.load_state_dict(payload["state_dict"])
+    return module.eval(), payload

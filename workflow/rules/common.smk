@@ -1,4 +1,5 @@
 import json
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from snakemake.utils import validate
 # hold only the dependencies), so the rules and the code they call never drift apart.
 SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
-from genoflow.config import check_config  # noqa: E402
+from genoflow.config import NEURAL_TYPES, check_config, models_for  # noqa: E402
 
 # Braces are doubled twice: once for the f-string, once for Snakemake's formatting of commands.
 shell.prefix(
@@ -26,23 +27,65 @@ check_config(
 validate(config, SCHEMAS / "config.schema.yaml")  # fills in the schema's defaults
 
 DATASETS = list(config["datasets"])
+SEEDS = config["seeds"]
 # How to regenerate every result, for the report's provenance. Deliberately not the literal
 # command line: that differs between a run, a dry run and --report, and would rerun the report.
 RERUN_COMMAND = shlex.join(
     ["snakemake", "--cores", "all"]
     + [f"--configfile={path}" for path in map(str, workflow.configfiles)]
 )
-SEEDS = config["seeds"]
+
+
+def task_of(dataset):
+    return config["datasets"][dataset]["task"]
+
+
+def datasets_of(*tasks):
+    return [d for d in DATASETS if task_of(d) in tasks]
+
+
+def one_of(names):
+    """Wildcard constraint matching exactly these names (or nothing)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
+
+
+SEQUENCE_DATASETS = datasets_of("classification", "regression")
+SERIES_DATASETS = datasets_of("forecasting")
 
 
 wildcard_constraints:
-    dataset="[A-Za-z][A-Za-z0-9_]*",
+    dataset=one_of(DATASETS),
     model="[A-Za-z][A-Za-z0-9_]*",
     seed=r"\d+",
 
 
 def models_of(dataset):
-    return config["datasets"][dataset].get("models") or list(config["models"])
+    return models_for(config, dataset)
+
+
+def neural_models_of(dataset):
+    return [
+        m for m in models_of(dataset) if config["models"][m]["type"] in NEURAL_TYPES
+    ]
+
+
+# Forecasting datasets with a neural model get a gene-interaction ranking.
+NETWORK_DATASETS = [d for d in SERIES_DATASETS if neural_models_of(d)]
+
+
+# The figures of each task, "comparison" first (genoflow.figures.FIGURES_BY_TASK;
+# tests/test_workflow.py checks that the two agree).
+FIGURES = {
+    "classification": ("comparison", "roc", "pr", "confusion", "loss"),
+    "regression": ("comparison", "scatter", "loss"),
+    "forecasting": ("comparison", "forecast", "loss"),
+}
+
+
+def figure_files(dataset):
+    return [
+        f"results/{dataset}/figures/{name}.svg" for name in FIGURES[task_of(dataset)]
+    ]
 
 
 def run_dirs(dataset):
@@ -52,6 +95,16 @@ def run_dirs(dataset):
 def run_files(name):
     """Input function: `name` (e.g. metrics.json) of every run of the dataset."""
     return lambda w: [f"{run}/{name}" for run in run_dirs(w.dataset)]
+
+
+def preprocessed(w):
+    """Every file the preprocess stage writes for the dataset (its task decides which)."""
+    stage = (
+        rules.preprocess_series
+        if task_of(w.dataset) == "forecasting"
+        else rules.preprocess
+    )
+    return dict(stage.output.items())
 
 
 def ingest_inputs(w):
@@ -64,8 +117,9 @@ def ingest_inputs(w):
         fasta = [str(sheet.parent / path) for path in samples["path"]]
         return {"samples": str(sheet), "fasta": fasta}
     files = {"fasta": dataset["fasta"]}
-    if "labels" in dataset:
-        files["labels"] = dataset["labels"]
+    for key in ("labels", "values"):
+        if key in dataset:
+            files[key] = dataset[key]
     return files
 
 
@@ -76,9 +130,10 @@ def ingest_args(w):
         args += ["--samples", dataset["samples"]]
     else:
         args += ["--fasta", *dataset["fasta"]]
-        if "labels" in dataset:
-            args += ["--labels", dataset["labels"]]
-        else:
+        for key, flag in (("labels", "--labels"), ("values", "--values")):
+            if key in dataset:
+                args += [flag, dataset[key]]
+        if "label_pattern" in dataset:
             args += ["--label-pattern", dataset["label_pattern"]]
     for key in ("ambiguous", "invalid", "duplicate_ids"):
         args += [f"--{key.replace('_', '-')}", dataset[key]]
@@ -104,11 +159,48 @@ def preprocess_args(w):
     return shlex.join(args)
 
 
+def matrix_inputs(w):
+    dataset = config["datasets"][w.dataset]
+    files = {"matrix": dataset["matrix"]}
+    if "sample_table" in dataset:
+        files["sample_table"] = dataset["sample_table"]
+    return files
+
+
+def ingest_matrix_args(w):
+    dataset = config["datasets"][w.dataset]
+    args = ["--matrix", dataset["matrix"], "--orientation", dataset["orientation"]]
+    if "sample_table" in dataset:
+        args += ["--samples", dataset["sample_table"]]
+    else:
+        args += ["--series-length", str(dataset["series_length"])]
+        args += ["--time-step", str(dataset["time_step"])]
+    return shlex.join(args + ["--missing", dataset["missing"]])
+
+
+def preprocess_series_args(w):
+    dataset = config["datasets"][w.dataset]
+    forecast, split = dataset["forecast"], dataset["split"]
+    args = ["--input", str(forecast["input"]), "--horizon", str(forecast["horizon"])]
+    args += ["--target", forecast["target"], "--multistep", forecast["multistep"]]
+    args += ["--split", split["method"]]
+    for key in ("val", "test"):
+        if split[key]:
+            args += [f"--{key}", *split[key]]
+    if dataset["transform"]["log1p"]:
+        args.append("--log1p")
+    if not dataset["transform"]["zscore"]:
+        args.append("--no-zscore")
+    return shlex.join(args)
+
+
 def model_spec(w):
-    """(type, model keyword arguments, training options) of a model; per-model train wins."""
+    """(type, model keyword arguments, training options) of a model on a dataset. Training
+    options: the global train section, then the dataset's, then the model's own."""
     spec = dict(config["models"][w.model])
     model_type = spec.pop("type")
-    train = {**config["train"], **spec.pop("train", {})}
+    dataset_train = config["datasets"][w.dataset].get("train", {})
+    train = {**config["train"], **dataset_train, **spec.pop("train", {})}
     return model_type, spec, train
 
 

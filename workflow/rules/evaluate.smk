@@ -33,3 +33,30 @@ rule summarize:
         runs=lambda w: shlex.join(run_dirs(w.dataset)),
     shell:
         "python -m genoflow summarize --runs {params.runs} --out {output} > {log} 2>&1"
+
+
+rule network:
+    input:
+        models=lambda w: [
+            f"results/{w.dataset}/{m}/seed{s}/model.ckpt"
+            for m in neural_models_of(w.dataset)
+            for s in SEEDS
+        ],
+        meta="results/{dataset}/preprocess/meta.json",
+        gold=lambda w: config["datasets"][w.dataset].get("gold_standard", []),
+    output:
+        edges="results/{dataset}/network/edges.tsv",
+        ridge="results/{dataset}/network/ridge_edges.tsv",
+        ridge_ar1="results/{dataset}/network/ridge_ar1_edges.tsv",
+        metrics="results/{dataset}/network/metrics.json",
+    log:
+        "logs/network/{dataset}.log",
+    wildcard_constraints:
+        dataset=one_of(SERIES_DATASETS),
+    conda:
+        "../../envs/genoflow.yaml"
+    params:
+        gold=lambda w, input: f"--gold-standard {input.gold}" if input.gold else "",
+    shell:
+        "python -m genoflow network --models {input.models} --data $(dirname {input.meta})"
+        " {params.gold} --out $(dirname {output.metrics}) > {log} 2>&1"

@@ -14,9 +14,39 @@ rule ingest:
         "logs/ingest/{dataset}.log",
     benchmark:
         "benchmarks/ingest/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=one_of(SEQUENCE_DATASETS),
     conda:
         "../../envs/genoflow.yaml"
     params:
         args=ingest_args,
     shell:
         "python -m genoflow ingest {params.args} --out $(dirname {output.summary}) > {log} 2>&1"
+
+
+rule ingest_matrix:
+    input:
+        unpack(matrix_inputs),
+    output:
+        matrix="results/{dataset}/ingest/matrix.npy",
+        samples="results/{dataset}/ingest/samples.tsv",
+        genes="results/{dataset}/ingest/genes.txt",
+        summary=report(
+            "results/{dataset}/ingest/summary.json",
+            caption="../report/ingest.rst",
+            category="{dataset}",
+            subcategory="data",
+        ),
+    log:
+        "logs/ingest_matrix/{dataset}.log",
+    benchmark:
+        "benchmarks/ingest_matrix/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=one_of(SERIES_DATASETS),
+    conda:
+        "../../envs/genoflow.yaml"
+    params:
+        args=ingest_matrix_args,
+    shell:
+        "python -m genoflow ingest-matrix {params.args} --out $(dirname {output.summary})"
+        " > {log} 2>&1"

@@ -1,41 +1,45 @@
-FIGURES = ("comparison", "roc", "pr", "confusion", "loss")
+for task, names in FIGURES.items():
 
-
-rule figures:
-    input:
-        predictions=run_files("predictions.tsv"),
-        history=run_files("history.csv"),
-        metrics=run_files("metrics.json"),
-        info=run_files("train.json"),
-    output:
-        **{
-            name: report(
-                f"results/{{dataset}}/figures/{name}.svg",
-                caption=f"../report/{name}.rst",
-                category="{dataset}",
-                subcategory="figures",
-            )
-            for name in FIGURES
-        },
-    log:
-        "logs/figures/{dataset}.log",
-    conda:
-        "../../envs/genoflow.yaml"
-    params:
-        runs=lambda w: shlex.join(run_dirs(w.dataset)),
-    shell:
-        "python -m genoflow figures --runs {params.runs} --out-dir $(dirname {output.comparison})"
-        " > {log} 2>&1"
+    rule:
+        name:
+            f"figures_{task}"
+        input:
+            predictions=run_files("predictions.tsv"),
+            history=run_files("history.csv"),
+            metrics=run_files("metrics.json"),
+            info=run_files("train.json"),
+        output:
+            **{
+                name: report(
+                    f"results/{{dataset}}/figures/{name}.svg",
+                    caption=f"../report/{name}.rst",
+                    category="{dataset}",
+                    subcategory="figures",
+                )
+                for name in names
+            },
+        log:
+            "logs/figures/{dataset}.log",
+        wildcard_constraints:
+            dataset=one_of(datasets_of(task)),
+        conda:
+            "../../envs/genoflow.yaml"
+        params:
+            runs=lambda w: shlex.join(run_dirs(w.dataset)),
+        shell:
+            "python -m genoflow figures --runs {params.runs} --out-dir $(dirname {output.comparison})"
+            " > {log} 2>&1"
 
 
 rule report:
     input:
         summaries=expand("results/{dataset}/summary.tsv", dataset=DATASETS),
-        figures=expand(
-            "results/{dataset}/figures/{name}.svg", dataset=DATASETS, name=FIGURES
-        ),
+        figures=[path for dataset in DATASETS for path in figure_files(dataset)],
         ingest=expand("results/{dataset}/ingest/summary.json", dataset=DATASETS),
         meta=expand("results/{dataset}/preprocess/meta.json", dataset=DATASETS),
+        network=expand(
+            "results/{dataset}/network/metrics.json", dataset=NETWORK_DATASETS
+        ),
     output:
         report(
             "results/report/index.html",

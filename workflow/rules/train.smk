@@ -4,7 +4,7 @@
 # last.ckpt there to resume.
 rule train:
     input:
-        **rules.preprocess.output,
+        unpack(preprocessed),
     output:
         model="results/{dataset}/{model}/seed{seed}/model.ckpt",
         history="results/{dataset}/{model}/seed{seed}/history.csv",

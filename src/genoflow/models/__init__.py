@@ -35,22 +35,31 @@ NEURAL_TYPES = tuple(BACKBONES)
 
 
 class SequenceModel(nn.Module):
+    """Tokens (via a fixed one-hot table) or real-valued features -> backbone -> pool -> head.
+
+    Give `onehot` for sequences of tokens, or `in_channels` (and no table) for real-valued
+    inputs such as windows of gene expression, which go straight to `forward_features`.
+    """
+
     def __init__(
         self,
         model_type: str,
-        onehot: torch.Tensor,
+        onehot: torch.Tensor | None,
         outputs: int,
         pool: str | None = None,
         pool_size: int = 1,
         head_dropout: float = 0.0,
         max_length: int | None = None,
+        in_channels: int | None = None,
         **backbone_args,
     ) -> None:
         super().__init__()
         if model_type not in BACKBONES:
             raise ValueError(f"unknown model type {model_type!r}; choose one of {NEURAL_TYPES}")
-        self.onehot = nn.Embedding.from_pretrained(onehot, freeze=True, padding_idx=0)
-        self.backbone = BACKBONES[model_type](in_channels=onehot.shape[1], **backbone_args)
+        if onehot is not None:
+            self.onehot = nn.Embedding.from_pretrained(onehot, freeze=True, padding_idx=0)
+            in_channels = onehot.shape[1]
+        self.backbone = BACKBONES[model_type](in_channels=in_channels, **backbone_args)
         self.pool = Pool(
             pool or DEFAULT_POOL[model_type], self.backbone.out_channels, max_length, pool_size
         )
@@ -61,12 +70,13 @@ class SequenceModel(nn.Module):
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.onehot(tokens.long())
 
-    def forward_onehot(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """From one-hot input (differentiable w.r.t. x: saliency, mutagenesis)."""
+    def forward_features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """From (batch, length, channels) features: one-hot rows or real values. Differentiable
+        with respect to x (saliency, mutagenesis, gene-interaction ranking)."""
         return self.head(self.pool(self.backbone(x, lengths), lengths))
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.forward_onehot(self.embed(tokens), lengths)
+        return self.forward_features(self.embed(tokens), lengths)
 
 
 def count_parameters(model: nn.Module) -> int:

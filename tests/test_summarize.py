@@ -1,0 +1,146 @@
+"""genoflow summarize: run folders -> summary.tsv whose columns follow the dataset's task.
+
+Run folders are built from small synthetic predictions with the real writers and scored by the
+real metrics.evaluate (conftest make_run / make_regression_run / make_forecast_run).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import make_forecast_run, make_regression_run, make_run
+
+from genoflow.cli import main
+from genoflow.errors import InputError
+from genoflow.io import read_json, write_json
+from genoflow.metrics import METRICS_BY_TASK
+from genoflow.summarize import summarize
+
+TRAIN = ["type", "params", "train_seconds", "epochs", "best_epoch"]
+
+
+def ci_columns(metrics) -> list[str]:
+    return [f"{m}_{end}" for m in metrics for end in ("ci_low", "ci_high")]
+
+
+def check_rows(table: pd.DataFrame, runs: list[Path], metrics) -> None:
+    """Each row holds its run's metrics.json values (6 significant digits in the file)."""
+    assert len(table) == len(runs)
+    for row, run in zip(table.to_dict("records"), runs, strict=True):
+        values, info = read_json(run / "metrics.json"), read_json(run / "train.json")
+        assert (row["model"], row["seed"], row["type"]) == (
+            info["model"],
+            info["seed"],
+            info["type"],
+        )
+        for metric in metrics:
+            assert row[metric] == pytest.approx(values[metric], rel=1e-5, abs=1e-9), metric
+            low, high = values["ci95"][metric]
+            assert row[f"{metric}_ci_low"] == pytest.approx(low, rel=1e-5, abs=1e-9)
+            assert row[f"{metric}_ci_high"] == pytest.approx(high, rel=1e-5, abs=1e-9)
+
+
+def test_classification_columns_unchanged(tmp_path: Path) -> None:
+    runs = [make_run(tmp_path, "lstm", "lstm", s, ["a", "b"], n=60) for s in (0, 1)]
+    table = summarize(runs, tmp_path / "summary.tsv")
+    metrics = METRICS_BY_TASK["classification"]
+    expected = ["model", "seed", *metrics, *ci_columns(metrics), *TRAIN]
+    assert list(table.columns) == expected
+    written = pd.read_csv(tmp_path / "summary.tsv", sep="\t")
+    assert list(written.columns) == expected
+    check_rows(written, runs, metrics)
+
+
+def test_regression_columns_and_values(tmp_path: Path) -> None:
+    runs = [
+        make_regression_run(tmp_path, "cnn", "cnn", 0, ["liver", "brain"], n=60),
+        make_regression_run(tmp_path, "kmer_ridge", "kmer_ridge", 0, ["liver", "brain"], n=60),
+    ]
+    summarize(runs, tmp_path / "summary.tsv")
+    table = pd.read_csv(tmp_path / "summary.tsv", sep="\t")
+    metrics = ("mse", "mae", "r2", "pearson", "spearman")
+    assert METRICS_BY_TASK["regression"] == metrics
+    assert list(table.columns) == ["model", "seed", *metrics, *ci_columns(metrics), *TRAIN]
+    assert not any(c in table for c in ("accuracy", "auroc", "skill", "mse_h1"))
+    check_rows(table, runs, metrics)
+    assert list(table["epochs"]) == [6, 5]  # the ridge baseline: penalties tried
+
+
+def test_forecasting_columns_with_per_horizon_metrics(tmp_path: Path) -> None:
+    runs = [
+        make_forecast_run(tmp_path, "gru", "gru", 0, horizon=3),
+        make_forecast_run(tmp_path, "persistence", "persistence", 0, horizon=3),
+        make_forecast_run(tmp_path, "ridge_ar", "ridge_ar", 0, horizon=3),
+    ]
+    summarize(runs, tmp_path / "summary.tsv")
+    table = pd.read_csv(tmp_path / "summary.tsv", sep="\t")
+    metrics = ("mse", "mae", "skill")
+    per_horizon = [f"{m}_h{h}" for h in (1, 2, 3) for m in metrics]
+    assert list(table.columns) == [
+        "model",
+        "seed",
+        *metrics,
+        *ci_columns(metrics),
+        *per_horizon,
+        *TRAIN,
+    ]
+    check_rows(table, runs, metrics)
+    for row, run in zip(table.to_dict("records"), runs, strict=True):
+        for entry in read_json(run / "metrics.json")["per_horizon"]:
+            for metric in metrics:
+                column = f"{metric}_h{entry['horizon']}"
+                assert row[column] == pytest.approx(entry[metric], rel=1e-5, abs=1e-9), column
+    persistence = table[table["model"] == "persistence"].iloc[0]
+    assert [persistence[f"skill_h{h}"] for h in (1, 2, 3)] == [0, 0, 0]
+    assert persistence["epochs"] == 0  # nothing fitted; its history.csv is the header only
+
+
+def test_missing_horizon_is_empty(tmp_path: Path) -> None:
+    """A run without some horizon (say, a shorter forecast) leaves those cells empty."""
+    runs = [
+        make_forecast_run(tmp_path, "gru", "gru", 0, horizon=2),
+        make_forecast_run(tmp_path / "b", "lstm", "lstm", 0, horizon=1),
+    ]
+    table = summarize(runs, tmp_path / "summary.tsv")
+    assert "skill_h2" in table
+    assert math.isnan(table.loc[1, "skill_h2"]) and not math.isnan(table.loc[0, "skill_h2"])
+
+
+def test_runs_of_different_tasks_are_refused(tmp_path: Path) -> None:
+    runs = [
+        make_regression_run(tmp_path, "cnn", "cnn", 0, ["liver"], n=40),
+        make_forecast_run(tmp_path, "gru", "gru", 0),
+    ]
+    out = tmp_path / "summary.tsv"
+    with pytest.raises(InputError, match="task 'forecasting' differs from 'regression'") as error:
+        summarize(runs, out)
+    assert str(runs[1] / "metrics.json") in str(error.value)  # names the odd file
+    assert not out.exists()
+
+
+def test_metrics_without_the_task_metrics_are_refused(tmp_path: Path) -> None:
+    run = make_regression_run(tmp_path, "cnn", "cnn", 0, ["liver"], n=40)
+    metrics = read_json(run / "metrics.json")
+    del metrics["spearman"]
+    write_json(run / "metrics.json", metrics)
+    with pytest.raises(InputError, match=r"spearman") as error:
+        summarize([run], tmp_path / "summary.tsv")
+    assert "metrics.json" in str(error.value)
+
+
+def test_missing_metrics_file_is_an_input_error(tmp_path: Path) -> None:
+    run = make_forecast_run(tmp_path, "gru", "gru", 0)
+    (run / "metrics.json").unlink()
+    with pytest.raises(InputError, match="metrics.json"):
+        summarize([run], tmp_path / "summary.tsv")
+
+
+def test_cli_summarize_forecasting(tmp_path: Path, capsys) -> None:
+    runs = [make_forecast_run(tmp_path, m, m, 0) for m in ("gru", "persistence")]
+    out = tmp_path / "summary.tsv"
+    main(["summarize", "--runs", *map(str, runs), "--out", str(out)])
+    assert list(pd.read_csv(out, sep="\t")["model"]) == ["gru", "persistence"]
+    assert "persistence" in capsys.readouterr().out
