@@ -82,7 +82,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     elif args.type in ("persistence", "ridge_ar"):
         from genoflow.forecast import train_baseline
 
-        info = train_baseline(args.data, args.out, model_name=name, model_type=args.type)
+        info = train_baseline(
+            args.data, args.out, model_name=name, model_type=args.type, seed=args.seed
+        )
     else:
         from genoflow.train import TrainConfig, train
 

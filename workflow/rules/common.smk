@@ -88,8 +88,13 @@ def figure_files(dataset):
     ]
 
 
+def seeds_of(model):
+    """Neural models train once per seed; the baselines are deterministic: once."""
+    return SEEDS if config["models"][model]["type"] in NEURAL_TYPES else SEEDS[:1]
+
+
 def run_dirs(dataset):
-    return [f"results/{dataset}/{m}/seed{s}" for m in models_of(dataset) for s in SEEDS]
+    return [f"results/{dataset}/{m}/seed{s}" for m in models_of(dataset) for s in seeds_of(m)]
 
 
 def run_files(name):
