@@ -221,7 +221,7 @@ def make_forecast_run(
     with the horizon (smaller `noise`, better)."""
     import pandas as pd
 
-    from genoflow.metrics import evaluate
+    from genoflow.metrics import FORECAST_COLUMNS, evaluate
 
     genes, series = list(genes), list(series)
     values = forecast_truth(genes, series, length)
@@ -254,17 +254,7 @@ def make_forecast_run(
             window += 1
     table = pd.DataFrame(
         rows,
-        columns=[
-            "window",
-            "series",
-            "origin_time",
-            "horizon",
-            "time",
-            "gene",
-            "last",
-            "truth",
-            "predicted",
-        ],
+        columns=FORECAST_COLUMNS,
     )
     run = root / model / f"seed{seed}"
     run.mkdir(parents=True, exist_ok=True)

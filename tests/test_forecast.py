@@ -16,23 +16,13 @@ from genoflow.forecast import (
     ridge_forecast,
     train_baseline,
 )
+from genoflow.metrics import FORECAST_COLUMNS
 from genoflow.timeseries import inverse_transform, preprocess_series
 from genoflow.train import TrainConfig, train
 
 
 def table(rows):
-    columns = [
-        "window",
-        "series",
-        "origin_time",
-        "horizon",
-        "time",
-        "gene",
-        "last",
-        "truth",
-        "predicted",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=FORECAST_COLUMNS)
 
 
 def test_metrics_by_hand():

@@ -31,7 +31,12 @@ from sklearn import metrics as skm
 
 from genoflow.errors import InputError
 from genoflow.io import atomic_path, read_json
-from genoflow.metrics import REGRESSION_METRICS, predictions_task, read_predictions
+from genoflow.metrics import (
+    FORECAST_COLUMNS,
+    REGRESSION_METRICS,
+    predictions_task,
+    read_predictions,
+)
 
 FIGURES_BY_TASK = {
     "classification": ("comparison", "roc", "pr", "confusion", "loss"),
@@ -47,17 +52,6 @@ SCATTER_BUDGET = 800  # points per scatter figure, shared by its panels and targ
 MAX_ANNOTATED_CLASSES = 12
 MAX_SCATTER_TARGETS = 3
 MAX_FORECAST_GENES = 4
-FORECAST_COLUMNS = (
-    "window",
-    "series",
-    "origin_time",
-    "horizon",
-    "time",
-    "gene",
-    "last",
-    "truth",
-    "predicted",
-)
 LOSS_LABELS = {
     "classification": "Cross-entropy loss",
     "regression": "MSE loss (standardised targets)",

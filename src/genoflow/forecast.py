@@ -20,6 +20,7 @@ from sklearn.linear_model import Ridge
 
 from genoflow.errors import InputError
 from genoflow.io import atomic_path, read_json, write_history, write_json
+from genoflow.metrics import FORECAST_COLUMNS
 from genoflow.timeseries import inverse_transform
 
 ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
@@ -76,7 +77,7 @@ def write_forecasts(
         }
     )
     with atomic_path(path) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+        table[list(FORECAST_COLUMNS)].to_csv(tmp, sep="\t", index=False, float_format="%.6g")
 
 
 def _window_sums(predictions: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -21,6 +21,10 @@ from genoflow.io import write_json
 
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "f1", "mcc")
 REGRESSION_METRICS = ("mse", "mae", "r2", "pearson", "spearman")
+# The long predictions table of forecasting (see forecast.py), in column order.
+FORECAST_COLUMNS = (
+    "window", "series", "origin_time", "horizon", "time", "gene", "last", "truth", "predicted",
+)  # fmt: skip
 
 
 def read_predictions(path: str | Path) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:

@@ -12,6 +12,12 @@ from genoflow.models import SequenceModel
 LR_SCHEDULES = ("plateau", "cosine", "none")
 
 
+def _token_model(model_type, model_args, alphabet, outputs, max_length) -> SequenceModel:
+    """A SequenceModel over tokens of `alphabet`, one-hot encoded on the device."""
+    onehot = torch.from_numpy(get_alphabet(alphabet).onehot_table())
+    return SequenceModel(model_type, onehot, outputs, max_length=max_length, **model_args)
+
+
 class _Task(L.LightningModule):
     """What every task shares: AdamW with an optional LR schedule, and train/val steps that
     call the task's `_step`, which logs `<stage>_loss` (and any task metric)."""
@@ -61,10 +67,7 @@ class SequenceClassifier(_Task):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        onehot = torch.from_numpy(get_alphabet(alphabet).onehot_table())
-        self.model = SequenceModel(
-            model_type, onehot, len(classes), max_length=max_length, **model_args
-        )
+        self.model = _token_model(model_type, model_args, alphabet, len(classes), max_length)
         weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
         self.register_buffer("class_weights", weights, persistent=False)
 
@@ -99,10 +102,7 @@ class SequenceRegressor(_Task):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        onehot = torch.from_numpy(get_alphabet(alphabet).onehot_table())
-        self.model = SequenceModel(
-            model_type, onehot, len(targets), max_length=max_length, **model_args
-        )
+        self.model = _token_model(model_type, model_args, alphabet, len(targets), max_length)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.model(batch["tokens"], batch["lengths"])
