@@ -94,7 +94,11 @@ def seeds_of(model):
 
 
 def run_dirs(dataset):
-    return [f"results/{dataset}/{m}/seed{s}" for m in models_of(dataset) for s in seeds_of(m)]
+    return [
+        f"results/{dataset}/{m}/seed{s}"
+        for m in models_of(dataset)
+        for s in seeds_of(m)
+    ]
 
 
 def run_files(name):
