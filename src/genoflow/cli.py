@@ -98,6 +98,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             seed=args.seed,
             threads=args.threads,
         )
+    if not info:
+        return  # a DDP worker process: the first process reports
     print(f"trained {info['model']} seed {info['seed']}: {info['params']} parameters")
     print(f"training took {info['train_seconds']} s")
 

@@ -82,6 +82,13 @@ def batch_loader(dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader
 
 
 class _SplitData(L.LightningDataModule):
+    def shard(self, indices: np.ndarray) -> np.ndarray:
+        """Under DDP each process reads every world_size-th item of the split."""
+        trainer = self.trainer  # set by Lightning; None outside a fit
+        if trainer is None or trainer.world_size == 1:
+            return indices
+        return indices[trainer.global_rank :: trainer.world_size]
+
     def train_dataloader(self) -> DataLoader:
         return self.loader("train", shuffle=True)
 
@@ -101,10 +108,9 @@ class TokenDataModule(_SplitData):
     def indices(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.arrays["split"] == SPLIT_CODES[split])
 
-    def loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        return batch_loader(
-            TokenBatches(self.arrays, self.indices(split)), self.batch_size, shuffle
-        )
+    def loader(self, split: str, shuffle: bool = False, shard: bool = True) -> DataLoader:
+        indices = self.shard(self.indices(split)) if shard else self.indices(split)
+        return batch_loader(TokenBatches(self.arrays, indices), self.batch_size, shuffle)
 
 
 class WindowDataModule(_SplitData):
@@ -119,7 +125,7 @@ class WindowDataModule(_SplitData):
     def indices(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.window_split == SPLIT_CODES[split])
 
-    def loader(self, split: str, shuffle: bool = False) -> DataLoader:
-        ids, meta = self.indices(split), self.meta
+    def loader(self, split: str, shuffle: bool = False, shard: bool = True) -> DataLoader:
+        ids, meta = self.shard(self.indices(split)) if shard else self.indices(split), self.meta
         dataset = WindowBatches(self.values, self.windows, ids, meta["input"], meta["horizon"])
         return batch_loader(dataset, self.batch_size, shuffle)

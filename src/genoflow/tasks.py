@@ -29,7 +29,11 @@ class _Task(L.LightningModule):
         self._step(batch, "val")
 
     def _log(self, name: str, value: torch.Tensor, size: int) -> None:
-        self.log(name, value, on_step=False, on_epoch=True, batch_size=size, prog_bar=True)
+        # sync_dist: under DDP every process sees a shard; early stopping needs the average.
+        self.log(
+            name, value, on_step=False, on_epoch=True, batch_size=size, prog_bar=True,
+            sync_dist=True,
+        )  # fmt: skip
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(

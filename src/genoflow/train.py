@@ -12,6 +12,7 @@ import csv
 import hashlib
 import json
 import math
+import os
 import shutil
 import sys
 import time
@@ -23,6 +24,7 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
+from lightning.pytorch.plugins.environments import LightningEnvironment, SLURMEnvironment
 
 from genoflow.data import TokenDataModule, WindowDataModule
 from genoflow.errors import InputError
@@ -60,6 +62,7 @@ class TrainConfig:
     class_weights: str = "none"
     accelerator: str = "auto"
     devices: int = 1
+    strategy: str = "auto"
     precision: str = "auto"
     deterministic: bool = True
 
@@ -76,6 +79,8 @@ class TrainConfig:
             raise InputError(
                 None, f"monitor {config.monitor!r} not in ['val_loss', 'val_accuracy']"
             )
+        if config.strategy not in ("auto", "ddp"):
+            raise InputError(None, f"strategy {config.strategy!r} not in ['auto', 'ddp']")
         if config.class_weights not in ("none", "balanced"):
             raise InputError(None, f"class_weights {config.class_weights!r} not in none/balanced")
         return config
@@ -101,6 +106,8 @@ class History(Callback):
             row[key] = round(metrics[key], 6) if key in metrics else ""
         row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
         self.rows.append(row)
+        if not trainer.is_global_zero:
+            return  # one line per epoch in the log, not one per DDP process
         shown = "  ".join(f"{k} {v}" for k, v in row.items() if k != "epoch")
         message = f"epoch {trainer.current_epoch}: {shown}"
         if trainer.progress_bar_callback is not None:  # a line of its own, not inside the bar
@@ -137,7 +144,7 @@ class LogProgressBar(ProgressBar):
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         total, done = self.total_train_batches, batch_idx + 1
         every = max(1, math.ceil(total / self.updates_per_epoch))
-        if self.enabled and (done % every == 0 or done == total):
+        if self.enabled and trainer.is_global_zero and (done % every == 0 or done == total):
             filled = round(20 * done / total)
             rate = done / max(time.perf_counter() - self._start, 1e-9)
             bar = "#" * filled + "." * (20 - filled)
@@ -189,6 +196,9 @@ def train(
         max_epochs=train_config.max_epochs,
         accelerator=train_config.accelerator,
         devices=train_config.devices,
+        strategy=train_config.strategy,
+        plugins=_cluster_plugins(train_config),
+        use_distributed_sampler=False,  # the data modules shard batches per process themselves
         precision=_precision(train_config),
         gradient_clip_val=train_config.gradient_clip or None,
         deterministic=train_config.deterministic,
@@ -211,6 +221,8 @@ def train(
     if resume:
         print(f"resuming from {resume} (epoch {torch.load(resume, weights_only=False)['epoch']})")
     trainer.fit(module, datamodule=data, ckpt_path=resume)
+    if not trainer.is_global_zero:
+        return {}  # a DDP worker: the first process writes every output, once
     (checkpoints / "complete").write_text("training finished; a rerun starts afresh\n")
 
     state = torch.load(best.best_model_path, map_location="cpu", weights_only=False)
@@ -232,6 +244,7 @@ def train(
         "stopped_early": trainer.current_epoch + 1 < train_config.max_epochs,
         "resumed": resume is not None,
         "device": str(module.device),
+        "processes": trainer.world_size,
         "precision": str(trainer.precision),
         "threads": torch.get_num_threads(),
         "model_args": model_args,
@@ -287,16 +300,38 @@ def _fingerprint(
 
 
 def _resume_point(checkpoints: Path, fingerprint: str) -> str | None:
-    """last.ckpt of an interrupted run with the same settings and data; otherwise start afresh."""
+    """last.ckpt of an interrupted run with the same settings and data; otherwise start afresh.
+
+    Under DDP, Lightning starts the other processes by rerunning this command after the first
+    process has prepared the folder: they only read the decision, never clear the folder.
+    """
     stamp = checkpoints / "fingerprint"
     last = checkpoints / "last.ckpt"
     same = stamp.is_file() and stamp.read_text() == fingerprint
+    if not _launching_process():
+        return str(last) if same and last.is_file() else None
     if same and last.is_file() and not (checkpoints / "complete").exists():
         return str(last)
     shutil.rmtree(checkpoints, ignore_errors=True)
     checkpoints.mkdir(parents=True)
     stamp.write_text(fingerprint)
     return None
+
+
+def _launching_process() -> bool:
+    """False in the processes Lightning's DDP launcher starts (they get LOCAL_RANK > 0)."""
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
+def _cluster_plugins(config: TrainConfig) -> list:
+    """Several devices in one job: Lightning launches the DDP processes itself, even inside a
+    SLURM job step (whose single task would otherwise be taken for the whole world). One
+    device under SLURM: never let Lightning requeue the job; Snakemake owns resubmission."""
+    if config.devices > 1:
+        return [LightningEnvironment()]
+    if SLURMEnvironment.detect():
+        return [SLURMEnvironment(auto_requeue=False)]
+    return []
 
 
 def _precision(config: TrainConfig) -> str:
@@ -328,7 +363,7 @@ def predict(module: L.LightningModule, loader) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _write_predictions(path: Path, module, data, meta: dict) -> None:
-    indices, values = predict(module, data.test_dataloader())
+    indices, values = predict(module, data.loader("test", shard=False))  # every test item
     if meta["task"] == "forecasting":
         write_forecasts(path, data.data_dir, indices, values)
         return

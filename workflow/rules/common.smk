@@ -1,3 +1,4 @@
+import hashlib
 import json
 import re
 import shlex
@@ -28,6 +29,41 @@ validate(config, SCHEMAS / "config.schema.yaml")  # fills in the schema's defaul
 
 DATASETS = list(config["datasets"])
 SEEDS = config["seeds"]
+# The package modules each stage runs. Their content is a param of the stage's rules, so
+# editing one of them reruns that stage (and, through its outputs, everything after it);
+# tests/test_workflow.py checks that no stage imports a module missing from its list.
+STAGE_MODULES = {
+    "ingest": ("ingest", "alphabets", "errors", "fasta", "io"),
+    "ingest_matrix": ("expression", "ingest", "alphabets", "errors", "fasta", "io"),
+    "preprocess": ("preprocess", "alphabets", "errors", "io"),
+    "preprocess_series": ("timeseries", "errors", "io"),
+    "train": (
+        "train", "baselines", "forecast", "data", "models", "tasks", "preprocess",
+        "timeseries", "metrics", "alphabets", "errors", "io",
+    ),
+    "evaluate": ("metrics", "forecast", "timeseries", "errors", "io"),
+    "network": (
+        "network", "train", "forecast", "data", "models", "tasks", "preprocess", "timeseries",
+        "metrics", "alphabets", "errors", "io",
+    ),
+    "summarize": ("summarize", "metrics", "errors", "io"),
+    "figures": ("figures", "metrics", "errors", "io"),
+    "report": ("report", "figures", "metrics", "errors", "io"),
+}  # fmt: skip
+
+
+def code_version(stage):
+    """A digest of the source of the modules `stage` runs (a directory counts as a whole)."""
+    digest = hashlib.sha256()
+    for module in STAGE_MODULES[stage]:
+        path = SRC / "genoflow" / module
+        for file in (
+            sorted(path.rglob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
+        ):
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 # How to regenerate every result, for the report's provenance. Deliberately not the literal
 # command line: that differs between a run, a dry run and --report, and would rerun the report.
 RERUN_COMMAND = shlex.join(

@@ -9,6 +9,7 @@ rule evaluate:
         "../../envs/genoflow.yaml"
     params:
         bootstrap=config["evaluate"]["bootstrap"],
+        code=code_version("evaluate"),
     shell:
         "python -m genoflow evaluate --predictions {input} --out {output}"
         " --bootstrap {params.bootstrap} > {log} 2>&1"
@@ -31,6 +32,7 @@ rule summarize:
         "../../envs/genoflow.yaml"
     params:
         runs=lambda w: shlex.join(run_dirs(w.dataset)),
+        code=code_version("summarize"),
     shell:
         "python -m genoflow summarize --runs {params.runs} --out {output} > {log} 2>&1"
 
@@ -57,6 +59,7 @@ rule network:
         "../../envs/genoflow.yaml"
     params:
         gold=lambda w, input: f"--gold-standard {input.gold}" if input.gold else "",
+        code=code_version("network"),
     shell:
         "python -m genoflow network --models {input.models} --data $(dirname {input.meta})"
         " {params.gold} --out $(dirname {output.metrics}) > {log} 2>&1"

@@ -1,3 +1,6 @@
+# Ingest and preprocess outputs go to Snakemake's between-workflow cache (`--cache`, with
+# SNAKEMAKE_OUTPUT_CACHE set): another project with the same inputs and params reuses them.
+# A cached rule cannot also have `benchmark:`; their timing is in the logs and in benchmarks/.
 rule ingest:
     input:
         unpack(ingest_inputs),
@@ -12,14 +15,14 @@ rule ingest:
         ),
     log:
         "logs/ingest/{dataset}.log",
-    benchmark:
-        "benchmarks/ingest/{dataset}.tsv"
     wildcard_constraints:
         dataset=one_of(SEQUENCE_DATASETS),
+    cache: True
     conda:
         "../../envs/genoflow.yaml"
     params:
         args=ingest_args,
+        code=code_version("ingest"),
     shell:
         "python -m genoflow ingest {params.args} --out $(dirname {output.summary}) > {log} 2>&1"
 
@@ -39,14 +42,14 @@ rule ingest_matrix:
         ),
     log:
         "logs/ingest_matrix/{dataset}.log",
-    benchmark:
-        "benchmarks/ingest_matrix/{dataset}.tsv"
     wildcard_constraints:
         dataset=one_of(SERIES_DATASETS),
+    cache: True
     conda:
         "../../envs/genoflow.yaml"
     params:
         args=ingest_matrix_args,
+        code=code_version("ingest_matrix"),
     shell:
         "python -m genoflow ingest-matrix {params.args} --out $(dirname {output.summary})"
         " > {log} 2>&1"

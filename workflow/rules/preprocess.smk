@@ -1,3 +1,4 @@
+# Cached between workflows, like ingest (see ingest.smk).
 rule preprocess:
     input:
         table="results/{dataset}/ingest/sequences.tsv",
@@ -13,14 +14,14 @@ rule preprocess:
         meta="results/{dataset}/preprocess/meta.json",
     log:
         "logs/preprocess/{dataset}.log",
-    benchmark:
-        "benchmarks/preprocess/{dataset}.tsv"
     wildcard_constraints:
         dataset=one_of(SEQUENCE_DATASETS),
+    cache: True
     conda:
         "../../envs/genoflow.yaml"
     params:
         args=preprocess_args,
+        code=code_version("preprocess"),
     shell:
         "python -m genoflow preprocess --ingest $(dirname {input.summary}) {params.args}"
         " --out $(dirname {output.meta}) > {log} 2>&1"
@@ -42,14 +43,14 @@ rule preprocess_series:
         meta="results/{dataset}/preprocess/meta.json",
     log:
         "logs/preprocess_series/{dataset}.log",
-    benchmark:
-        "benchmarks/preprocess_series/{dataset}.tsv"
     wildcard_constraints:
         dataset=one_of(SERIES_DATASETS),
+    cache: True
     conda:
         "../../envs/genoflow.yaml"
     params:
         args=preprocess_series_args,
+        code=code_version("preprocess_series"),
     shell:
         "python -m genoflow preprocess-series --ingest $(dirname {input.summary}) {params.args}"
         " --out $(dirname {output.meta}) > {log} 2>&1"

@@ -26,6 +26,7 @@ for task, names in FIGURES.items():
             "../../envs/genoflow.yaml"
         params:
             runs=lambda w: shlex.join(run_dirs(w.dataset)),
+            code=code_version("figures"),
         shell:
             "python -m genoflow figures --runs {params.runs} --out-dir $(dirname {output.comparison})"
             " > {log} 2>&1"
@@ -55,6 +56,7 @@ rule report:
         config=shlex.quote(json.dumps(config, sort_keys=True)),
         command=shlex.quote(RERUN_COMMAND),
         workflow_dir=workflow.basedir,
+        code=code_version("report"),
     shell:
         "python -m genoflow report --results results --datasets {params.datasets}"
         " --config-json {params.config} --command {params.command}"

@@ -19,6 +19,7 @@ rule train:
     threads: config["threads"]
     params:
         args=train_args,
+        code=code_version("train"),
     shell:
         "python -m genoflow train --data $(dirname {input.meta}) --out $(dirname {output.model})"
         " --model {wildcards.model} {params.args} --seed {wildcards.seed} --threads {threads}"
