@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 # Jobs call `python -m genoflow`: put the venv first on PATH for Snakemake and its jobs.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test lint report install install-test clean
+.PHONY: run test test-cluster lint report install install-test install-cluster clean
 
 run: $(VENV)/.installed
 	snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
@@ -20,16 +20,25 @@ report: $(VENV)/.installed
 	snakemake --cores 1 --report results/report.zip $(SNAKEMAKE_ARGS)
 
 test: $(VENV)/.installed-test
-	pytest -q
+	pytest -q --ignore=tests/cluster
+
+# The workflow through workflow/profiles/slurm on a real single-node SLURM cluster that
+# scripts/slurm-cluster.sh installs (Debian packages; needs root) and starts on this machine.
+# The daemons are stopped (by their recorded pids) whatever happens, Ctrl-C included.
+test-cluster: $(VENV)/.installed-cluster
+	scripts/slurm-cluster.sh install
+	trap 'scripts/slurm-cluster.sh stop' EXIT; trap 'exit 130' INT TERM; \
+	scripts/slurm-cluster.sh start && GENOFLOW_SLURM=1 pytest -q tests/cluster
 
 lint: $(VENV)/.installed-test
-	ruff check src tests workflow
-	ruff format --check src tests
+	ruff check src tests workflow benchmarks
+	ruff format --check src tests benchmarks
 	snakefmt --check Snakefile workflow/rules
 	snakemake --lint
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+install-cluster: $(VENV)/.installed-cluster
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,5 +50,10 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-clean:
-	rm -rf results logs benchmarks/*/ .snakemake
+$(VENV)/.installed-cluster: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e '.[test,cluster]'
+	touch $@
+
+clean:  # workflow outputs; keeps benchmarks/results (committed benchmark runs)
+	rm -rf results logs .snakemake
+	find benchmarks -mindepth 1 -maxdepth 1 -type d ! -name results -exec rm -rf {} +

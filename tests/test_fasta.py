@@ -9,9 +9,11 @@ import io
 import lzma
 import random
 import re
+import tracemalloc
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from genoflow.errors import InputError
@@ -186,6 +188,29 @@ def test_header_line_numbers_are_one_based(tmp_path):
     path = tmp_path / "lines.fa"
     path.write_text(">a\nA\nC\n>b\nG\n>c\nT\n")
     assert [r.line for r in read_fasta(path)] == [1, 4, 6]
+
+
+def test_multi_megabase_line_needs_about_twice_the_record_in_memory(tmp_path):
+    """A chromosome on one 8 Mb line (and a record after it) is read whole and correctly, and
+    the reader's peak allocation stays near two copies of the record (the line as read and
+    the sequence), never a multiple of the file."""
+    rng = np.random.default_rng(0)
+    chromosome = np.frombuffer(b"ACGT", dtype=np.uint8)[rng.integers(0, 4, 8_000_000)].tobytes()
+    path = tmp_path / "chr.fa"
+    path.write_bytes(b">chr1 one line\n" + chromosome + b"\n>tail\nACGT\n")
+    tracemalloc.start()
+    try:
+        sizes = []
+        for record in read_fasta(path):
+            sizes.append(len(record.sequence))
+            if record.id == "chr1":
+                assert record.sequence == chromosome
+            del record
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sizes == [8_000_000, 4]
+    assert peak < 2.5 * len(chromosome)
 
 
 def test_reader_streams_one_record_at_a_time(tmp_path):

@@ -284,6 +284,103 @@ def test_drop_identical_still_fails_on_conflicting_duplicates(tmp_path, second):
     )
 
 
+# --- repeated ids are found from 64-bit id hashes (bounded memory), confirmed by real ids ------
+
+
+@pytest.fixture
+def colliding_hashes(monkeypatch):
+    """Every id gets the same 64-bit hash: each record is a candidate repeat of every other."""
+    import genoflow.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "_id_hash", lambda record_id: 7)
+
+
+def test_hash_collisions_alone_are_never_reported(tmp_path, colliding_hashes):
+    """Distinct ids whose hashes collide ingest exactly as without the collisions."""
+    fasta = write(tmp_path / "a.fa", "".join(f">r{i} x\nACGT{'A' * i}\n" for i in range(30)))
+    summary = ingest(
+        [FastaInput(fasta)], tmp_path / "out", alphabet="dna", label_pattern=HEADER_LABEL
+    )
+    assert summary["records"] == 30 and summary["rejected"] == 0
+    assert [r["id"] for r in read_table(tmp_path / "out" / "sequences.tsv")] == [
+        f"r{i}" for i in range(30)
+    ]
+
+
+def test_true_repeat_among_collisions_names_both_places(tmp_path, colliding_hashes):
+    """Among colliding hashes, the first real repeat (in input order) is reported with the
+    file:line of both copies; the collisions around it are not."""
+    first = write(tmp_path / "a.fa", ">a1\nACGT\n>dup\nGGGG\n>a3\nTTTT\n")
+    second = write(tmp_path / "b.fa", ">b1\nCCCC\n>b2\nAAAA\n>dup\nGGGA\n>a3\nTTTT\n")
+    with pytest.raises(InputError) as info:
+        ingest([FastaInput(first, "a"), FastaInput(second, "a")], tmp_path / "out", alphabet="dna")
+    assert str(info.value) == (
+        f"{second}:5: record 'dup': duplicate id (different content), first seen at {first}:3"
+    )
+    assert files_in(tmp_path / "out") == []
+
+
+def test_drop_identical_among_collisions_keeps_input_order(tmp_path, colliding_hashes):
+    """drop_identical with colliding hashes: only real identical repeats are dropped, listed in
+    rejected.tsv in input order among the other rejected records; counts leave them out."""
+    first = write(tmp_path / "a.fa", ">r1 x\nACGT\n>bad x\nACXT\n>r2 y\nGGGG\n")
+    second = write(tmp_path / "b.fa", ">r1 x\nacgt\n>r3 y\nTTTT\n>worse y\nAC-T\n>r2 y\nGGGG\n")
+    out = tmp_path / "out"
+    summary = ingest(
+        [FastaInput(first), FastaInput(second)],
+        out,
+        alphabet="dna",
+        label_pattern=HEADER_LABEL,
+        invalid="skip_record",
+        duplicate_ids="drop_identical",
+    )
+    assert [r["id"] for r in read_table(out / "sequences.tsv")] == ["r1", "r2", "r3"]
+    rejected = read_table(out / "rejected.tsv")
+    assert [(r["file"], r["line"], r["id"]) for r in rejected] == [
+        (str(first), "3", "bad"),
+        (str(second), "1", "r1"),
+        (str(second), "5", "worse"),
+        (str(second), "7", "r2"),
+    ]
+    assert rejected[1]["reason"] == f"duplicate id, identical to the record at {first}:1"
+    assert rejected[3]["reason"] == f"duplicate id, identical to the record at {first}:5"
+    assert summary["records"] == 3 and summary["rejected"] == 4
+    assert summary["rejected_reasons"] == {"invalid character": 2, "duplicate id": 2}
+    assert summary["classes"] == {"x": 1, "y": 2}
+    assert summary["letters"] == {"A": 1, "C": 1, "G": 5, "T": 5}
+    assert summary["records_with_lowercase"] == 0  # only the dropped copy was lower case
+    assert [i["records"] for i in summary["inputs"]] == [2, 1]
+
+
+def test_small_batches_give_the_same_files(tmp_path, monkeypatch):
+    """Records are checked and written in batches; batch size changes no output."""
+    import genoflow.ingest as ingest_module
+
+    fasta = write(
+        tmp_path / "a.fa",
+        "".join(
+            f">r{i} {'xy'[i % 2]}\n{'ACGTN'[i % 5] * (i + 1)}{'acgt'[i % 4] * (i % 3)}\n"
+            + (f">bad{i} x\nAC-{i}\n" if i % 7 == 3 else "")
+            for i in range(40)
+        ),
+    )
+    options = dict(alphabet="dna", label_pattern=HEADER_LABEL, invalid="skip_record")
+    ingest([FastaInput(fasta)], tmp_path / "default", **options)
+    monkeypatch.setattr(ingest_module, "BATCH_RECORDS", 3)
+    monkeypatch.setattr(ingest_module, "BATCH_BYTES", 10)
+    ingest([FastaInput(fasta)], tmp_path / "small", **options)
+    for name in ("sequences.tsv", "rejected.tsv", "summary.json"):
+        assert (tmp_path / "default" / name).read_text() == (tmp_path / "small" / name).read_text()
+
+
+def test_first_problem_in_a_batch_is_reported_first(tmp_path):
+    """An invalid letter in a record of a batch is reported before a later record's missing
+    label, as if records were checked one by one."""
+    fasta = write(tmp_path / "a.fa", ">r1 x\nACGT\n>r2 x\nACXT\n>r3\nACGT\n")
+    with pytest.raises(InputError, match=r":3: record 'r2': character 'X' at position 3"):
+        ingest([FastaInput(fasta)], tmp_path / "out", alphabet="dna", label_pattern=HEADER_LABEL)
+
+
 # --- ambiguity codes and invalid characters --------------------------------------------------
 
 

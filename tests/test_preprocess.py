@@ -108,6 +108,20 @@ def test_tokens_are_uint8_memmappable_padded_and_encoded(tmp_path):
     assert read_ids(out) == [rid for rid, _, _, _ in rows]
 
 
+def test_read_ids_of_chosen_rows(tmp_path):
+    """read_ids(indices) returns just those rows' ids, in the order asked (repeats allowed)."""
+    rows = class_rows({"x": 6, "y": 6})
+    data = make_ingest(tmp_path, rows)
+    preprocess(data, tmp_path / "pre")
+    every = read_ids(tmp_path / "pre")
+    assert every == [rid for rid, *_ in rows]
+    chosen = np.array([7, 0, 11, 7])
+    assert read_ids(tmp_path / "pre", chosen) == [every[i] for i in chosen]
+    assert read_ids(tmp_path / "pre", []) == []
+    with pytest.raises(IndexError, match="12"):
+        read_ids(tmp_path / "pre", [3, 12])
+
+
 def test_max_length_wider_than_longest_pads(tmp_path):
     """max_length above the longest record pads every row with zeros to that width."""
     data = make_ingest(tmp_path, class_rows({"x": 5, "y": 5}, length=10))

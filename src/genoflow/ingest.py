@@ -8,8 +8,13 @@ Outputs (in `out_dir`):
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import csv
 import hashlib
+import heapq
+import json
+import os
 import re
 from array import array
 from collections import Counter
@@ -21,7 +26,7 @@ import numpy as np
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError
 from genoflow.fasta import read_fasta
-from genoflow.io import atomic_path, sha256sum, write_json
+from genoflow.io import atomic_path, sha256sum
 
 AMBIGUOUS_POLICIES = ("encode", "skip_record", "error")
 INVALID_POLICIES = ("error", "skip_record")
@@ -120,13 +125,18 @@ def ingest(
     Labels come from the inputs' sample-sheet label, a header pattern or a label table
     (classification), or from a values table of real-valued targets (regression). The table
     written has one label column per target (or `label`) between `id` and `split`.
+
+    Memory is bounded by a batch of records (or one record longer than a batch), plus 33 bytes
+    per record kept: a 64-bit hash of its id, its header line, its length, where its row starts
+    in the table and two flags. Repeated ids are found at the end from the hashes; only rows
+    whose id hash repeats are read back to compare their ids and contents, so a hash collision
+    alone is never reported. Rows dropped as identical repeats are then left out of the table
+    in one more streaming pass. (A label or values table is held in memory, as read.)
     """
     _check_choice("ambiguous", ambiguous, AMBIGUOUS_POLICIES)
     _check_choice("invalid", invalid, INVALID_POLICIES)
     _check_choice("duplicate_ids", duplicate_ids, DUPLICATE_POLICIES)
     alpha = get_alphabet(alphabet)
-    lookup = alpha.encode_table()
-    n_letters = len(alpha.letters)
     pattern = re.compile(label_pattern) if label_pattern else None
     if pattern is not None and pattern.groups < 1:
         raise InputError(None, f"label pattern {label_pattern!r} needs one capture group")
@@ -137,104 +147,348 @@ def ingest(
         label_table = values_table
     label_columns = targets or ["label"]
     out_dir = Path(out_dir)
+    inputs = list(inputs)
+    matched: set[str] = set()  # label table ids that a record used
 
-    seen: dict[str, tuple[bytes, str, int]] = {}  # id -> (content digest, file, line)
-    lengths = array("q")
-    classes: Counter[str] = Counter()
-    letters = np.zeros(256, dtype=np.int64)
-    rejected: list[tuple[str, int, str, str]] = []
-    n_ambiguous = n_lowercase = 0
-    input_info = []
-
-    with atomic_path(out_dir / "sequences.tsv") as tmp, open(tmp, "w", newline="") as out:
-        out.write("\t".join(["id", *label_columns, "split", "source", "sequence"]) + "\n")
-        for source in inputs:
-            n_file = 0
-            for record in read_fasta(source.path):
-                sequence = record.sequence
-                if alphabet == "protein" and sequence.endswith(b"*"):
-                    sequence = sequence[:-1]  # a stop codon mark, not a residue
-                where = dict(line=record.line, record=record.id)
-                label, split = _label_of(record, source, pattern, table)
-                tokens = lookup[np.frombuffer(sequence, dtype=np.uint8)]
-                problem = _alphabet_problem(tokens, sequence, alpha.name, n_letters, ambiguous)
-                if problem:
-                    policy = invalid if problem[0] == "invalid" else ambiguous
-                    if policy == "error":
-                        raise InputError(source.path, problem[1], **where)
-                    rejected.append((str(source.path), record.line, record.id, problem[1]))
-                    continue
-                digest = hashlib.blake2b(label.encode() + b"\t" + sequence.upper(), digest_size=16)
-                if record.id in seen:
-                    first_digest, first_file, first_line = seen[record.id]
-                    first = f"{first_file}:{first_line}"
-                    if duplicate_ids == "drop_identical" and first_digest == digest.digest():
-                        reason = f"duplicate id, identical to the record at {first}"
-                        rejected.append((str(source.path), record.line, record.id, reason))
-                        continue
-                    detail = "" if first_digest == digest.digest() else " (different content)"
-                    raise InputError(
-                        source.path, f"duplicate id{detail}, first seen at {first}", **where
-                    )
-                seen[record.id] = (digest.digest(), str(source.path), record.line)
-                n_ambiguous += bool((tokens > n_letters).any())
-                n_lowercase += sequence != sequence.upper()
-                sequence = sequence.upper()
-                letters += np.bincount(np.frombuffer(sequence, np.uint8), minlength=256)
-                lengths.append(len(sequence))
-                if targets is None:
-                    classes[label] += 1
-                n_file += 1
-                out.write(
-                    f"{record.id}\t{label}\t{split or ''}\t{source.path.name}\t"
-                    f"{sequence.decode('ascii')}\n"
-                )
-            input_info.append(
-                {"path": str(source.path), "sha256": sha256sum(source.path), "records": n_file}
-            )
+    with contextlib.ExitStack() as stack:  # moved into place in reverse: summary.json last
+        summary_tmp = stack.enter_context(atomic_path(out_dir / "summary.json"))
+        rejected_tmp = stack.enter_context(atomic_path(out_dir / "rejected.tsv"))
+        table_tmp = stack.enter_context(atomic_path(out_dir / "sequences.tsv"))
+        with open(table_tmp, "wb") as out, open(rejected_tmp, "w", newline="") as rejected:
+            out.write("\t".join(["id", *label_columns, "split", "source", "sequence"]).encode())
+            out.write(b"\n")
+            kept = _Records(alpha, ambiguous, invalid, out, rejected, targets is None)
+            for number, source in enumerate(inputs):
+                kept.start_file(number, source)
+                try:
+                    for record in read_fasta(source.path):
+                        sequence = record.sequence
+                        if alphabet == "protein" and sequence.endswith(b"*"):
+                            sequence = sequence[:-1]  # a stop codon mark, not a residue
+                        label, split = _label_of(record, source, pattern, table, matched)
+                        kept.add(record, label, split, sequence)
+                except InputError:
+                    kept.flush()  # a problem in an earlier record of the batch comes first
+                    raise
+                kept.flush()
+        repeats = _repeated_ids(kept, inputs, table_tmp, duplicate_ids)
         if table is not None:
-            unmatched = sorted(set(table) - set(seen) - {r[2] for r in rejected})
+            unmatched = sorted(table.keys() - matched)
             if unmatched:
                 shown = ", ".join(unmatched[:5]) + (" ..." if len(unmatched) > 5 else "")
                 raise InputError(
                     label_table, f"{len(unmatched)} label id(s) match no FASTA record: {shown}"
                 )
-        if not lengths:
+        if not kept.lengths:
             raise InputError(inputs[0].path, "no usable records (all were rejected)")
-
-    _write_rejected(out_dir / "rejected.tsv", rejected)
-    length_array = np.frombuffer(lengths, dtype=np.int64)
-    summary = {
-        "alphabet": alphabet,
-        "records": len(length_array),
-        "rejected": len(rejected),
-        "rejected_reasons": dict(Counter(_reason_kind(r[3]) for r in rejected)),
-        "task": "classification" if targets is None else "regression",
-        "classes": dict(sorted(classes.items())),
-        "targets": targets or [],
-        "length": {
-            "min": int(length_array.min()),
-            "max": int(length_array.max()),
-            "mean": round(float(length_array.mean()), 2),
-            "median": float(np.median(length_array)),
-        },
-        "letters": {chr(b): int(letters[b]) for b in np.flatnonzero(letters)},
-        "records_with_ambiguity_codes": n_ambiguous,
-        "records_with_lowercase": n_lowercase,
-        "duplicate_ids_dropped": sum(r[3].startswith("duplicate id") for r in rejected),
-        "inputs": input_info,
-        "label_source": _label_source(inputs, label_pattern, label_table),
-    }
-    write_json(out_dir / "summary.json", summary)
+        if len(repeats[0]):
+            _drop_repeats(kept, inputs, table_tmp, rejected_tmp, *repeats)
+        summary = kept.summary(repeats[0], targets, inputs)
+        summary["label_source"] = _label_source(inputs, label_pattern, label_table)
+        summary_tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
 
-def _label_of(record, source: FastaInput, pattern, table) -> tuple[str, str | None]:
+BATCH_BYTES = 1 << 22  # sequence bytes checked at once (a longer record is a batch of its own)
+BATCH_RECORDS = 1 << 14
+LOWERCASE, AMBIGUOUS = 1, 2  # per-record flags
+
+
+def _id_hash(record_id: str) -> int:
+    """64-bit hash of a record id (the same in every run), to find repeated ids."""
+    return int.from_bytes(hashlib.blake2b(record_id.encode(), digest_size=8).digest(), "little")
+
+
+class _Records:
+    """The records kept so far (33 bytes each), the summary's counts, rejected.tsv as it is
+    written, and the batch of records waiting to be checked and written."""
+
+    def __init__(self, alpha, ambiguous: str, invalid: str, out, rejected, classes: bool) -> None:
+        self.alpha, self.ambiguous, self.invalid, self.out = alpha, ambiguous, invalid, out
+        self.count_classes = classes  # regression labels are values, not classes
+        self.lookup, self.n_letters = alpha.encode_table(), len(alpha.letters)
+        self.id_hashes = array("Q")  # one entry per row of the table, in order
+        self.lines = array("q")  # the header's line in its FASTA file
+        self.lengths = array("q")
+        self.offsets = array("q")  # where the row starts in the table
+        self.flags = bytearray()  # LOWERCASE | AMBIGUOUS
+        self.position = out.tell()
+        self.classes: Counter[str] = Counter()
+        self.letters = np.zeros(256, dtype=np.int64)
+        self.file_starts: list[int] = []  # first row of each input
+        self.rejected = csv.writer(rejected, delimiter="\t", lineterminator="\n")
+        self.rejected.writerow(["file", "line", "id", "reason"])
+        self.rejected_inputs = array("I")  # the input of each row of rejected.tsv
+        self.reasons: Counter[str] = Counter()
+        self.batch: list[tuple] = []
+        self.batch_bytes = 0
+
+    def start_file(self, number: int, source: FastaInput) -> None:
+        self.number, self.source = number, source
+        self.source_field = f"\t{source.path.name}\t".encode()
+        self.file_starts.append(len(self.lengths))
+
+    def add(self, record, label: str, split: str | None, sequence: bytes) -> None:
+        if self.batch and self.batch_bytes + len(sequence) > BATCH_BYTES:
+            self.flush()
+        self.batch.append((record, label, split, sequence))
+        self.batch_bytes += len(sequence)
+        if len(self.batch) >= BATCH_RECORDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Check the batch's letters at once, reject (or fail on) bad records, write the rest."""
+        batch, self.batch, self.batch_bytes = self.batch, [], 0
+        if not batch:
+            return
+        joined = b"".join(item[3] for item in batch)
+        sizes = np.fromiter((len(item[3]) for item in batch), dtype=np.int64, count=len(batch))
+        ends = np.cumsum(sizes)
+        starts = ends - sizes
+        raw = np.frombuffer(joined, dtype=np.uint8)
+        tokens = self.lookup[raw]
+        bad = tokens == 255
+        if self.ambiguous != "encode":
+            bad |= tokens > self.n_letters
+        problems = set(np.searchsorted(ends, np.flatnonzero(bad), side="right").tolist())
+        flags = np.where(_any_per_record(raw >= ord("a"), starts, sizes), LOWERCASE, 0)
+        ambiguous = (tokens > self.n_letters) & (tokens != 255)
+        flags |= np.where(_any_per_record(ambiguous, starts, sizes), AMBIGUOUS, 0)
+        del bad, tokens, ambiguous, raw
+        upper = joined.upper()
+        del joined
+        view = memoryview(upper)
+        letters = _bincount(upper)
+        pieces = []
+        for i, (record, label, split, sequence) in enumerate(batch):
+            start, end = int(starts[i]), int(ends[i])
+            if i in problems:
+                self._problem(record, sequence)
+                letters -= _bincount(view[start:end])
+                continue
+            prefix = f"{record.id}\t{label}\t{split or ''}".encode() + self.source_field
+            self.id_hashes.append(_id_hash(record.id))
+            self.lines.append(record.line)
+            self.lengths.append(end - start)
+            self.offsets.append(self.position)
+            self.flags.append(int(flags[i]))
+            if self.count_classes:
+                self.classes[label] += 1
+            self.position += len(prefix) + end - start + 1
+            pieces += (prefix, view[start:end], b"\n")
+        self.letters += letters
+        self.out.write(b"".join(pieces))
+
+    def _problem(self, record, sequence: bytes) -> None:
+        tokens = self.lookup[np.frombuffer(sequence, dtype=np.uint8)]
+        kind, message = _alphabet_problem(
+            tokens, sequence, self.alpha.name, self.n_letters, self.ambiguous
+        )
+        policy = self.invalid if kind == "invalid" else self.ambiguous
+        if policy == "error":
+            raise InputError(self.source.path, message, line=record.line, record=record.id)
+        self.rejected.writerow([str(self.source.path), record.line, record.id, message])
+        self.rejected_inputs.append(self.number)
+        self.reasons[_reason_kind(message)] += 1
+
+    def input_of(self, row: int) -> int:
+        return bisect.bisect_right(self.file_starts, row) - 1
+
+    def summary(self, dropped: np.ndarray, targets, inputs) -> dict:
+        keep = np.ones(len(self.lengths), dtype=bool)
+        keep[dropped] = False
+        lengths = np.frombuffer(self.lengths, dtype=np.int64)[keep]
+        flags = np.frombuffer(self.flags, dtype=np.uint8)[keep]
+        kept_before = np.concatenate([[0], np.cumsum(keep)])
+        bounds = [*self.file_starts, len(keep)]
+        reasons = dict(self.reasons)
+        if len(dropped):
+            reasons["duplicate id"] = len(dropped)
+        return {
+            "alphabet": self.alpha.name,
+            "records": len(lengths),
+            "rejected": sum(reasons.values()),
+            "rejected_reasons": reasons,
+            "task": "classification" if targets is None else "regression",
+            "classes": {} if targets else {k: v for k, v in sorted(self.classes.items()) if v},
+            "targets": targets or [],
+            "length": {
+                "min": int(lengths.min()),
+                "max": int(lengths.max()),
+                "mean": round(float(lengths.mean()), 2),
+                "median": float(np.median(lengths)),
+            },
+            "letters": {chr(b): int(self.letters[b]) for b in np.flatnonzero(self.letters)},
+            "records_with_ambiguity_codes": int(np.count_nonzero(flags & AMBIGUOUS)),
+            "records_with_lowercase": int(np.count_nonzero(flags & LOWERCASE)),
+            "duplicate_ids_dropped": len(dropped),
+            "inputs": [
+                {
+                    "path": str(source.path),
+                    "sha256": sha256sum(source.path),
+                    "records": int(kept_before[bounds[k + 1]] - kept_before[bounds[k]]),
+                }
+                for k, source in enumerate(inputs)
+            ],
+        }
+
+
+def _any_per_record(mask: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Per record (given by starts and sizes in `mask`): is any of its positions set?"""
+    found = np.zeros(len(sizes), dtype=bool)
+    filled = sizes > 0
+    if filled.any():
+        found[filled] = np.logical_or.reduceat(mask, starts[filled])
+    return found
+
+
+def _bincount(data) -> np.ndarray:
+    """Byte counts, 256 of them, in slices (np.bincount widens its input to 8 bytes a value)."""
+    data = np.frombuffer(data, dtype=np.uint8)
+    counts = np.zeros(256, dtype=np.int64)
+    for start in range(0, len(data), 1 << 22):
+        counts += np.bincount(data[start : start + (1 << 22)], minlength=256)
+    return counts
+
+
+def _read_row(handle, offset: int, n_labels: int) -> tuple[str, bytes, bytes]:
+    """(id, label field(s), sequence) of the table row at `offset`."""
+    handle.seek(offset)
+    fields = handle.readline().rstrip(b"\n").split(b"\t")
+    return fields[0].decode(), b"\t".join(fields[1 : 1 + n_labels]), fields[-1]
+
+
+def _repeated_ids(kept: _Records, inputs, table: Path, policy: str):
+    """Rows to drop as identical repeats, and the row each repeats; raises for the first
+    repeat (in input order) that the policy does not allow.
+
+    Rows whose 64-bit id hashes are equal are read back, a group at a time, and compared by
+    their real ids and a digest of label(s) and sequence.
+    """
+    hashes = np.frombuffer(kept.id_hashes, dtype=np.uint64)
+    none = np.zeros(0, dtype=np.int64)
+    if len(hashes) < 2:
+        return none, none
+    order = np.argsort(hashes, kind="stable")
+    ordered = hashes[order]
+    equal = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if not len(equal):
+        return none, none
+    group_starts = equal[np.r_[True, equal[1:] != equal[:-1] + 1]]  # runs of equal hashes
+    n_labels = len(_table_header(table)) - 4
+    drop, first_of = array("q"), array("q")
+    problem = None  # (row, first row, identical, id) of the earliest repeat not allowed
+    with open(table, "rb") as handle:
+        for start in group_starts.tolist():
+            stop = start + 1
+            while stop < len(ordered) and ordered[stop] == ordered[start]:
+                stop += 1
+            first: dict[str, tuple[int, bytes]] = {}
+            for row in sorted(order[start:stop].tolist()):
+                record_id, labels, sequence = _read_row(handle, kept.offsets[row], n_labels)
+                digest = hashlib.blake2b(labels + b"\t" + sequence, digest_size=16).digest()
+                if record_id not in first:
+                    first[record_id] = (row, digest)
+                    continue
+                first_row, first_digest = first[record_id]
+                identical = digest == first_digest
+                if policy == "drop_identical" and identical:
+                    drop.append(row)
+                    first_of.append(first_row)
+                elif problem is None or row < problem[0]:
+                    problem = (row, first_row, identical, record_id)
+    if problem is not None:
+        row, first_row, identical, record_id = problem
+        first = f"{inputs[kept.input_of(first_row)].path}:{kept.lines[first_row]}"
+        detail = "" if identical else " (different content)"
+        raise InputError(
+            inputs[kept.input_of(row)].path,
+            f"duplicate id{detail}, first seen at {first}",
+            line=kept.lines[row],
+            record=record_id,
+        )
+    rows, firsts = np.frombuffer(drop, dtype=np.int64), np.frombuffer(first_of, dtype=np.int64)
+    order = np.argsort(rows)
+    return rows[order], firsts[order]
+
+
+def _table_header(table: Path) -> list[bytes]:
+    with open(table, "rb") as handle:
+        return handle.readline().rstrip(b"\n").split(b"\t")
+
+
+def _drop_repeats(kept: _Records, inputs, table: Path, rejected: Path, rows, firsts) -> None:
+    """Leave the dropped rows out of the table (one streaming pass), take them out of the
+    counts, and list them in rejected.tsv in input order, among the other rejected records."""
+    dropped_rows = table.with_name(table.name + ".dropped")
+    filtered = table.with_name(table.name + ".filtered")
+    try:
+        with (
+            open(table, "rb") as source,
+            open(filtered, "wb") as out,
+            open(dropped_rows, "w", newline="") as listing,
+        ):
+            writer = csv.writer(listing, delimiter="\t", lineterminator="\n")
+            out.write(source.readline())
+            next_drop, k = int(rows[0]), 0
+            for row, line in enumerate(source):
+                if row != next_drop:
+                    out.write(line)
+                    continue
+                fields = line.rstrip(b"\n").split(b"\t")
+                if kept.count_classes:
+                    kept.classes[fields[1].decode()] -= 1
+                kept.letters -= _bincount(fields[-1])
+                first = int(firsts[k])
+                where = f"{inputs[kept.input_of(first)].path}:{kept.lines[first]}"
+                writer.writerow(
+                    [
+                        str(inputs[kept.input_of(row)].path),
+                        kept.lines[row],
+                        fields[0].decode(),
+                        f"duplicate id, identical to the record at {where}",
+                    ]
+                )
+                k += 1
+                next_drop = int(rows[k]) if k < len(rows) else -1
+        os.replace(filtered, table)
+        _merge_rejected(rejected, kept, dropped_rows, [kept.input_of(int(r)) for r in rows])
+    finally:
+        filtered.unlink(missing_ok=True)
+        dropped_rows.unlink(missing_ok=True)
+
+
+def _merge_rejected(rejected: Path, kept: _Records, dropped: Path, dropped_inputs) -> None:
+    """rejected.tsv with the dropped repeats merged in, ordered by input and line."""
+    merged = rejected.with_name(rejected.name + ".merged")
+    try:
+        with (
+            open(rejected, newline="") as first,
+            open(dropped, newline="") as second,
+            open(merged, "w", newline="") as out,
+        ):
+            writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+            reader = csv.reader(first, delimiter="\t")
+            writer.writerow(next(reader))
+            earlier = zip(kept.rejected_inputs, reader, strict=True)
+            later = zip(dropped_inputs, csv.reader(second, delimiter="\t"), strict=True)
+            for _, row in heapq.merge(earlier, later, key=lambda item: (item[0], int(item[1][1]))):
+                writer.writerow(row)
+        os.replace(merged, rejected)
+    finally:
+        merged.unlink(missing_ok=True)
+
+
+def _label_of(
+    record, source: FastaInput, pattern, table, matched: set[str]
+) -> tuple[str, str | None]:
     where = dict(line=record.line, record=record.id)
     if table is not None:
-        if record.id not in table:
+        entry = table.get(record.id)
+        if entry is None:
             raise InputError(source.path, "no label for this record in the label table", **where)
-        return table[record.id]
+        matched.add(record.id)
+        return entry
     if pattern is not None:
         match = pattern.search(record.description)
         if not match or not match.group(1):
@@ -273,13 +527,6 @@ def _reason_kind(reason: str) -> str:
         if reason.startswith(kind):
             return {"character": "invalid character"}.get(kind, kind)
     return "other"
-
-
-def _write_rejected(path: Path, rejected: list[tuple[str, int, str, str]]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as out:
-        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
-        writer.writerow(["file", "line", "id", "reason"])
-        writer.writerows(rejected)
 
 
 def _label_source(inputs, label_pattern, label_table) -> dict:

@@ -1,34 +1,52 @@
 """Preprocess: the ingested table -> memory-mappable uint8 tokens, labels and a split.
 
 Outputs (in `out_dir`):
-  tokens.npy    uint8 (records x max_length), 0 = padding; open with np.load(mmap_mode="r")
-  lengths.npy   int32 per record (after trimming)
-  labels.npy    int64 class index per record
-  split.npy     uint8 per record: 0 train, 1 val, 2 test
+  tokens.npy    uint8 (rows x width), 0 = padding; open with np.load(mmap_mode="r")
+  lengths.npy   int32 per row (after trimming)
+  labels.npy    int64 class index per row
+  targets.npy   (rows x targets) standardised on train (regression; else 0 columns)
+  split.npy     uint8 per row: 0 train, 1 val, 2 test
   records.tsv   index, id, label, split, length: the split as a table
   leakage.tsv   identical (or reverse-complement) sequences found in more than one split
-  meta.json     alphabet, classes, lengths, split sizes per class, leakage counts
+  meta.json     alphabet, classes, lengths, split sizes per class, leakage counts, tiling
+
+A row is a record, or with tiling (`tile_width`, `tile_stride`) a window of one: a record
+longer than the tile width W becomes the windows [0, W), [S, S + W), [2S, 2S + W), ... of
+stride S, plus one window that ends at the record's end if the last of those stops short of it
+(so the tail is always covered). A window's id is `<record>:<start>-<end>`, 1-based and
+inclusive (samtools region syntax); records no longer than W stay one row, padded, with their
+own id. Every window has its record's label or targets, and all windows of a record share one
+split: records are split, never windows, so overlapping neighbours cannot leak.
 
 Identical sequences are kept in one split when genoflow draws the split, so a model is never
 tested on a sequence it was trained on; with a given split, such overlaps are reported.
+
+Memory is bounded by one record (the longest) plus a chunk of token rows, and about 45 bytes
+per row for the small arrays; the ids are kept in a temporary file, not in memory.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
 from genoflow.alphabets import get_alphabet, reverse_complement
 from genoflow.errors import InputError
-from genoflow.io import atomic_path, read_json, write_json
+from genoflow.io import read_json, write_json
 
 SPLIT_NAMES = ("train", "val", "test")
 SPLIT_METHODS = ("stratified", "random", "given")
 TRIM_POLICIES = ("right", "left", "center", "error")
 ARRAYS = ("tokens", "lengths", "labels", "targets", "split")
+TABLES = ("records.tsv", "leakage.tsv")
+NO_SPLIT = 255  # a record without a given split
+CHUNK_BYTES = 1 << 24  # token rows written at a time: at most this many bytes
+CHUNK_ROWS = 1 << 16  # ... and this many rows
+SHOWN_IDS = 10  # ids listed per leakage group
 
 
 def preprocess(
@@ -42,8 +60,14 @@ def preprocess(
     test: float = 0.2,
     seed: int = 42,
     classes: list[str] | None = None,
+    tile_width: int | None = None,
+    tile_stride: int | None = None,
 ) -> dict:
-    """Encode, pad/trim and split the ingested records; write arrays and metadata."""
+    """Encode, pad/trim (or tile) and split the ingested records; write arrays and metadata.
+
+    `tile_width` W turns every record longer than W into windows of W with a stride of
+    `tile_stride` (default W: windows side by side); see the module docstring.
+    """
     ingest_dir, out_dir = Path(ingest_dir), Path(out_dir)
     if trim not in TRIM_POLICIES:
         raise InputError(None, f"trim={trim!r} is not one of {list(TRIM_POLICIES)}")
@@ -51,6 +75,7 @@ def preprocess(
         raise InputError(None, f"split method {split!r} is not one of {list(SPLIT_METHODS)}")
     if not (0 < val < 1 and 0 < test < 1 and val + test < 1):
         raise InputError(None, f"split fractions val={val}, test={test} must be in (0, 1), sum < 1")
+    tile = _tile_options(tile_width, tile_stride, max_length)
     summary = read_json(ingest_dir / "summary.json")
     alphabet = get_alphabet(summary["alphabet"])
     task, targets = summary.get("task", "classification"), summary.get("targets", [])
@@ -59,88 +84,65 @@ def preprocess(
         raise InputError(
             ingest_dir / "sequences.tsv", f"classification needs >= 2 classes, found {classes}"
         )
-    class_index = {name: i for i, name in enumerate(classes)}
-    n, longest = summary["records"], summary["length"]["max"]
-    width = max_length or longest
-    lookup = alphabet.encode_table()
-    nucleic = alphabet.name in ("dna", "rna")
+    table = ingest_dir / "sequences.tsv"
+    n_records = summary["records"]
+    width = tile[0] if tile else max_length or summary["length"]["max"]
+    tiles = _tile_counts(_record_lengths(table, n_records), *tile) if tile else None
+    n_rows = n_records if tiles is None else int(tiles.sum())
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp_paths = {name: out_dir / f".{name}.tmp.npy" for name in ARRAYS}
-    tokens = np.lib.format.open_memmap(tmp_paths["tokens"], "w+", np.uint8, (n, width))
-    lengths = np.zeros(n, dtype=np.int32)
-    labels = np.zeros(n, dtype=np.int64)  # class index; 0 for regression
-    values = np.zeros((n, len(targets)), dtype=np.float32)  # regression targets
-    exact = np.zeros(n, dtype=np.uint64)
-    canonical = np.zeros(n, dtype=np.uint64)
-    given: list[str] = []
-    ids: list[str] = []
-    n_trimmed = 0
-    table = ingest_dir / "sequences.tsv"
+    tmp = {name: out_dir / f".{name}.tmp.npy" for name in ARRAYS}
+    tmp.update({name: out_dir / f".{name}.tmp" for name in (*TABLES, "ids")})
     try:
-        with open(table, "rb") as handle:
-            handle.readline()  # id, label column(s), split, source, sequence
-            for i, line in enumerate(handle):
-                record_id, *label, given_split, _source, sequence = (
-                    line.rstrip(b"\n").decode().split("\t")
-                )
-                if targets:
-                    values[i] = np.array(label, dtype=np.float32)
-                    label = None
-                else:
-                    label = label[0]
-                if label is not None and label not in class_index:
-                    raise InputError(
-                        table,
-                        f"label {label!r} is not among classes {classes}",
-                        line=i + 2,
-                        record=record_id,
-                    )
-                seq = sequence.encode()
-                if len(seq) > width:
-                    if trim == "error":
-                        raise InputError(
-                            table,
-                            f"length {len(seq)} exceeds max_length {width} (trim=error)",
-                            line=i + 2,
-                            record=record_id,
-                        )
-                    seq = _trim(seq, width, trim)
-                    n_trimmed += 1
-                tokens[i, : len(seq)] = lookup[np.frombuffer(seq, dtype=np.uint8)]
-                lengths[i] = len(seq)
-                labels[i] = class_index.get(label, 0)
-                exact[i] = _hash(seq)
-                reverse = _hash(reverse_complement(seq, alphabet.name)) if nucleic else exact[i]
-                canonical[i] = min(exact[i], reverse)
-                given.append(given_split)
-                ids.append(record_id)
-        tokens.flush()
-        del tokens
-        split_codes = _split(labels, exact, given, ids, table, split, val, test, seed, classes)
-        np.save(tmp_paths["lengths"], lengths)
-        np.save(tmp_paths["labels"], labels)
+        encoded = _encode(
+            table, tmp, alphabet, n_records, n_rows, width, trim, tile, split, classes, targets
+        )
+        split_codes = _split(
+            encoded.labels, encoded.record_hash, encoded.given, table, split, val, test, seed,
+            classes,
+        )  # fmt: skip
+        labels, values = encoded.labels, encoded.values
+        if tiles is not None:  # every window takes its record's label, targets and split
+            split_codes = np.repeat(split_codes, tiles)
+            labels, values = np.repeat(labels, tiles), np.repeat(values, tiles, axis=0)
         mean, std = _standardise(values, split_codes)
-        np.save(tmp_paths["targets"], (values - mean) / std)
-        np.save(tmp_paths["split"], split_codes)
-        leakage = _leakage(exact, canonical, split_codes, ids, nucleic)
-        for name, tmp in tmp_paths.items():
-            tmp.replace(out_dir / f"{name}.npy")
+        np.save(tmp["lengths"], encoded.lengths)
+        np.save(tmp["labels"], labels)
+        np.save(tmp["targets"], (values - mean) / std)
+        np.save(tmp["split"], split_codes)
+        del values
+        leakage = _leakage(encoded.exact, encoded.canonical, split_codes, alphabet.name)
+        _write_records(
+            tmp["records.tsv"], tmp["ids"], labels, split_codes, encoded.lengths, classes
+        )
+        _write_leakage(tmp["leakage.tsv"], leakage["rows"], tmp["ids"])
+        for name in ARRAYS:
+            os.replace(tmp[name], out_dir / f"{name}.npy")
+        for name in TABLES:
+            os.replace(tmp[name], out_dir / name)
     finally:
-        for tmp in tmp_paths.values():
-            tmp.unlink(missing_ok=True)
+        for path in tmp.values():
+            path.unlink(missing_ok=True)
 
-    _write_records(out_dir / "records.tsv", ids, labels, split_codes, lengths, classes)
-    _write_leakage(out_dir / "leakage.tsv", leakage["rows"])
     meta = {
         "task": task,
         "alphabet": alphabet.name,
         "vocab_size": alphabet.vocab_size,
         "channels": alphabet.channels,
-        "records": n,
+        "records": n_rows,  # rows of the arrays: windows, with tiling
         "max_length": width,
         "trim": trim,
-        "trimmed_records": n_trimmed,
+        "trimmed_records": encoded.trimmed,
+        "tile": None
+        if tiles is None
+        else {
+            "width": tile[0],
+            "stride": tile[1],
+            "source_records": n_records,
+            "tiled_records": int(np.count_nonzero(tiles > 1)),
+            "ids": "<record>:<start>-<end>, 1-based, inclusive",
+            "last_window": "end-aligned",
+        },
         "classes": classes,
         "targets": targets,
         "target_mean": mean.tolist(),  # targets.npy is standardised with these train statistics
@@ -167,10 +169,249 @@ def load_arrays(data_dir: str | Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def read_ids(data_dir: str | Path) -> list[str]:
+def read_ids(data_dir: str | Path, indices=None) -> list[str]:
+    """Row ids from records.tsv: all of them, or those of `indices` (in that order), reading
+    the table once and keeping only the ids asked for."""
     with open(Path(data_dir) / "records.tsv") as handle:
         handle.readline()
-        return [line.split("\t", 2)[1] for line in handle]
+        if indices is None:
+            return [line.split("\t", 2)[1] for line in handle]
+        indices = np.asarray(indices, dtype=np.int64).ravel()
+        wanted = np.unique(indices)
+        found: dict[int, str] = {}
+        if len(wanted):
+            last, k = int(wanted[-1]), 0
+            for row, line in enumerate(handle):
+                if row == wanted[k]:
+                    found[row] = line.split("\t", 2)[1]
+                    k += 1
+                    if row == last:
+                        break
+        missing = [int(i) for i in wanted if int(i) not in found]
+        if missing:
+            raise IndexError(f"row(s) {missing[:5]} not in {data_dir}/records.tsv")
+        return [found[i] for i in indices.tolist()]
+
+
+def tile_starts(length: int, width: int, stride: int) -> np.ndarray:
+    """0-based starts of the windows of a record of `length`: 0, S, 2S, ... while the window
+    fits, then one window ending at the record's end if those stop short of it."""
+    if length <= width:
+        return np.zeros(1, dtype=np.int64)
+    starts = np.arange(0, length - width + 1, stride, dtype=np.int64)
+    if starts[-1] + width < length:
+        starts = np.append(starts, length - width)
+    return starts
+
+
+def _tile_counts(lengths: np.ndarray, width: int, stride: int) -> np.ndarray:
+    """Windows per record, as tile_starts makes them, for an array of lengths."""
+    over = np.maximum(lengths - width, 0)
+    return np.where(lengths > width, over // stride + 1 + (over % stride > 0), 1).astype(np.int64)
+
+
+def _tile_options(width, stride, max_length) -> tuple[int, int] | None:
+    if width is None:
+        if stride is not None:
+            raise InputError(None, "a tile stride needs a tile width")
+        return None
+    stride = width if stride is None else stride
+    if width < 1 or stride < 1:
+        raise InputError(None, f"tile width {width} and stride {stride} must be >= 1")
+    if max_length is not None and max_length != width:
+        raise InputError(
+            None, f"max_length {max_length} and tile width {width}: with tiling, rows are"
+            " the tile width wide; give one of them",
+        )  # fmt: skip
+    return width, stride
+
+
+def _record_lengths(table: Path, n_records: int) -> np.ndarray:
+    """Sequence length of every row of sequences.tsv (one streaming pass)."""
+    lengths = np.zeros(n_records, dtype=np.int64)
+    with open(table, "rb") as handle:
+        handle.readline()
+        for i, line in enumerate(handle):
+            if i >= n_records:
+                raise InputError(table, f"more rows than the {n_records} in summary.json")
+            line = line.rstrip(b"\n")
+            lengths[i] = len(line) - line.rindex(b"\t") - 1
+    return lengths
+
+
+class _Encoded:
+    """What one pass over sequences.tsv leaves in memory: per record, the label, targets,
+    given split and hash (for the split); per row, the length and hashes (for leakage)."""
+
+    def __init__(self, n_records: int, n_rows: int, n_targets: int, tiled: bool) -> None:
+        self.labels = np.zeros(n_records, dtype=np.int64)  # class index; 0 for regression
+        self.values = np.zeros((n_records, n_targets), dtype=np.float32)
+        self.given = np.full(n_records, NO_SPLIT, dtype=np.uint8)
+        self.lengths = np.zeros(n_rows, dtype=np.int32)
+        self.exact = np.zeros(n_rows, dtype=np.uint64)
+        self.canonical = np.zeros(n_rows, dtype=np.uint64)
+        # Drawn splits keep identical records together: a hash per record (the rows' own
+        # hashes, unless records are tiled into several rows).
+        self.record_hash = np.zeros(n_records, dtype=np.uint64) if tiled else self.exact
+        self.trimmed = 0
+
+
+class _Rows:
+    """Rows on their way out: tokens to tokens.npy with plain writes (no memory map, so the
+    rows written never count towards this process's memory), ids to a temporary file, and
+    lengths and hashes gathered in lists, copied to the arrays a chunk at a time."""
+
+    def __init__(self, path: Path, ids: Path, encoded: _Encoded, n_rows: int, width: int):
+        # open_memmap writes the .npy header and sizes the (sparse) file; no page is touched.
+        header = np.lib.format.open_memmap(path, "w+", np.uint8, (n_rows, width))
+        del header
+        self.handle = open(path, "r+b")  # noqa: SIM115 - closed by close()
+        self.handle.seek(path.stat().st_size - n_rows * width)
+        self.ids = open(ids, "w")  # noqa: SIM115 - closed by close()
+        self.encoded, self.n_rows, self.width = encoded, n_rows, width
+        self.rows = max(1, min(CHUNK_BYTES // width, CHUNK_ROWS))  # rows per chunk
+        self.tokens: list[bytes] = []
+        self.names: list[str] = []
+        self.lengths: list[int] = []
+        self.exact: list[int] = []
+        self.canonical: list[int] = []
+        self.written = 0
+
+    def add(self, tokens: bytes, row_id: str, exact: int, canonical: int) -> None:
+        """One row: its tokens (bytes, padded here), id and hashes."""
+        self.tokens.append(tokens)
+        self.names.append(row_id)
+        self.lengths.append(len(tokens))
+        self.exact.append(exact)
+        self.canonical.append(canonical)
+        if len(self.tokens) == self.rows:
+            self.flush()
+
+    def flush(self) -> None:
+        start, stop = self.written, self.written + len(self.tokens)
+        if stop > self.n_rows:
+            raise ValueError(f"more than the {self.n_rows} rows planned")
+        width = self.width
+        self.handle.write(b"".join(t.ljust(width, b"\0") for t in self.tokens))
+        self.ids.writelines(f"{name}\n" for name in self.names)
+        encoded = self.encoded
+        encoded.lengths[start:stop] = self.lengths
+        encoded.exact[start:stop] = np.array(self.exact, dtype=np.uint64)
+        encoded.canonical[start:stop] = np.array(self.canonical, dtype=np.uint64)
+        self.written = stop
+        for pending in (self.tokens, self.names, self.lengths, self.exact, self.canonical):
+            pending.clear()
+
+    def close(self, complete: bool = True) -> None:
+        try:
+            if complete:
+                self.flush()
+        finally:
+            self.handle.close()
+            self.ids.close()
+
+
+def _encode(
+    table, tmp, alphabet, n_records, n_rows, width, trim, tile, split, classes, targets
+) -> _Encoded:
+    """One streaming pass over sequences.tsv: token rows to tokens.npy, ids to a temporary
+    file, and the small per-record and per-row arrays."""
+    class_index = {name.encode(): i for i, name in enumerate(classes)}
+    split_index = {name.encode(): code for code, name in enumerate(SPLIT_NAMES)}
+    to_tokens = _token_table(alphabet)
+    nucleic = alphabet.name if alphabet.name in ("dna", "rna") else None
+    encoded = _Encoded(n_records, n_rows, len(targets), tile is not None)
+    rows = _Rows(tmp["tokens"], tmp["ids"], encoded, n_rows, width)
+    labels, given, values = [], [], []  # per record, copied to the arrays a chunk at a time
+    i = done = 0
+    try:
+        with open(table, "rb") as handle:
+            handle.readline()  # id, label column(s), split, source, sequence
+            for i, line in enumerate(handle, start=1):
+                fields = line.rstrip(b"\n").split(b"\t")
+                record_id, label, seq = fields[0].decode(), fields[1:-3], fields[-1]
+                where = dict(line=i + 1, record=record_id)
+                if i > n_records:
+                    raise InputError(table, f"more rows than the {n_records} in summary.json")
+                if targets:
+                    values.append([float(value) for value in label])
+                elif label[0] in class_index:
+                    labels.append(class_index[label[0]])
+                else:
+                    problem = f"label {label[0].decode()!r} is not among classes {classes}"
+                    raise InputError(table, problem, **where)
+                given.append(split_index.get(fields[-3], NO_SPLIT))
+                if split == "given" and given[-1] == NO_SPLIT:
+                    problem = "split method 'given' but this record has no split"
+                    raise InputError(table, problem, **where)
+                if tile is not None:
+                    encoded.record_hash[i - 1] = _add_windows(
+                        rows, record_id, seq, tile, to_tokens, nucleic
+                    )
+                else:
+                    if len(seq) > width:
+                        if trim == "error":
+                            problem = f"length {len(seq)} exceeds max_length {width} (trim=error)"
+                            raise InputError(table, problem, **where)
+                        seq = _trim(seq, width, trim)
+                        encoded.trimmed += 1
+                    rows.add(seq.translate(to_tokens), record_id, *_hashes(seq, nucleic))
+                if len(given) == 1 << 16:
+                    done = _copy_records(encoded, done, labels, given, values)
+        _copy_records(encoded, done, labels, given, values)
+    except BaseException:
+        rows.close(complete=False)
+        raise
+    rows.close()
+    if i != n_records or rows.written != n_rows:
+        raise InputError(table, f"{i} rows, but summary.json says {n_records}")
+    return encoded
+
+
+def _copy_records(encoded: _Encoded, done: int, labels, given, values) -> int:
+    """Copy the per-record lists into the arrays (from record `done` on); empty the lists."""
+    stop = done + len(given)
+    encoded.given[done:stop] = given
+    if labels:
+        encoded.labels[done:stop] = labels
+    if values:
+        encoded.values[done:stop] = values
+    for pending in (labels, given, values):
+        pending.clear()
+    return stop
+
+
+def _token_table(alphabet) -> bytes:
+    """bytes.translate table: letter -> token (bytes outside the alphabet, checked at ingest,
+    map to 255); byte 0 maps to 0, so padding with b"\\0" is padding with the pad token."""
+    table = alphabet.encode_table()
+    table[0] = 0
+    return table.tobytes()
+
+
+def _hashes(seq: bytes, nucleic: str | None) -> tuple[int, int]:
+    """(exact, canonical) hashes: canonical is the smaller of the sequence's and its reverse
+    complement's (for DNA and RNA; the exact hash otherwise)."""
+    exact = _hash(seq)
+    if nucleic is None:
+        return exact, exact
+    return exact, min(exact, _hash(reverse_complement(seq, nucleic)))
+
+
+def _add_windows(rows: _Rows, record_id, seq, tile, to_tokens, nucleic) -> int:
+    """The rows of one record with tiling: its windows (or itself, if no wider than a
+    window). Returns the hash of the whole record."""
+    width, stride = tile
+    length = len(seq)
+    if length <= width:
+        hashes = _hashes(seq, nucleic)
+        rows.add(seq.translate(to_tokens), record_id, *hashes)
+        return hashes[0]
+    for start in tile_starts(length, width, stride).tolist():
+        window = seq[start : start + width]  # one window at a time: memory is the record's
+        rows.add(window.translate(to_tokens), f"{record_id}:{start + 1}-{start + width}",
+                 *_hashes(window, nucleic))  # fmt: skip
+    return _hash(seq)
 
 
 def _standardise(values: np.ndarray, split_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -195,10 +436,10 @@ def _trim(sequence: bytes, width: int, policy: str) -> bytes:
     return sequence[start : start + width]
 
 
-def _split(labels, exact, given, ids, table, method, val, test, seed, classes) -> np.ndarray:
+def _split(labels, exact, given, table, method, val, test, seed, classes) -> np.ndarray:
     """Split codes per record. Drawn splits keep identical sequences together."""
     if method == "given":
-        return _given_split(labels, exact, given, ids, table, val, seed, classes)
+        return _given_split(labels, exact, given, table, val, seed, classes)
     stratify = method == "stratified"
     return _draw_split(labels, exact, val, test, seed, stratify, table, classes)
 
@@ -232,15 +473,10 @@ def _draw_split(labels, exact, val, test, seed, stratify, table, classes) -> np.
     return group_split[group_of.ravel()]
 
 
-def _given_split(labels, exact, given, ids, table, val, seed, classes) -> np.ndarray:
-    codes = np.zeros(len(given), dtype=np.uint8)
-    for i, name in enumerate(given):
-        if not name:
-            raise InputError(
-                table, "split method 'given' but this record has no split", record=ids[i]
-            )
-        codes[i] = SPLIT_NAMES.index(name)
-    present = set(codes.tolist())
+def _given_split(labels, exact, given, table, val, seed, classes) -> np.ndarray:
+    """The split column as codes (every record has one: checked while reading)."""
+    codes = given.copy()
+    present = set(np.unique(codes).tolist())
     for needed in (0, 2):
         if needed not in present:
             raise InputError(table, f"the given split has no {SPLIT_NAMES[needed]!r} records")
@@ -251,52 +487,89 @@ def _given_split(labels, exact, given, ids, table, val, seed, classes) -> np.nda
     return codes
 
 
-def _leakage(exact, canonical, split_codes, ids, nucleic) -> dict:
-    """Groups of identical (or reverse-complement) sequences that span more than one split."""
+_SPLITS_IN_MASK = np.array([bin(mask).count("1") for mask in range(8)])
+
+
+def _leakage(exact, canonical, split_codes, alphabet: str) -> dict:
+    """Groups of identical (or reverse-complement) rows that span more than one split, found
+    with sorts over the hashes (no Python object per row or per group): each leaking group
+    as (kind, split names, size, its first rows)."""
     rows, counts = [], {}
-    kinds = [("exact", exact)] + ([("reverse_complement", canonical)] if nucleic else [])
-    exact_keys: set[tuple[int, ...]] = set()
+    kinds = [("exact", exact)]
+    if alphabet in ("dna", "rna"):
+        kinds.append(("reverse_complement", canonical))
+    bits = (np.uint8(1) << split_codes.astype(np.uint8)).astype(np.uint8)
     for kind, keys in kinds:
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
+        del sorted_keys
         sizes = np.diff(np.r_[starts, len(keys)])
-        groups = [
-            order[start : start + size].tolist()
-            for start, size in zip(starts, sizes, strict=True)
-            if size > 1
-        ]
-        leaking = 0
-        for members in groups:
-            splits = sorted({int(split_codes[m]) for m in members})
-            if len(splits) < 2:
-                continue
-            members_key = tuple(sorted(members))
-            if kind == "reverse_complement" and members_key in exact_keys:
-                continue  # already reported as exact duplicates
-            if kind == "exact":
-                exact_keys.add(members_key)
-            leaking += 1
-            shown = [ids[m] for m in members[:10]]
-            rows.append((kind, ",".join(SPLIT_NAMES[s] for s in splits), len(members), shown))
-        counts[f"{kind}_groups_across_splits"] = leaking
-    counts["duplicate_records"] = int(len(exact) - len(np.unique(exact)))
+        if kind == "exact":
+            counts["duplicate_records"] = int(len(keys) - len(starts))
+        masks = np.bitwise_or.reduceat(bits[order], starts) if len(keys) else starts
+        leaking = (sizes > 1) & (_SPLITS_IN_MASK[masks] > 1)
+        if kind == "reverse_complement" and leaking.any():
+            # a group of one sequence (no reverse complement in it) is reported as exact
+            ordered = exact[order]
+            single = np.minimum.reduceat(ordered, starts) == np.maximum.reduceat(ordered, starts)
+            leaking &= ~single
+            del ordered
+        found = np.flatnonzero(leaking)
+        for group in found.tolist():
+            start, size = int(starts[group]), int(sizes[group])
+            splits = ",".join(name for s, name in enumerate(SPLIT_NAMES) if masks[group] >> s & 1)
+            rows.append((kind, splits, size, order[start : start + min(size, SHOWN_IDS)]))
+        counts[f"{kind}_groups_across_splits"] = len(found)
+    counts["duplicate_records"] = counts.pop("duplicate_records")  # last, as before
     return {"rows": rows, "counts": counts}
 
 
-def _write_records(path, ids, labels, split_codes, lengths, classes) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w") as out:
+def _ids_of(ids_path: Path, wanted: np.ndarray) -> dict[int, str]:
+    """{row: id} for the rows `wanted`, read from the temporary ids file."""
+    wanted = np.unique(wanted)
+    found: dict[int, str] = {}
+    if not len(wanted):
+        return found
+    with open(ids_path) as handle:
+        k, last = 0, int(wanted[-1])
+        for row, line in enumerate(handle):
+            if row == wanted[k]:
+                found[row] = line.rstrip("\n")
+                k += 1
+                if row == last:
+                    break
+    return found
+
+
+def _write_records(path, ids_path, labels, split_codes, lengths, classes) -> None:
+    """records.tsv, streamed: the ids come from the temporary ids file, in row order."""
+    names = [*classes] if classes else [""]
+    with open(ids_path) as ids, open(path, "w") as out:
         out.write("index\tid\tlabel\tsplit\tlength\n")
-        for i, record_id in enumerate(ids):
-            out.write(
-                f"{i}\t{record_id}\t{classes[labels[i]] if classes else ''}"
-                f"\t{SPLIT_NAMES[split_codes[i]]}"
-                f"\t{lengths[i]}\n"
+        start = 0
+        while chunk := [line.rstrip("\n") for _, line in zip(range(1 << 16), ids, strict=False)]:
+            stop = start + len(chunk)
+            label = labels[start:stop].tolist() if classes else [0] * len(chunk)
+            out.writelines(
+                f"{index}\t{record_id}\t{names[k]}\t{SPLIT_NAMES[code]}\t{length}\n"
+                for index, record_id, k, code, length in zip(
+                    range(start, stop),
+                    chunk,
+                    label,
+                    split_codes[start:stop].tolist(),
+                    lengths[start:stop].tolist(),
+                    strict=True,
+                )
             )
+            start = stop
 
 
-def _write_leakage(path, rows) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w") as out:
+def _write_leakage(path, rows, ids_path) -> None:
+    wanted = np.concatenate([members for *_, members in rows]) if rows else np.zeros(0, int)
+    ids = _ids_of(ids_path, wanted)
+    with open(path, "w") as out:
         out.write("kind\tsplits\trecords\tids\n")
-        for kind, splits, size, shown in rows:
+        for kind, splits, size, members in rows:
+            shown = [ids[int(m)] for m in members]
             out.write(f"{kind}\t{splits}\t{size}\t{json.dumps(shown)}\n")

@@ -201,6 +201,11 @@ def preprocess_args(w):
         args += ["--max-length", str(dataset["max_length"])]
     if dataset["classes"]:
         args += ["--classes", *dataset["classes"]]
+    tile = dataset.get("tile")
+    if tile:
+        args += ["--tile-width", str(tile["width"])]
+        if tile.get("stride"):
+            args += ["--tile-stride", str(tile["stride"])]
     return shlex.join(args)
 
 

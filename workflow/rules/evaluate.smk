@@ -1,3 +1,4 @@
+# evaluate and summarize are light: under a cluster executor they run on the submitting host.
 rule evaluate:
     input:
         "results/{dataset}/{model}/seed{seed}/predictions.tsv",
@@ -5,6 +6,7 @@ rule evaluate:
         "results/{dataset}/{model}/seed{seed}/metrics.json",
     log:
         "logs/evaluate/{dataset}/{model}/seed{seed}.log",
+    localrule: True
     conda:
         "../../envs/genoflow.yaml"
     params:
@@ -28,6 +30,7 @@ rule summarize:
         ),
     log:
         "logs/summarize/{dataset}.log",
+    localrule: True
     conda:
         "../../envs/genoflow.yaml"
     params:

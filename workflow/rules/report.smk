@@ -1,3 +1,4 @@
+# Figures and the report are light: under a cluster executor they run on the submitting host.
 for task, names in FIGURES.items():
 
     rule:
@@ -22,6 +23,7 @@ for task, names in FIGURES.items():
             "logs/figures/{dataset}.log",
         wildcard_constraints:
             dataset=one_of(datasets_of(task)),
+        localrule: True
         conda:
             "../../envs/genoflow.yaml"
         params:
@@ -49,6 +51,7 @@ rule report:
         ),
     log:
         "logs/report/report.log",
+    localrule: True
     conda:
         "../../envs/genoflow.yaml"
     params:
