@@ -67,6 +67,7 @@ def test_shipped_config_is_valid_and_defaults_fill(config):
         "val": 0.1,
         "test": 0.2,
         "seed": 42,
+        "block_size": 100_000,
     }
     assert sparse["models"]["lstm"]["hidden"] == 128
     assert sparse["models"]["transformer"]["heads"] == 4
@@ -317,3 +318,31 @@ def test_model_defaults_match_constructors(schema):
         assert schema_defaults == code, model_type
         for key, value in schema_defaults.items():
             assert type(value) is type(code[key]), (model_type, key)
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"split": {"method": "blocks"}, "label_pattern": "(x)"}, "method blocks splits tiled"),
+        ({"tile": {"width": 50}, "max_length": 50, "label_pattern": "(x)"}, "`max_length` or"),
+        ({"tile": {"width": 50}}, "exactly one label source"),
+    ],
+)
+def test_tiling_options_are_checked(tmp_path, entry, problem):
+    """Blocks need tiles, tiles replace max_length, and only next_base needs no labels."""
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">g\nACGT\n")
+    config = {
+        "datasets": {"genome": {"alphabet": "dna", "fasta": [str(fasta)], **entry}},
+        "models": {"gru": {"type": "gru"}},
+    }
+    assert any(problem in line for line in config_errors(config, SCHEMA)), config_errors(
+        config, SCHEMA
+    )
+    next_base = {
+        "alphabet": "dna",
+        "fasta": [str(fasta)],
+        "tile": {"width": 9, "label": "next_base"},
+    }
+    config["datasets"]["genome"] = next_base
+    assert config_errors(config, SCHEMA) == []

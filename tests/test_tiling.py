@@ -206,7 +206,7 @@ def test_identical_windows_across_splits_are_reported_by_window_id(tmp_path):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"tile_stride": 5}, "a tile stride needs a tile width"),
+        ({"tile_stride": 5}, "a tile stride or label needs a tile width"),
         ({"tile_width": 0}, "must be >= 1"),
         ({"tile_width": 10, "tile_stride": 0}, "must be >= 1"),
         ({"tile_width": 10, "max_length": 12}, "with tiling, rows are the tile width wide"),
@@ -234,3 +234,59 @@ def test_small_write_chunks_give_the_same_files(tmp_path, monkeypatch):
     assert names == sorted(p.name for p in (tmp_path / "small").iterdir())
     for name in names:
         assert (tmp_path / "big" / name).read_bytes() == (tmp_path / "small" / name).read_bytes()
+
+
+# --- next-base labels and block splits --------------------------------------------------------
+
+
+def test_next_base_windows_are_contexts_labelled_with_the_following_letter(tmp_path):
+    """Windows of 4 every 2 over all but the last letter; the window followed by N is left out;
+    a record of 3 letters is one row (2 letters of context); a record of 1 letter has none."""
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">r\nACGTNACGTA\n>short\nGGC\n>one\nT\n")
+    ingest([FastaInput(fasta)], tmp_path / "ingest", alphabet="dna", labelled=False)
+    meta = preprocess(
+        tmp_path / "ingest", tmp_path / "pre", tile_width=4, tile_stride=2, tile_label="next_base"
+    )
+    arrays, ids = load_arrays(tmp_path / "pre"), read_ids(tmp_path / "pre")
+    # windows over ACGTNACGT: [0,4) [2,6) [4,8) and the end-aligned [5,9); [0,4) precedes N
+    assert ids == ["r:3-6", "r:5-8", "r:6-9", "short:1-2"]
+    contexts = [DNA.decode(arrays["tokens"][i, : arrays["lengths"][i]]) for i in range(4)]
+    assert contexts == ["GTNA", "NACG", "ACGT", "GG"]
+    assert meta["classes"] == ["A", "C", "G", "T"]
+    assert [meta["classes"][k] for k in arrays["labels"]] == ["C", "T", "A", "C"]
+    assert meta["tile"]["label"] == "next_base" and meta["tile"]["windows_left_out"] == 1
+    assert meta["split"]["method"] == "random"  # records have no class to stratify by
+
+
+def test_a_genome_is_split_in_contiguous_blocks_for_next_base_training(tmp_path):
+    """One chromosome: blocks of 50 kb go to train, val or test; every window keeps its block's
+    split and its label is the genome's next base."""
+    genome = next(iter(read_fasta(MGEN))).sequence.decode()
+    ingest([FastaInput(MGEN)], tmp_path / "ingest", alphabet="dna", labelled=False)
+    meta = preprocess(
+        tmp_path / "ingest", tmp_path / "pre", tile_width=100, tile_stride=1_000,
+        tile_label="next_base", split="blocks", block_size=50_000,
+    )  # fmt: skip
+    arrays, ids = load_arrays(tmp_path / "pre"), read_ids(tmp_path / "pre")
+    starts = np.array([int(i.split(":")[1].split("-")[0]) - 1 for i in ids])
+    assert len(ids) == meta["records"] == 581  # 580 windows every 1 kb + the end-aligned one
+    blocks = starts // 50_000
+    for block in np.unique(blocks):
+        assert len(set(arrays["split"][blocks == block].tolist())) == 1
+    assert set(arrays["split"].tolist()) == {0, 1, 2}
+    for row in (0, 300, 580):
+        assert meta["classes"][arrays["labels"][row]] == genome[starts[row] + 100]
+    assert meta["split"] == {"method": "blocks", "val": 0.1, "test": 0.2, "seed": 42,
+                             "block_size": 50_000}  # fmt: skip
+
+
+def test_unlabelled_records_need_next_base_labels(tmp_path):
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">a\nACGTACGT\n>b\nTTGACA\n")
+    ingest([FastaInput(fasta)], tmp_path / "ingest", alphabet="dna", labelled=False)
+    with pytest.raises(InputError, match="no labels"):
+        preprocess(tmp_path / "ingest", tmp_path / "pre")
+    with pytest.raises(InputError, match="blocks.*needs tiling"):
+        preprocess(tmp_path / "ingest", tmp_path / "pre", split="blocks")
+    assert not (tmp_path / "pre" / "tokens.npy").exists()

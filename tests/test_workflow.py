@@ -164,7 +164,8 @@ def test_bad_fasta_fails_the_job_and_leaves_no_result(tmp_path):
 
 @pytest.fixture(scope="module")
 def mixed_project(tmp_path_factory) -> Path:
-    """A forecasting dataset (DREAM4 net 1) and a sequence regression dataset in one run."""
+    """A forecasting dataset (DREAM4 net 1), a sequence regression dataset and next-base
+    training on a tiled genome (phiX) in one run."""
     root = tmp_path_factory.mktemp("mixed")
     write_motif_count_data(root, n=200)
     dream4 = REPO / "workflow" / "resources" / "demo" / "dream4"
@@ -181,11 +182,15 @@ def mixed_project(tmp_path_factory) -> Path:
             },
             "counts": {"task": "regression", "alphabet": "dna", "fasta": ["motifs.fa"],
                        "values": "values.tsv"},
+            "phix": {"alphabet": "dna", "fasta": [str(REPO / "tests" / "data" / "phix.fa")],
+                     "tile": {"width": 40, "stride": 20, "label": "next_base"},
+                     "split": {"method": "blocks", "block_size": 500}},
         },
         "models": {
             "gru": {"type": "gru", "hidden": 8, "pool": "flatten"},
             "cnn": {"type": "cnn", "channels": 8, "pool": "mean"},
             "kmer_ridge": {"type": "kmer_ridge", "k": 2},
+            "kmer_logreg": {"type": "kmer_logreg", "k": 2},
             "persistence": {"type": "persistence"},
             "ridge_ar": {"type": "ridge_ar"},
         },
@@ -230,6 +235,25 @@ def test_regression_outputs_follow_the_contract(mixed_project):
         assert (results / "figures" / f"{name}.svg").is_file()
     html = (mixed_project / "results" / "report" / "index.html").read_text()
     assert "counts" in html and "net1" in html
+
+
+def test_next_base_training_on_a_tiled_genome(mixed_project):
+    """phiX cut into 40-nt contexts every 20 nt, each labelled with the base after it, split in
+    blocks of 500 nt: every classifier trains and predicts the four bases."""
+    results = mixed_project / "results" / "phix"
+    meta = json.loads((results / "preprocess" / "meta.json").read_text())
+    assert meta["classes"] == ["A", "C", "G", "T"] and meta["tile"]["label"] == "next_base"
+    # 5,385 nt of context: windows at 0, 20, ..., 5340, then the end-aligned one at 5345
+    assert meta["records"] == 269 and meta["split"]["method"] == "blocks"
+    summary = pd.read_csv(results / "summary.tsv", sep="\t")
+    assert sorted(summary["model"]) == ["cnn", "gru", "kmer_logreg"]
+    assert summary["accuracy"].between(0, 1).all()
+    predictions = pd.read_csv(results / "gru" / "seed0" / "predictions.tsv", sep="\t")
+    assert set(predictions["label"]) <= {"A", "C", "G", "T"}
+    assert predictions["id"].str.fullmatch(r"1:\d+-\d+").all()
+    records = pd.read_csv(results / "preprocess" / "records.tsv", sep="\t")
+    test_ids = set(records.loc[records["split"] == "test", "id"])
+    assert set(predictions["id"]) == test_ids
 
 
 def test_workflow_and_package_agree_on_figures():

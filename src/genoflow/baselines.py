@@ -5,6 +5,10 @@ Features are either the frequencies of every k-mer (k = 1..k_max) over unambiguo
 standardised on the training split, or (positional) which k-mer sits at each position. The
 regularisation strength C is picked on the validation split; every candidate is one row of
 history.csv. It gives every comparison an honest floor.
+
+Memory stays bounded on genome-scale data: a baseline is fitted on at most `MAX_FIT_ROWS`
+training (and validation) rows, a random subset beyond that, and predicts the test split a
+chunk at a time; only the rows used are read from the memory-mapped tokens.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from genoflow.train import MODEL_FORMAT, write_predictions, write_regression_pre
 
 C_GRID = (0.01, 0.1, 1.0, 10.0)  # LogisticRegression C (inverse penalty)
 ALPHA_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0)  # Ridge penalty
+MAX_FIT_ROWS = 200_000  # per split: beyond it, a random subset
+PREDICT_ROWS = 50_000  # test rows featurised at a time
 
 
 def _kmer_codes(tokens: np.ndarray, lengths: np.ndarray, letters: int, k: int):
@@ -87,27 +93,39 @@ def train_kmer_baseline(
     arrays = load_arrays(data_dir)
     letters = get_alphabet(meta["alphabet"]).channels
     started = time.perf_counter()
-    x = kmer_features(arrays["tokens"][:], arrays["lengths"], letters, k, positional)
-    split = arrays["split"]
+
+    def features(rows: np.ndarray):  # sorted rows, read from the memory map
+        tokens, lengths = arrays["tokens"][rows], arrays["lengths"][rows]
+        return kmer_features(tokens, lengths, letters, k, positional)
+
+    split, rng = arrays["split"], np.random.default_rng(seed)
     train, val, test = (np.flatnonzero(split == SPLIT_CODES[s]) for s in ("train", "val", "test"))
+    train, val = (_at_most(rows, MAX_FIT_ROWS, rng) for rows in (train, val))
+    x_train, x_val = features(train), features(val)
     # Frequencies are standardised on train; positional one-hot stays 0/1 (and sparse).
-    mean = np.zeros(x.shape[1], np.float32) if positional else x[train].mean(axis=0)
-    scale = np.ones(x.shape[1], np.float32) if positional else x[train].std(axis=0) + 1e-6
+    mean = np.zeros(x_train.shape[1], np.float32) if positional else x_train.mean(axis=0)
+    scale = np.ones(x_train.shape[1], np.float32) if positional else x_train.std(axis=0) + 1e-6
     if not positional:
-        x = (x - mean) / scale
+        x_train, x_val = (x_train - mean) / scale, (x_val - mean) / scale
+    target = arrays["labels"] if model_type == "kmer_logreg" else arrays["targets"]
     fit = _fit_logreg if model_type == "kmer_logreg" else _fit_ridge
-    history, model = fit(x, arrays, train, val, seed, started)
-    ids = [read_ids(data_dir)[i] for i in test]
+    history, model = fit(x_train, target[train], x_val, target[val], seed, started)
+    del x_train, x_val
+    predict = model.predict_proba if model_type == "kmer_logreg" else model.predict
+    predicted = []
+    for start in range(0, len(test), PREDICT_ROWS):
+        x = features(test[start : start + PREDICT_ROWS])
+        predicted.append(predict(x if positional else (x - mean) / scale))
+    predicted = np.concatenate(predicted).reshape(len(test), -1)
+    ids = read_ids(data_dir, test)
     if model_type == "kmer_logreg":
         labels = arrays["labels"][test]
-        probs = model.predict_proba(x[test])
-        write_predictions(out_dir / "predictions.tsv", ids, labels, probs, meta["classes"])
+        write_predictions(out_dir / "predictions.tsv", ids, labels, predicted, meta["classes"])
     else:
         mean_y, std_y = np.array(meta["target_mean"]), np.array(meta["target_std"])
         truth = arrays["targets"][test] * std_y + mean_y
-        predicted = model.predict(x[test]).reshape(len(test), -1) * std_y + mean_y
         write_regression_predictions(
-            out_dir / "predictions.tsv", ids, truth, predicted, meta["targets"]
+            out_dir / "predictions.tsv", ids, truth, predicted * std_y + mean_y, meta["targets"]
         )
     write_history(out_dir / "history.csv", history)
     best = min(history, key=lambda row: row["val_loss"])
@@ -134,6 +152,7 @@ def train_kmer_baseline(
         "params": int(np.size(model.coef_) + np.size(model.intercept_)),
         "train_seconds": round(time.perf_counter() - started, 2),
         "epochs": len(history),
+        "fit_rows": {"train": len(train), "val": len(val)},
         "best_epoch": int(best["epoch"]),
         "best_val_loss": best["val_loss"],
         "model_args": chosen,
@@ -142,24 +161,26 @@ def train_kmer_baseline(
     return info
 
 
-def _fit_logreg(x, arrays, train, val, seed, started):
+def _at_most(rows: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    """`rows`, or a sorted random subset of `limit` of them."""
+    return rows if len(rows) <= limit else np.sort(rng.choice(rows, limit, replace=False))
+
+
+def _fit_logreg(x_train, y_train, x_val, y_val, seed, started):
     """One LogisticRegression per C; history rows; the model with the lowest val log-loss."""
-    labels = arrays["labels"]
-    classes = np.unique(labels)
+    classes = np.unique(np.concatenate([y_train, y_val]))
     history, models = [], []
     for step, c in enumerate(C_GRID):
         model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
-        model.fit(x[train], labels[train])
+        model.fit(x_train, y_train)
         history.append(
             {
                 "epoch": step,
                 "seconds": round(time.perf_counter() - started, 3),
-                "train_loss": log_loss(
-                    labels[train], model.predict_proba(x[train]), labels=classes
-                ),
-                "train_accuracy": model.score(x[train], labels[train]),
-                "val_loss": log_loss(labels[val], model.predict_proba(x[val]), labels=classes),
-                "val_accuracy": model.score(x[val], labels[val]),
+                "train_loss": log_loss(y_train, model.predict_proba(x_train), labels=classes),
+                "train_accuracy": model.score(x_train, y_train),
+                "val_loss": log_loss(y_val, model.predict_proba(x_val), labels=classes),
+                "val_accuracy": model.score(x_val, y_val),
                 "lr": c,  # here: the regularisation strength C of this candidate
             }
         )
@@ -167,21 +188,20 @@ def _fit_logreg(x, arrays, train, val, seed, started):
     return history, models[int(np.argmin([row["val_loss"] for row in history]))]
 
 
-def _fit_ridge(x, arrays, train, val, seed, started):
+def _fit_ridge(x_train, y_train, x_val, y_val, seed, started):
     """One Ridge per alpha on standardised targets; the model with the lowest val MSE."""
-    y = arrays["targets"]
     history, models = [], []
     for step, alpha in enumerate(ALPHA_GRID):
-        model = Ridge(alpha=alpha, random_state=seed).fit(x[train], y[train])
+        model = Ridge(alpha=alpha, random_state=seed).fit(x_train, y_train)
         history.append(
             {
                 "epoch": step,
                 "seconds": round(time.perf_counter() - started, 3),
                 "train_loss": float(
-                    np.mean((model.predict(x[train]).reshape(y[train].shape) - y[train]) ** 2)
+                    np.mean((model.predict(x_train).reshape(y_train.shape) - y_train) ** 2)
                 ),
                 "val_loss": float(
-                    np.mean((model.predict(x[val]).reshape(y[val].shape) - y[val]) ** 2)
+                    np.mean((model.predict(x_val).reshape(y_val.shape) - y_val) ** 2)
                 ),
                 "lr": alpha,  # here: the ridge penalty of this candidate
             }

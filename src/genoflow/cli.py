@@ -31,8 +31,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
 
     if bool(args.samples) == bool(args.fasta):
         raise InputError(None, "give either --samples or --fasta")
-    if args.fasta and not (args.label_pattern or args.labels or args.values):
-        raise InputError(None, "--fasta needs --label-pattern, --labels or --values")
+    if args.fasta and not (args.label_pattern or args.labels or args.values or args.no_labels):
+        raise InputError(None, "--fasta needs --label-pattern, --labels, --values or --no-labels")
     inputs = (
         read_sample_sheet(args.samples)
         if args.samples
@@ -48,6 +48,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         ambiguous=args.ambiguous,
         invalid=args.invalid,
         duplicate_ids=args.duplicate_ids,
+        labelled=not args.no_labels,
     )
     kept, rejected = summary["records"], summary["rejected"]
     print(f"ingested {kept} records ({rejected} rejected); classes {summary['classes']}")
@@ -66,6 +67,10 @@ def cmd_preprocess(args: argparse.Namespace) -> None:
         test=args.test,
         seed=args.seed,
         classes=args.classes,
+        tile_width=args.tile_width,
+        tile_stride=args.tile_stride,
+        tile_label=args.tile_label,
+        block_size=args.block_size,
     )
     print(f"split sizes {meta['split_sizes']}; leakage {meta['leakage']}")
 
@@ -205,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", help="TSV with columns id, label[, split]")
     p.add_argument("--values", help="regression targets: TSV with id[, split] + numeric columns")
     p.add_argument(
+        "--no-labels",
+        action="store_true",
+        help="records without labels (for preprocess --tile-label next_base)",
+    )
+    p.add_argument(
         "--ambiguous",
         default="encode",
         choices=["encode", "skip_record", "error"],
@@ -235,7 +245,23 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["error", "right", "left", "center"],
         help="what to keep of records longer than --max-length",
     )
-    p.add_argument("--split", default="stratified", choices=["stratified", "random", "given"])
+    p.add_argument(
+        "--split", default="stratified", choices=["stratified", "random", "given", "blocks"]
+    )
+    p.add_argument(
+        "--block-size",
+        type=int,
+        default=100_000,
+        help="--split blocks: letters per block of a record drawn into one split",
+    )
+    p.add_argument("--tile-width", type=int, help="cut records into windows this wide")
+    p.add_argument("--tile-stride", type=int, help="letters between window starts (default: width)")
+    p.add_argument(
+        "--tile-label",
+        default="record",
+        choices=["record", "next_base"],
+        help="each window's label: its record's, or the letter after the window",
+    )
     p.add_argument("--val", type=float, default=0.1, help="validation fraction")
     p.add_argument("--test", type=float, default=0.2, help="test fraction")
     p.add_argument("--seed", type=int, default=42, help="seed of the split")

@@ -69,7 +69,8 @@ def _describe(error: ValidationError) -> str:
             return f"{where}: give exactly one of `sample_table` or `series_length`"
         return (
             f"{where}: give exactly one label source: `samples`, or `fasta` with one of"
-            " `label_pattern`, `labels` (classification) or `values` (regression)"
+            " `label_pattern`, `labels` (classification) or `values` (regression), or `fasta`"
+            " alone with `tile: {label: next_base}`"
         )
     return f"{where}: {error.message}"
 
@@ -100,7 +101,13 @@ def _cross_checks(config: dict) -> list[str]:
         for key, path in paths:
             if path is not None and not Path(path).is_file():
                 problems.append(f"{where}.{key}: file {path!r} not found")
-        split = dataset.get("split", {})
+        split, tile = dataset.get("split", {}), dataset.get("tile") or {}
+        if split.get("method") == "blocks" and not tile:
+            problems.append(f"{where}.split: method blocks splits tiled records; set `tile`")
+        if tile and dataset.get("max_length"):
+            problems.append(f"{where}: give `max_length` or `tile` (rows are tile.width wide)")
+        if tile.get("label") == "next_base" and task != "classification":
+            problems.append(f"{where}.tile: label next_base is a classification of the next letter")
         if task != "forecasting" and split.get("val", 0.1) + split.get("test", 0.2) >= 1:
             problems.append(f"{where}.split: val + test must be below 1")
     return problems

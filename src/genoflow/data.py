@@ -1,12 +1,16 @@
 """Batches straight from the memory-mapped preprocessed arrays.
 
-The loaders sample whole batches of indices and read each batch with one fancy-indexing call
-(sorted indices, so memmap reads are near-sequential), instead of one Python call per sample.
+The loaders sample whole batches of indices and read each batch at once (sorted indices, one
+read per run of consecutive rows), instead of one Python call per sample. Token rows are read
+from tokens.npy with os.pread rather than through the memory map: a mapped read maps whole
+page-cache folios around every row into the process, so a few hundred random batches would
+show most of a multi-GB file as resident memory (benchmarks/large_data.py measures both).
 Tokens stay uint8 until the model turns them into one-hot rows on the device.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import lightning as L
@@ -25,6 +29,7 @@ class TokenBatches(Dataset):
 
     def __init__(self, arrays: dict[str, np.ndarray], indices: np.ndarray) -> None:
         self.arrays, self.indices = arrays, indices
+        self.reader = RowReader(arrays["tokens"])
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -35,13 +40,43 @@ class TokenBatches(Dataset):
         width = int(lengths.max())  # trim padding shared by the whole batch
         batch = {
             "index": torch.from_numpy(rows),
-            "tokens": torch.from_numpy(np.ascontiguousarray(self.arrays["tokens"][rows, :width])),
+            "tokens": torch.from_numpy(np.ascontiguousarray(self.reader.rows(rows)[:, :width])),
             "lengths": torch.from_numpy(lengths.astype(np.int64)),
         }
         for name in ("labels", "targets"):  # class index or real-valued targets
             if name in self.arrays:
                 batch[name] = torch.from_numpy(self.arrays[name][rows])
         return batch
+
+
+class RowReader:
+    """Rows of a 2-D array: read from its .npy file with os.pread when it is memory-mapped
+    (one read per run of consecutive rows), indexed in memory otherwise."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        self.path = getattr(array, "filename", None)  # set for np.load(..., mmap_mode="r")
+        self.fd, self.pid = -1, -1
+
+    def rows(self, rows: np.ndarray) -> np.ndarray:
+        """array[rows] for sorted `rows`."""
+        if self.path is None:
+            return self.array[rows]
+        if self.pid != os.getpid():  # a descriptor per process (DDP, loader workers)
+            self.fd, self.pid = os.open(self.path, os.O_RDONLY), os.getpid()
+        width = self.array.shape[1]
+        out = np.empty((len(rows), width), dtype=self.array.dtype)
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+        runs = zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(rows)].tolist(), strict=True)
+        for start, stop in runs:
+            offset = self.array.offset + int(rows[start]) * width * out.itemsize
+            if os.preadv(self.fd, [out[start:stop]], offset) != out[start:stop].nbytes:
+                raise OSError(f"{self.path}: short read at row {rows[start]}")
+        return out
+
+    def __del__(self) -> None:
+        if self.pid == os.getpid():
+            os.close(self.fd)
 
 
 class WindowBatches(Dataset):

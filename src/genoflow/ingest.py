@@ -119,12 +119,15 @@ def ingest(
     ambiguous: str = "encode",
     invalid: str = "error",
     duplicate_ids: str = "error",
+    labelled: bool = True,
 ) -> dict:
     """Validate and normalise all records; write the table and summary; return the summary.
 
     Labels come from the inputs' sample-sheet label, a header pattern or a label table
     (classification), or from a values table of real-valued targets (regression). The table
-    written has one label column per target (or `label`) between `id` and `split`.
+    written has one label column per target (or `label`) between `id` and `split`. With
+    `labelled` False the records need no label (the label column stays empty): for tiling with
+    next-base labels, which come from the sequence itself.
 
     Memory is bounded by a batch of records (or one record longer than a batch), plus 33 bytes
     per record kept: a 64-bit hash of its id, its header line, its length, where its row starts
@@ -157,7 +160,7 @@ def ingest(
         with open(table_tmp, "wb") as out, open(rejected_tmp, "w", newline="") as rejected:
             out.write("\t".join(["id", *label_columns, "split", "source", "sequence"]).encode())
             out.write(b"\n")
-            kept = _Records(alpha, ambiguous, invalid, out, rejected, targets is None)
+            kept = _Records(alpha, ambiguous, invalid, out, rejected, labelled and targets is None)
             for number, source in enumerate(inputs):
                 kept.start_file(number, source)
                 try:
@@ -165,7 +168,11 @@ def ingest(
                         sequence = record.sequence
                         if alphabet == "protein" and sequence.endswith(b"*"):
                             sequence = sequence[:-1]  # a stop codon mark, not a residue
-                        label, split = _label_of(record, source, pattern, table, matched)
+                        label, split = (
+                            _label_of(record, source, pattern, table, matched)
+                            if labelled
+                            else ("", source.split)
+                        )
                         kept.add(record, label, split, sequence)
                 except InputError:
                     kept.flush()  # a problem in an earlier record of the batch comes first
@@ -184,7 +191,9 @@ def ingest(
         if len(repeats[0]):
             _drop_repeats(kept, inputs, table_tmp, rejected_tmp, *repeats)
         summary = kept.summary(repeats[0], targets, inputs)
-        summary["label_source"] = _label_source(inputs, label_pattern, label_table)
+        if not labelled:
+            summary["task"] = "unlabelled"
+        summary["label_source"] = _label_source(inputs, label_pattern, label_table, labelled)
         summary_tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -529,7 +538,9 @@ def _reason_kind(reason: str) -> str:
     return "other"
 
 
-def _label_source(inputs, label_pattern, label_table) -> dict:
+def _label_source(inputs, label_pattern, label_table, labelled: bool = True) -> dict:
+    if not labelled:
+        return {"none": "labels come from the sequences (next_base)"}
     if label_table:
         return {"table": str(label_table), "sha256": sha256sum(label_table)}
     if label_pattern:

@@ -18,6 +18,15 @@ inclusive (samtools region syntax); records no longer than W stay one row, padde
 own id. Every window has its record's label or targets, and all windows of a record share one
 split: records are split, never windows, so overlapping neighbours cannot leak.
 
+Next-base training (`tile_label="next_base"`, language-model style): each window is the context
+and its label is the letter that follows it, so the classes are the alphabet's letters. Windows
+are taken as above over all but a record's last letter (a record no longer than W + 1 is one
+row: all of it but the last letter); windows followed by an ambiguity code are left out. With a
+few long records (one chromosome), split `blocks` draws contiguous blocks of `block_size`
+letters of each record into the splits instead of whole records: a window belongs to the block
+its start lies in, so only windows within W of a block's edge share letters with another split
+(none when the stride is at least W + 1).
+
 Identical sequences are kept in one split when genoflow draws the split, so a model is never
 tested on a sequence it was trained on; with a given split, such overlaps are reported.
 
@@ -39,7 +48,8 @@ from genoflow.errors import InputError
 from genoflow.io import read_json, write_json
 
 SPLIT_NAMES = ("train", "val", "test")
-SPLIT_METHODS = ("stratified", "random", "given")
+SPLIT_METHODS = ("stratified", "random", "given", "blocks")
+TILE_LABELS = ("record", "next_base")
 TRIM_POLICIES = ("right", "left", "center", "error")
 ARRAYS = ("tokens", "lengths", "labels", "targets", "split")
 TABLES = ("records.tsv", "leakage.tsv")
@@ -62,11 +72,14 @@ def preprocess(
     classes: list[str] | None = None,
     tile_width: int | None = None,
     tile_stride: int | None = None,
+    tile_label: str = "record",
+    block_size: int = 100_000,
 ) -> dict:
     """Encode, pad/trim (or tile) and split the ingested records; write arrays and metadata.
 
     `tile_width` W turns every record longer than W into windows of W with a stride of
-    `tile_stride` (default W: windows side by side); see the module docstring.
+    `tile_stride` (default W: windows side by side); `tile_label` "next_base" labels each
+    window with the letter after it. See the module docstring.
     """
     ingest_dir, out_dir = Path(ingest_dir), Path(out_dir)
     if trim not in TRIM_POLICIES:
@@ -75,36 +88,59 @@ def preprocess(
         raise InputError(None, f"split method {split!r} is not one of {list(SPLIT_METHODS)}")
     if not (0 < val < 1 and 0 < test < 1 and val + test < 1):
         raise InputError(None, f"split fractions val={val}, test={test} must be in (0, 1), sum < 1")
-    tile = _tile_options(tile_width, tile_stride, max_length)
+    tile = _tile_options(tile_width, tile_stride, max_length, tile_label)
+    if split == "blocks" and (tile is None or block_size < 1):
+        raise InputError(None, "split method 'blocks' needs tiling and a block_size >= 1")
+    table = ingest_dir / "sequences.tsv"
     summary = read_json(ingest_dir / "summary.json")
     alphabet = get_alphabet(summary["alphabet"])
     task, targets = summary.get("task", "classification"), summary.get("targets", [])
+    next_base = tile_label == "next_base"
+    if next_base:
+        if targets:
+            raise InputError(table, "tile label next_base makes its own labels: drop `values`")
+        task, classes = "classification", list(alphabet.letters)
+        if split == "stratified":  # records have no class: draw them at random
+            split = "random"
+    elif task == "unlabelled":
+        raise InputError(table, "the records have no labels: give a label source, or tile"
+                         " them with label next_base")  # fmt: skip
     classes = [] if targets else list(classes) if classes else sorted(summary["classes"])
     if task == "classification" and len(classes) < 2:
-        raise InputError(
-            ingest_dir / "sequences.tsv", f"classification needs >= 2 classes, found {classes}"
-        )
-    table = ingest_dir / "sequences.tsv"
+        raise InputError(table, f"classification needs >= 2 classes, found {classes}")
     n_records = summary["records"]
     width = tile[0] if tile else max_length or summary["length"]["max"]
-    tiles = _tile_counts(_record_lengths(table, n_records), *tile) if tile else None
+    if next_base:
+        tiles, windows = _next_base_counts(table, n_records, tile, alphabet)
+    elif tile:
+        tiles = _tile_counts(_record_lengths(table, n_records), *tile)
+        windows = int(tiles.sum())
+    else:
+        tiles = None
     n_rows = n_records if tiles is None else int(tiles.sum())
+    if n_rows == 0:
+        raise InputError(table, "no rows: every record is too short for a next-base window")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = {name: out_dir / f".{name}.tmp.npy" for name in ARRAYS}
     tmp.update({name: out_dir / f".{name}.tmp" for name in (*TABLES, "ids")})
     try:
         encoded = _encode(
-            table, tmp, alphabet, n_records, n_rows, width, trim, tile, split, classes, targets
-        )
-        split_codes = _split(
-            encoded.labels, encoded.record_hash, encoded.given, table, split, val, test, seed,
-            classes,
+            table, tmp, alphabet, n_records, n_rows, width, trim, tile, next_base, split,
+            classes, targets,
         )  # fmt: skip
         labels, values = encoded.labels, encoded.values
-        if tiles is not None:  # every window takes its record's label, targets and split
-            split_codes = np.repeat(split_codes, tiles)
-            labels, values = np.repeat(labels, tiles), np.repeat(values, tiles, axis=0)
+        if split == "blocks":
+            split_codes = _block_split(tiles, encoded.starts, block_size, val, test, seed, table)
+        else:
+            split_codes = _split(
+                labels, encoded.record_hash, encoded.given, table, split, val, test, seed,
+                classes,
+            )  # fmt: skip
+        if tiles is not None:  # every window takes its record's split, label and targets
+            split_codes = split_codes if split == "blocks" else np.repeat(split_codes, tiles)
+            labels = encoded.row_labels if next_base else np.repeat(labels, tiles)
+            values = np.repeat(values, tiles, axis=0)
         mean, std = _standardise(values, split_codes)
         np.save(tmp["lengths"], encoded.lengths)
         np.save(tmp["labels"], labels)
@@ -138,8 +174,10 @@ def preprocess(
         else {
             "width": tile[0],
             "stride": tile[1],
+            "label": tile_label,
             "source_records": n_records,
             "tiled_records": int(np.count_nonzero(tiles > 1)),
+            "windows_left_out": windows - n_rows,  # next_base: followed by an ambiguity code
             "ids": "<record>:<start>-<end>, 1-based, inclusive",
             "last_window": "end-aligned",
         },
@@ -147,7 +185,8 @@ def preprocess(
         "targets": targets,
         "target_mean": mean.tolist(),  # targets.npy is standardised with these train statistics
         "target_std": std.tolist(),
-        "split": {"method": split, "val": val, "test": test, "seed": seed},
+        "split": {"method": split, "val": val, "test": test, "seed": seed}
+        | ({"block_size": block_size} if split == "blocks" else {}),
         "split_sizes": {
             name: {
                 c: int(np.sum((split_codes == s) & (labels == k)))
@@ -177,20 +216,28 @@ def read_ids(data_dir: str | Path, indices=None) -> list[str]:
         if indices is None:
             return [line.split("\t", 2)[1] for line in handle]
         indices = np.asarray(indices, dtype=np.int64).ravel()
-        wanted = np.unique(indices)
-        found: dict[int, str] = {}
-        if len(wanted):
-            last, k = int(wanted[-1]), 0
-            for row, line in enumerate(handle):
-                if row == wanted[k]:
-                    found[row] = line.split("\t", 2)[1]
-                    k += 1
-                    if row == last:
-                        break
-        missing = [int(i) for i in wanted if int(i) not in found]
-        if missing:
-            raise IndexError(f"row(s) {missing[:5]} not in {data_dir}/records.tsv")
-        return [found[i] for i in indices.tolist()]
+        found = _lines_at(handle, indices, lambda line: line.split("\t", 2)[1])
+    missing = [int(i) for i in np.unique(indices) if int(i) not in found]
+    if missing:
+        raise IndexError(f"row(s) {missing[:5]} not in {data_dir}/records.tsv")
+    return [found[i] for i in indices.tolist()]
+
+
+def _lines_at(handle, rows: np.ndarray, parse) -> dict[int, str]:
+    """{row: parse(line)} for the lines numbered `rows` (0-based) of an open text file, read
+    once up to the last of them, keeping only those."""
+    wanted = np.unique(rows)
+    found: dict[int, str] = {}
+    if not len(wanted):
+        return found
+    k, last = 0, int(wanted[-1])
+    for row, line in enumerate(handle):
+        if row == wanted[k]:
+            found[row] = parse(line)
+            k += 1
+            if row == last:
+                break
+    return found
 
 
 def tile_starts(length: int, width: int, stride: int) -> np.ndarray:
@@ -210,10 +257,12 @@ def _tile_counts(lengths: np.ndarray, width: int, stride: int) -> np.ndarray:
     return np.where(lengths > width, over // stride + 1 + (over % stride > 0), 1).astype(np.int64)
 
 
-def _tile_options(width, stride, max_length) -> tuple[int, int] | None:
+def _tile_options(width, stride, max_length, label) -> tuple[int, int] | None:
+    if label not in TILE_LABELS:
+        raise InputError(None, f"tile label {label!r} is not one of {list(TILE_LABELS)}")
     if width is None:
-        if stride is not None:
-            raise InputError(None, "a tile stride needs a tile width")
+        if stride is not None or label != "record":
+            raise InputError(None, "a tile stride or label needs a tile width")
         return None
     stride = width if stride is None else stride
     if width < 1 or stride < 1:
@@ -239,6 +288,52 @@ def _record_lengths(table: Path, n_records: int) -> np.ndarray:
     return lengths
 
 
+def next_base_windows(
+    sequence: bytes, width: int, stride: int, tokens: np.ndarray, n_letters: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the next-base windows of a record, 0-based, end exclusive: the
+    windows of all but its last letter, each followed by a letter (`sequence[end]`; token
+    1..n_letters in `tokens`, the alphabet's encode table)."""
+    if len(sequence) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    starts = tile_starts(len(sequence) - 1, width, stride)
+    ends = np.minimum(starts + width, len(sequence) - 1)
+    following = tokens[np.frombuffer(sequence, dtype=np.uint8)[ends]]
+    keep = (following >= 1) & (following <= n_letters)
+    return starts[keep], ends[keep]
+
+
+def _next_base_counts(table: Path, n_records: int, tile, alphabet) -> tuple[np.ndarray, int]:
+    """Next-base windows kept per record, and all windows before leaving any out."""
+    tokens, n_letters = alphabet.encode_table(), len(alphabet.letters)
+    counts = np.zeros(n_records, dtype=np.int64)
+    windows = 0
+    with open(table, "rb") as handle:
+        handle.readline()
+        for i, line in enumerate(handle):
+            if i >= n_records:
+                raise InputError(table, f"more rows than the {n_records} in summary.json")
+            sequence = line.rstrip(b"\n").rsplit(b"\t", 1)[1]
+            if len(sequence) >= 2:
+                windows += len(tile_starts(len(sequence) - 1, *tile))
+            counts[i] = len(next_base_windows(sequence, *tile, tokens, n_letters)[0])
+    return counts, windows
+
+
+def _block_split(tiles, starts, block_size, val, test, seed, table) -> np.ndarray:
+    """Split codes per row: the blocks of `block_size` letters of each record, drawn at random
+    (a window belongs to the block its start lies in)."""
+    record = np.repeat(np.arange(len(tiles), dtype=np.uint64), tiles)
+    blocks = (record << np.uint64(32)) | (starts // block_size).astype(np.uint64)
+    n_blocks = len(np.unique(blocks))
+    if n_blocks < 3:
+        raise InputError(
+            table, f"{n_blocks} block(s) of {block_size} letters; a split needs at least 3:"
+            " lower block_size",
+        )  # fmt: skip
+    return _draw_split(np.zeros(len(blocks), np.int64), blocks, val, test, seed, False, table, [])
+
+
 class _Encoded:
     """What one pass over sequences.tsv leaves in memory: per record, the label, targets,
     given split and hash (for the split); per row, the length and hashes (for leakage)."""
@@ -248,6 +343,8 @@ class _Encoded:
         self.values = np.zeros((n_records, n_targets), dtype=np.float32)
         self.given = np.full(n_records, NO_SPLIT, dtype=np.uint8)
         self.lengths = np.zeros(n_rows, dtype=np.int32)
+        self.starts = np.zeros(n_rows if tiled else 0, dtype=np.int64)  # window starts
+        self.row_labels = np.zeros(n_rows if tiled else 0, dtype=np.int64)  # next_base
         self.exact = np.zeros(n_rows, dtype=np.uint64)
         self.canonical = np.zeros(n_rows, dtype=np.uint64)
         # Drawn splits keep identical records together: a hash per record (the rows' own
@@ -273,15 +370,23 @@ class _Rows:
         self.tokens: list[bytes] = []
         self.names: list[str] = []
         self.lengths: list[int] = []
+        self.starts: list[int] = []
+        self.labels: list[int] = []
         self.exact: list[int] = []
         self.canonical: list[int] = []
         self.written = 0
 
-    def add(self, tokens: bytes, row_id: str, exact: int, canonical: int) -> None:
-        """One row: its tokens (bytes, padded here), id and hashes."""
+    def add(
+        self, tokens: bytes, row_id: str, exact: int, canonical: int, start: int = 0,
+        label: int = 0,
+    ) -> None:  # fmt: skip
+        """One row: its tokens (bytes, padded here), id, hashes, and with tiling the window's
+        start in its record and (next_base) its label."""
         self.tokens.append(tokens)
         self.names.append(row_id)
         self.lengths.append(len(tokens))
+        self.starts.append(start)
+        self.labels.append(label)
         self.exact.append(exact)
         self.canonical.append(canonical)
         if len(self.tokens) == self.rows:
@@ -296,11 +401,16 @@ class _Rows:
         self.ids.writelines(f"{name}\n" for name in self.names)
         encoded = self.encoded
         encoded.lengths[start:stop] = self.lengths
+        if len(encoded.starts):
+            encoded.starts[start:stop] = self.starts
+            encoded.row_labels[start:stop] = self.labels
         encoded.exact[start:stop] = np.array(self.exact, dtype=np.uint64)
         encoded.canonical[start:stop] = np.array(self.canonical, dtype=np.uint64)
         self.written = stop
-        for pending in (self.tokens, self.names, self.lengths, self.exact, self.canonical):
+        for pending in (self.tokens, self.names, self.lengths, self.starts, self.labels):
             pending.clear()
+        self.exact.clear()
+        self.canonical.clear()
 
     def close(self, complete: bool = True) -> None:
         try:
@@ -312,8 +422,9 @@ class _Rows:
 
 
 def _encode(
-    table, tmp, alphabet, n_records, n_rows, width, trim, tile, split, classes, targets
-) -> _Encoded:
+    table, tmp, alphabet, n_records, n_rows, width, trim, tile, next_base, split, classes,
+    targets,
+) -> _Encoded:  # fmt: skip
     """One streaming pass over sequences.tsv: token rows to tokens.npy, ids to a temporary
     file, and the small per-record and per-row arrays."""
     class_index = {name.encode(): i for i, name in enumerate(classes)}
@@ -335,6 +446,8 @@ def _encode(
                     raise InputError(table, f"more rows than the {n_records} in summary.json")
                 if targets:
                     values.append([float(value) for value in label])
+                elif next_base:
+                    labels.append(0)  # each window's label is the letter after it
                 elif label[0] in class_index:
                     labels.append(class_index[label[0]])
                 else:
@@ -344,7 +457,11 @@ def _encode(
                 if split == "given" and given[-1] == NO_SPLIT:
                     problem = "split method 'given' but this record has no split"
                     raise InputError(table, problem, **where)
-                if tile is not None:
+                if next_base:
+                    encoded.record_hash[i - 1] = _add_next_base_windows(
+                        rows, record_id, seq, tile, alphabet, to_tokens, nucleic
+                    )
+                elif tile is not None:
                     encoded.record_hash[i - 1] = _add_windows(
                         rows, record_id, seq, tile, to_tokens, nucleic
                     )
@@ -410,7 +527,19 @@ def _add_windows(rows: _Rows, record_id, seq, tile, to_tokens, nucleic) -> int:
     for start in tile_starts(length, width, stride).tolist():
         window = seq[start : start + width]  # one window at a time: memory is the record's
         rows.add(window.translate(to_tokens), f"{record_id}:{start + 1}-{start + width}",
-                 *_hashes(window, nucleic))  # fmt: skip
+                 *_hashes(window, nucleic), start)  # fmt: skip
+    return _hash(seq)
+
+
+def _add_next_base_windows(rows: _Rows, record_id, seq, tile, alphabet, to_tokens, nucleic):
+    """The next-base rows of one record: each window, labelled with the letter after it
+    (class index = token - 1). Returns the hash of the whole record."""
+    tokens = alphabet.encode_table()
+    starts, ends = next_base_windows(seq, *tile, tokens, len(alphabet.letters))
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        window = seq[start:end]
+        rows.add(window.translate(to_tokens), f"{record_id}:{start + 1}-{end}",
+                 *_hashes(window, nucleic), start, int(tokens[seq[end]]) - 1)  # fmt: skip
     return _hash(seq)
 
 
@@ -525,23 +654,6 @@ def _leakage(exact, canonical, split_codes, alphabet: str) -> dict:
     return {"rows": rows, "counts": counts}
 
 
-def _ids_of(ids_path: Path, wanted: np.ndarray) -> dict[int, str]:
-    """{row: id} for the rows `wanted`, read from the temporary ids file."""
-    wanted = np.unique(wanted)
-    found: dict[int, str] = {}
-    if not len(wanted):
-        return found
-    with open(ids_path) as handle:
-        k, last = 0, int(wanted[-1])
-        for row, line in enumerate(handle):
-            if row == wanted[k]:
-                found[row] = line.rstrip("\n")
-                k += 1
-                if row == last:
-                    break
-    return found
-
-
 def _write_records(path, ids_path, labels, split_codes, lengths, classes) -> None:
     """records.tsv, streamed: the ids come from the temporary ids file, in row order."""
     names = [*classes] if classes else [""]
@@ -567,7 +679,8 @@ def _write_records(path, ids_path, labels, split_codes, lengths, classes) -> Non
 
 def _write_leakage(path, rows, ids_path) -> None:
     wanted = np.concatenate([members for *_, members in rows]) if rows else np.zeros(0, int)
-    ids = _ids_of(ids_path, wanted)
+    with open(ids_path) as handle:
+        ids = _lines_at(handle, wanted, lambda line: line.rstrip("\n"))
     with open(path, "w") as out:
         out.write("kind\tsplits\trecords\tids\n")
         for kind, splits, size, members in rows:

@@ -180,6 +180,10 @@ def ingest_args(w):
                 args += [flag, dataset[key]]
         if "label_pattern" in dataset:
             args += ["--label-pattern", dataset["label_pattern"]]
+        if not {"labels", "values", "label_pattern"} & set(dataset):
+            args += [
+                "--no-labels"
+            ]  # tile label next_base: labels come from the sequence
     for key in ("ambiguous", "invalid", "duplicate_ids"):
         args += [f"--{key.replace('_', '-')}", dataset[key]]
     return shlex.join(args)
@@ -203,9 +207,16 @@ def preprocess_args(w):
         args += ["--classes", *dataset["classes"]]
     tile = dataset.get("tile")
     if tile:
-        args += ["--tile-width", str(tile["width"])]
+        args += [
+            "--tile-width",
+            str(tile["width"]),
+            "--tile-label",
+            tile.get("label", "record"),
+        ]
         if tile.get("stride"):
             args += ["--tile-stride", str(tile["stride"])]
+    if split["method"] == "blocks":
+        args += ["--block-size", str(split["block_size"])]
     return shlex.join(args)
 
 

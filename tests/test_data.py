@@ -1,0 +1,56 @@
+"""Batches from the preprocessed arrays: exact rows, read without mapping the token file."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from genoflow.data import RowReader, TokenDataModule
+from genoflow.preprocess import load_arrays
+
+
+def resident_file_mb() -> float:
+    """File-backed resident memory of this process (mapped file pages), in MB."""
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("RssFile:"))
+    return int(line.split()[1]) / 1024
+
+
+def test_row_reader_returns_exactly_the_rows_asked_for(tmp_path):
+    rng = np.random.default_rng(0)
+    array = rng.integers(0, 255, size=(1000, 37), dtype=np.uint8)
+    np.save(tmp_path / "tokens.npy", array)
+    mapped = np.load(tmp_path / "tokens.npy", mmap_mode="r")
+    reader = RowReader(mapped)
+    for rows in (
+        np.array([5]),
+        np.arange(100, 164),  # one run: one read
+        np.sort(rng.choice(1000, 64, replace=False)),
+        np.array([0, 1, 2, 500, 501, 998, 999]),  # runs at both ends of the file
+    ):
+        assert np.array_equal(reader.rows(rows), array[rows])
+    assert np.array_equal(RowReader(array).rows(np.array([3, 9])), array[[3, 9]])
+
+
+def test_an_epoch_of_random_batches_does_not_map_the_token_file(tmp_path):
+    """40 MB of tokens read in shuffled batches: every row arrives once, and the process's
+    file-backed memory does not grow with the file (a memory-mapped read would map it)."""
+    rows, width = 200_000, 200
+    data = tmp_path / "data"
+    data.mkdir()
+    tokens = np.lib.format.open_memmap(data / "tokens.npy", "w+", np.uint8, (rows, width))
+    tokens[:] = (np.arange(rows, dtype=np.int64)[:, None] % 251).astype(np.uint8)
+    tokens.flush()
+    del tokens
+    np.save(data / "lengths.npy", np.full(rows, width, dtype=np.int32))
+    np.save(data / "labels.npy", np.zeros(rows, dtype=np.int64))
+    np.save(data / "targets.npy", np.zeros((rows, 0), dtype=np.float32))
+    np.save(data / "split.npy", np.zeros(rows, dtype=np.uint8))
+    module = TokenDataModule(data, batch_size=128)
+    before = resident_file_mb()
+    seen = 0
+    for batch in module.loader("train", shuffle=True, shard=False):
+        assert np.array_equal(batch["tokens"][:, 0].numpy(), batch["index"].numpy() % 251)
+        seen += len(batch["index"])
+    assert seen == rows
+    assert resident_file_mb() - before < 10, "token file pages were mapped into the process"
+    assert isinstance(load_arrays(data)["tokens"], np.memmap)
