@@ -22,6 +22,7 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/predict.smk"
 
 
 rule all:
@@ -29,3 +30,4 @@ rule all:
         expand("results/{dataset}/summary.tsv", dataset=DATASETS),
         expand("results/{dataset}/network/metrics.json", dataset=NETWORK_DATASETS),
         "results/report/index.html",
+        expand("results/predict/{name}.tsv", name=PREDICTIONS),

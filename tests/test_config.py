@@ -346,3 +346,25 @@ def test_tiling_options_are_checked(tmp_path, entry, problem):
     }
     config["datasets"]["genome"] = next_base
     assert config_errors(config, SCHEMA) == []
+
+
+@pytest.mark.parametrize(
+    ("job", "problem"),
+    [
+        ({"dataset": "nope", "model": "gru"}, "predict.new.dataset: 'nope' is not under"),
+        ({"dataset": "genome", "model": "ridge"}, "predict.new.model: 'ridge' is not trained"),
+        ({"dataset": "genome", "model": "gru", "seed": 3}, "predict.new.seed: 3 is not one of"),
+        ({"dataset": "genome", "model": "gru", "fasta": ["missing.fa"]}, "fasta[0]: file"),
+    ],
+)
+def test_predict_entries_name_a_trained_model_and_existing_files(tmp_path, job, problem):
+    fasta = tmp_path / "g.fa"
+    fasta.write_text(">g\nACGT\n")
+    config = {
+        "datasets": {"genome": {"alphabet": "dna", "fasta": [str(fasta)], "label_pattern": "(x)"}},
+        "models": {"gru": {"type": "gru"}, "ridge": {"type": "ridge_ar"}},
+        "predict": {"new": {"fasta": [str(fasta)], **job}},
+    }
+    assert any(problem in line for line in config_errors(config, SCHEMA)), config_errors(
+        config, SCHEMA
+    )

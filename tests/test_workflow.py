@@ -64,7 +64,13 @@ def make_project(root: Path, per_class: int = 100) -> Path:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
+    """The tiny project, plus new records (one of them unusable) scored by its trained gru."""
     root = make_project(tmp_path_factory.mktemp("workflow"))
+    new = DEMO.joinpath("IE.fa").read_text().splitlines()[-4:]  # records the run never saw
+    (root / "data" / "new.fa").write_text("\n".join(new) + "\n>odd\nACGTJ\n")
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    config["predict"] = {"new_sites": {"dataset": "tiny", "model": "gru", "fasta": ["data/new.fa"]}}
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(root, "--cores", "2")
     return root
 
@@ -80,6 +86,14 @@ def test_every_contracted_output_exists(project):
     assert (results / "report" / "index.html").is_file()
     for rule in ("ingest", "preprocess", "evaluate", "summarize", "figures", "report"):
         assert any((project / "logs" / rule).rglob("*.log")), f"no log for rule {rule}"
+
+
+def test_predict_section_scores_new_records_with_a_trained_model(project):
+    table = pd.read_csv(project / "results" / "predict" / "new_sites.tsv", sep="\t")
+    assert list(table.columns) == ["id", "status", "predicted", "prob_EI", "prob_IE", "prob_N"]
+    assert list(table["status"][:2]) == ["ok", "ok"]
+    assert table["status"][2] == "character 'J' at position 5 is not in the dna alphabet"
+    assert table.loc[:1, ["prob_EI", "prob_IE", "prob_N"]].sum(axis=1).round(4).eq(1).all()
 
 
 def test_summary_has_every_model_and_the_contracted_columns(project):
@@ -130,10 +144,10 @@ def test_changing_one_model_reruns_only_that_model(project):
     dry = snakemake(
         project, "--cores", "1", "--dry-run", "--configfile", str(project / "config_gru.yaml")
     )
-    train_jobs = [
-        line for line in dry.stdout.splitlines() if "results/tiny/" in line and "model.ckpt" in line
-    ]
+    outputs = [line for line in dry.stdout.splitlines() if line.strip().startswith("output:")]
+    train_jobs = [line for line in outputs if "model.ckpt" in line]
     assert len(train_jobs) == 1 and "/gru/" in train_jobs[0], dry.stdout
+    assert any("results/predict/new_sites.tsv" in line for line in outputs)  # it uses the gru
 
 
 def test_wrong_config_key_stops_before_any_job(tmp_path):

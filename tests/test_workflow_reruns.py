@@ -115,6 +115,7 @@ def test_every_stage_lists_the_modules_it_imports():
         "preprocess_series": ["timeseries"], "train": ["train", "baselines", "forecast"],
         "evaluate": ["metrics", "forecast"], "network": ["network", "train"],
         "summarize": ["summarize"], "figures": ["figures"], "report": ["report"],
+        "predict": ["predict"],
     }  # fmt: skip
     assert set(entries) == set(stages)
     for stage, modules in entries.items():

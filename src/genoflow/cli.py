@@ -197,6 +197,16 @@ def cmd_network(args: argparse.Namespace) -> None:
             print(f"{name}: AUROC {result[name]['auroc']:.3f}, AUPR {result[name]['aupr']:.3f}")
 
 
+def cmd_predict(args: argparse.Namespace) -> None:
+    from genoflow.predict import predict_fasta
+
+    counts = predict_fasta(args.checkpoint, args.input, args.output, batch_size=args.batch_size)
+    scored = counts.pop("ok", 0)
+    others = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    print(f"scored {scored} rows; not scored: {others or 'none'} (see the status column)")
+    print(f"wrote {args.output}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="genoflow", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"genoflow {__version__}")
@@ -392,6 +402,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gold-standard", help="known edges: regulator, target, 0/1 per line")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_network)
+
+    p = commands.add_parser("predict", help="score new FASTA records with a trained model.ckpt")
+    p.add_argument("--checkpoint", required=True, help="model.ckpt of a sequence model")
+    p.add_argument("--input", nargs="+", required=True, help="FASTA files (plain or gzip)")
+    p.add_argument("--output", default="predictions.tsv", help="TSV (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.set_defaults(func=cmd_predict)
     return parser
 
 

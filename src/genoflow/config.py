@@ -110,4 +110,18 @@ def _cross_checks(config: dict) -> list[str]:
             problems.append(f"{where}.tile: label next_base is a classification of the next letter")
         if task != "forecasting" and split.get("val", 0.1) + split.get("test", 0.2) >= 1:
             problems.append(f"{where}.split: val + test must be below 1")
+    for name, job in config.get("predict", {}).items():
+        where, dataset = f"predict.{name}", config["datasets"].get(job["dataset"])
+        if dataset is None:
+            problems.append(f"{where}.dataset: {job['dataset']!r} is not under `datasets`")
+        elif dataset.get("task", "classification") == "forecasting":
+            problems.append(f"{where}.dataset: predict scores sequence datasets, not forecasting")
+        elif job["model"] not in models_for(config, job["dataset"]):
+            trained = models_for(config, job["dataset"])
+            problems.append(f"{where}.model: {job['model']!r} is not trained on it ({trained})")
+        if "seed" in job and job["seed"] not in config.get("seeds", [0]):
+            problems.append(f"{where}.seed: {job['seed']} is not one of `seeds`")
+        for i, path in enumerate(job["fasta"]):
+            if not Path(path).is_file():
+                problems.append(f"{where}.fasta[{i}]: file {path!r} not found")
     return problems

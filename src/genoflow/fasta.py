@@ -44,8 +44,9 @@ def open_binary(path: str | Path) -> BinaryIO:
     return raw
 
 
-def read_fasta(path: str | Path) -> Iterator[FastaRecord]:
-    """Yield the records of a FASTA file, raising InputError for anything that is not FASTA."""
+def read_fasta(path: str | Path, allow_empty: bool = False) -> Iterator[FastaRecord]:
+    """Yield the records of a FASTA file, raising InputError for anything that is not FASTA
+    (and for a record without sequence, unless `allow_empty`)."""
     header: bytes | None = None
     header_line = 0
     chunks: list[bytes] = []
@@ -55,7 +56,7 @@ def read_fasta(path: str | Path) -> Iterator[FastaRecord]:
                 line = raw_line.rstrip(b"\r\n")
                 if line.startswith(b">"):
                     if header is not None:
-                        yield _record(path, header, header_line, chunks)
+                        yield _record(path, header, header_line, chunks, allow_empty)
                     header, header_line, chunks = line[1:], number, []
                 elif header is None:
                     if line.strip():
@@ -66,16 +67,18 @@ def read_fasta(path: str | Path) -> Iterator[FastaRecord]:
             raise InputError(path, f"cannot read compressed data ({error})") from None
     if header is None:
         raise InputError(path, "no FASTA records found (empty file?)")
-    yield _record(path, header, header_line, chunks)
+    yield _record(path, header, header_line, chunks, allow_empty)
 
 
-def _record(path: str | Path, header: bytes, line: int, chunks: list[bytes]) -> FastaRecord:
+def _record(
+    path: str | Path, header: bytes, line: int, chunks: list[bytes], allow_empty: bool
+) -> FastaRecord:
     description = header.decode("utf-8", errors="replace").strip()
     if not description:
         raise InputError(path, "header has no record id", line=line)
     record_id = description.split()[0]
     sequence = b"".join(chunks)
-    if not sequence:
+    if not sequence and not allow_empty:
         raise InputError(path, "empty sequence", line=line, record=record_id)
     return FastaRecord(record_id, description, sequence, line)
 

@@ -470,7 +470,7 @@ def _encode(
                         if trim == "error":
                             problem = f"length {len(seq)} exceeds max_length {width} (trim=error)"
                             raise InputError(table, problem, **where)
-                        seq = _trim(seq, width, trim)
+                        seq = trim_to(seq, width, trim)
                         encoded.trimmed += 1
                     rows.add(seq.translate(to_tokens), record_id, *_hashes(seq, nucleic))
                 if len(given) == 1 << 16:
@@ -556,7 +556,7 @@ def _hash(sequence: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(sequence, digest_size=8).digest(), "little")
 
 
-def _trim(sequence: bytes, width: int, policy: str) -> bytes:
+def trim_to(sequence: bytes, width: int, policy: str) -> bytes:
     if policy == "right":
         return sequence[:width]
     if policy == "left":

@@ -49,6 +49,10 @@ STAGE_MODULES = {
     "summarize": ("summarize", "metrics", "errors", "io"),
     "figures": ("figures", "metrics", "errors", "io"),
     "report": ("report", "figures", "metrics", "errors", "io"),
+    "predict": (
+        "predict", "train", "baselines", "forecast", "data", "models", "tasks", "preprocess",
+        "timeseries", "metrics", "alphabets", "fasta", "errors", "io",
+    ),
 }  # fmt: skip
 
 
@@ -107,6 +111,14 @@ def neural_models_of(dataset):
 
 # Forecasting datasets with a neural model get a gene-interaction ranking.
 NETWORK_DATASETS = [d for d in SERIES_DATASETS if neural_models_of(d)]
+PREDICTIONS = list(config["predict"])
+
+
+def predict_checkpoint(w):
+    """The model.ckpt a `predict:` entry names (its seed, or the first seed)."""
+    job = config["predict"][w.name]
+    seed = job.get("seed", SEEDS[0])
+    return f"results/{job['dataset']}/{job['model']}/seed{seed}/model.ckpt"
 
 
 # The figures of each task, "comparison" first (genoflow.figures.FIGURES_BY_TASK;

@@ -1,0 +1,175 @@
+"""Predict: score new FASTA records with a trained model.ckpt, inside or outside Snakemake.
+
+The checkpoint carries how its training data was prepared (alphabet, row width and trim policy,
+tiling, class names or target scaling), so new records are encoded the same way. It is read
+with `torch.load(weights_only=True)`: tensors and plain data only, never arbitrary pickles.
+
+predictions TSV: id, status, then per class `prob_<class>` and `predicted` (classification) or
+`pred_<target>` (regression). `status` is `ok`, or why the model cannot take the record (a
+letter outside its alphabet, longer than its rows with trim=error, empty): such records are
+reported one per line instead of failing the run. With tiling, every window is a row
+(`<record>:<start>-<end>`); with next-base tiling, `predicted` is the letter expected after it.
+Records are read, encoded and scored a batch at a time, so memory does not grow with the input.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genoflow.alphabets import get_alphabet
+from genoflow.baselines import kmer_features
+from genoflow.errors import InputError
+from genoflow.fasta import read_fasta
+from genoflow.io import atomic_path
+from genoflow.preprocess import tile_starts, trim_to
+from genoflow.train import MODEL_FORMAT, load_model
+
+BASELINES = ("kmer_logreg", "kmer_ridge")
+
+
+def predict_fasta(
+    checkpoint: str | Path, inputs: list[str | Path], out: str | Path, batch_size: int = 256
+) -> dict[str, int]:
+    """Score every record of `inputs` with the model in `checkpoint`; write `out`; return the
+    number of rows per status ("ok", or the first word of the problem)."""
+    score, meta = load_scorer(Path(checkpoint))
+    columns = _value_columns(meta)
+    counts: dict[str, int] = {}
+    with atomic_path(Path(out)) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["id", "status", *columns])
+        for batch in _batches(_rows(inputs, meta), batch_size):
+            good = [row for row in batch if row[1] == "ok"]
+            tokens, lengths = [r[2] for r in good], np.array([r[3] for r in good])
+            values = iter(score(np.stack(tokens), lengths) if good else [])
+            for row_id, status, _, _ in batch:
+                cells = _cells(next(values), meta) if status == "ok" else [""] * len(columns)
+                writer.writerow([row_id, status, *cells])
+                kind = status.split(" ", 1)[0]
+                counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def load_scorer(path: Path):
+    """(score, preprocess metadata) of a model.ckpt: score(uint8 token rows padded to the
+    model's width, lengths) -> class probabilities or targets in data units."""
+    if not path.is_file():
+        raise InputError(path, "checkpoint not found")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # not a torch file, or one holding more than plain data
+        raise InputError(path, f"not a loadable genoflow checkpoint ({error})") from None
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+        raise InputError(path, "not a genoflow model checkpoint")
+    meta = payload["meta"]
+    if meta["task"] not in ("classification", "regression"):
+        raise InputError(path, f"predict scores sequence models, not {meta['task']} models")
+    if payload["model_type"] in BASELINES:
+        return _baseline_scorer(payload), meta
+    module, _ = load_model(path)
+
+    @torch.no_grad()
+    def score(tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        out = module.model(torch.from_numpy(tokens), torch.from_numpy(lengths.astype(np.int64)))
+        return _to_data_units(out.float().numpy(), meta)
+
+    return score, meta
+
+
+def _baseline_scorer(payload: dict):
+    """The k-mer baseline as fitted: features, standardised on train, then the linear model."""
+    meta, state, args = payload["meta"], payload["state_dict"], payload["model_args"]
+    letters = get_alphabet(meta["alphabet"]).channels
+    coef, intercept = state["coef"].numpy(), state["intercept"].numpy()
+    mean, scale = state["feature_mean"].numpy(), state["feature_scale"].numpy()
+
+    def score(tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        x = kmer_features(tokens, lengths, letters, args["k"], args["positional"])
+        x = x if args["positional"] else (x - mean) / scale
+        out = np.asarray(x @ coef.T) + intercept
+        if meta["task"] == "classification" and out.shape[1] == 1:
+            out = np.hstack([np.zeros_like(out), out])  # binary: the score of the last class
+        return _to_data_units(out, meta)
+
+    return score
+
+
+def _to_data_units(out: np.ndarray, meta: dict) -> np.ndarray:
+    """Class probabilities from logits, or targets in the units of the values table."""
+    if meta["task"] == "regression":
+        return out * np.asarray(meta["target_std"]) + np.asarray(meta["target_mean"])
+    shifted = np.exp(out - out.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def _value_columns(meta: dict) -> list[str]:
+    if meta["task"] == "regression":
+        return [f"pred_{target}" for target in meta["targets"]]
+    return ["predicted", *(f"prob_{c}" for c in meta["classes"])]
+
+
+def _cells(values: np.ndarray, meta: dict) -> list[str]:
+    numbers = [f"{v:.6g}" for v in values]
+    if meta["task"] == "regression":
+        return numbers
+    return [meta["classes"][int(values.argmax())], *numbers]
+
+
+def _rows(inputs, meta: dict) -> Iterator[tuple[str, str, np.ndarray | None, int]]:
+    """(id, status, tokens padded to the model's width or None, length) per row the model
+    would see: a record, or with tiling each window of it."""
+    alphabet = get_alphabet(meta["alphabet"])
+    lookup, width, tile = alphabet.encode_table(), meta["max_length"], meta.get("tile")
+    for path in inputs:
+        for record in read_fasta(path, allow_empty=True):  # reported in its status
+            sequence = record.sequence.upper()
+            if alphabet.name == "protein" and sequence.endswith(b"*"):
+                sequence = sequence[:-1]  # a stop codon mark, as at ingest
+            problem = _problem(sequence, lookup, alphabet.name, width, meta["trim"], tile)
+            if problem:
+                yield record.id, problem, None, 0
+                continue
+            if len(sequence) <= width:
+                spans = [(record.id, sequence)]
+            elif tile is None:
+                spans = [(record.id, trim_to(sequence, width, meta["trim"]))]
+            else:
+                starts = tile_starts(len(sequence), width, tile["stride"]).tolist()
+                spans = (
+                    (f"{record.id}:{s + 1}-{s + width}", sequence[s : s + width]) for s in starts
+                )
+            for row_id, piece in spans:
+                tokens = np.zeros(width, dtype=np.uint8)
+                tokens[: len(piece)] = lookup[np.frombuffer(piece, dtype=np.uint8)]
+                yield row_id, "ok", tokens, len(piece)
+
+
+def _problem(sequence: bytes, lookup, alphabet: str, width: int, trim: str, tile) -> str | None:
+    """Why the model cannot take this record, or None."""
+    if not sequence:
+        return "empty sequence"
+    bad = np.flatnonzero(lookup[np.frombuffer(sequence, dtype=np.uint8)] == 255)
+    if len(bad):
+        letter, position = chr(sequence[bad[0]]), int(bad[0]) + 1
+        return f"character {letter!r} at position {position} is not in the {alphabet} alphabet"
+    if tile is None and len(sequence) > width and trim == "error":
+        return (
+            f"length {len(sequence)} exceeds the model's {width} (it was trained with trim=error)"
+        )
+    return None
+
+
+def _batches(rows, size: int) -> Iterator[list]:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
