@@ -368,3 +368,10 @@ def test_predict_entries_name_a_trained_model_and_existing_files(tmp_path, job, 
     assert any(problem in line for line in config_errors(config, SCHEMA)), config_errors(
         config, SCHEMA
     )
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "workflow" / "configs").glob("*.yaml")), ids=str)
+def test_shipped_benchmark_configs_are_valid(path, monkeypatch):
+    """Each ready-made config runs as `snakemake --configfile <it>` from the repository root."""
+    monkeypatch.chdir(ROOT)
+    assert config_errors(yaml.safe_load(path.read_text()), SCHEMA) == []

@@ -1,10 +1,12 @@
-"""Batches from the preprocessed arrays: exact rows, read without mapping the token file."""
+"""Batches from the preprocessed arrays: exact rows, read without mapping the token file,
+and length buckets for sequences of varied length."""
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from genoflow.data import RowReader, TokenDataModule
+from genoflow.data import LengthBuckets, RowReader, TokenDataModule
 from genoflow.preprocess import load_arrays
 
 
@@ -54,3 +56,38 @@ def test_an_epoch_of_random_batches_does_not_map_the_token_file(tmp_path):
     assert seen == rows
     assert resident_file_mb() - before < 10, "token file pages were mapped into the process"
     assert isinstance(load_arrays(data)["tokens"], np.memmap)
+
+
+def test_length_buckets_cover_every_position_once_and_cut_padding():
+    """Lengths from 10 to 400: each epoch yields every position once, in batches that pad far
+    less than random batches would, and a seeded generator repeats the epoch."""
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(10, 401, size=5000)
+    buckets = LengthBuckets(lengths, batch_size=64)
+    torch.manual_seed(0)
+    batches = list(buckets)
+    assert len(batches) == len(buckets) == 79
+    assert sorted(p for batch in batches for p in batch) == list(range(5000))
+
+    def padding(batch_list) -> float:
+        return sum(lengths[b].max() * len(b) - lengths[b].sum() for b in batch_list)
+
+    random_batches = [list(range(i, min(i + 64, 5000))) for i in range(0, 5000, 64)]
+    assert padding(batches) < 0.1 * padding(random_batches)
+    torch.manual_seed(0)
+    assert list(buckets) == batches
+
+
+def test_only_varied_lengths_are_bucketed(motif_data, tmp_path):
+    """Fixed-length data keeps plain shuffled batches (and so its seeded results)."""
+    module = TokenDataModule(motif_data, batch_size=16)
+    assert not isinstance(module.loader("train", shuffle=True, shard=False).sampler, LengthBuckets)
+    varied = tmp_path / "varied"
+    varied.mkdir()
+    for name in ("tokens", "labels", "targets", "split"):
+        np.save(varied / f"{name}.npy", np.load(motif_data / f"{name}.npy"))
+    lengths = np.load(motif_data / "lengths.npy")
+    np.save(varied / "lengths.npy", (lengths - np.arange(len(lengths)) % 20).astype(np.int32))
+    module = TokenDataModule(varied, batch_size=16)
+    assert isinstance(module.loader("train", shuffle=True, shard=False).sampler, LengthBuckets)
+    assert not isinstance(module.loader("test").sampler, LengthBuckets)  # order kept

@@ -176,12 +176,33 @@ def test_bad_fasta_fails_the_job_and_leaves_no_result(tmp_path):
     assert not list((root / "results" / "tiny" / "ingest").glob("*"))
 
 
+def write_regions(root: Path) -> None:
+    """genome.fa: three 20 kb chromosomes (pieces of M. genitalium, 60 bases a line) and
+    regions.bed: 20 labelled regions on each, every third on the minus strand."""
+    genome = "".join(
+        line.strip() for line in (REPO / "tests" / "data" / "Mycoplasma_genitalium.fna").open()
+        if not line.startswith(">")
+    )  # fmt: skip
+    with open(root / "genome.fa", "w") as out:
+        for i in (1, 2, 3):
+            piece = genome[i * 20_000 : (i + 1) * 20_000]
+            out.write(
+                f">chr{i}\n" + "".join(piece[k : k + 60] + "\n" for k in range(0, 20_000, 60))
+            )
+    with open(root / "regions.bed", "w") as out:
+        for i in (1, 2, 3):
+            for k in range(20):
+                strand, label = "+-"[k % 3 == 0], "ab"[k % 2]
+                out.write(f"chr{i}\t{k * 900}\t{k * 900 + 300}\tr{i}_{k}\t0\t{strand}\t{label}\n")
+
+
 @pytest.fixture(scope="module")
 def mixed_project(tmp_path_factory) -> Path:
     """A forecasting dataset (DREAM4 net 1), a sequence regression dataset and next-base
     training on a tiled genome (phiX) in one run."""
     root = tmp_path_factory.mktemp("mixed")
     write_motif_count_data(root, n=200)
+    write_regions(root)
     dream4 = REPO / "workflow" / "resources" / "demo" / "dream4"
     config = {
         "datasets": {
@@ -196,6 +217,10 @@ def mixed_project(tmp_path_factory) -> Path:
             },
             "counts": {"task": "regression", "alphabet": "dna", "fasta": ["motifs.fa"],
                        "values": "values.tsv"},
+            "regions": {"alphabet": "dna",
+                        "regions": {"bed": "regions.bed", "reference": "genome.fa", "resize": 100,
+                                    "label_column": 7},
+                        "split": {"method": "chromosome", "test": ["chr3"], "val": ["chr2"]}},
             "phix": {"alphabet": "dna", "fasta": [str(REPO / "tests" / "data" / "phix.fa")],
                      "tile": {"width": 40, "stride": 20, "label": "next_base"},
                      "split": {"method": "blocks", "block_size": 500}},
@@ -268,6 +293,18 @@ def test_next_base_training_on_a_tiled_genome(mixed_project):
     records = pd.read_csv(results / "preprocess" / "records.tsv", sep="\t")
     test_ids = set(records.loc[records["split"] == "test", "id"])
     assert set(predictions["id"]) == test_ids
+
+
+def test_bed_regions_train_with_a_split_by_chromosome(mixed_project):
+    """Regions of a reference (BED + FASTA): chr3 is the test split, chr2 validation."""
+    results = mixed_project / "results" / "regions"
+    records = pd.read_csv(results / "preprocess" / "records.tsv", sep="\t")
+    chromosome = records["id"].str.slice(1, 2).map({"1": "train", "2": "val", "3": "test"})
+    assert (records["split"] == chromosome).all() and (records["length"] == 100).all()
+    predictions = pd.read_csv(results / "cnn" / "seed0" / "predictions.tsv", sep="\t")
+    assert sorted(predictions["id"]) == sorted(f"r3_{k}" for k in range(20))
+    summary = json.loads((results / "ingest" / "summary.json").read_text())
+    assert summary["inputs"][0]["reference"].endswith("genome.fa")
 
 
 def test_workflow_and_package_agree_on_figures():

@@ -27,17 +27,30 @@ def _json_object(text: str) -> dict:
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from genoflow.ingest import FastaInput, ingest, read_sample_sheet
+    from genoflow.ingest import FastaInput, RegionInput, ingest, read_sample_sheet
 
-    if bool(args.samples) == bool(args.fasta):
-        raise InputError(None, "give either --samples or --fasta")
-    if args.fasta and not (args.label_pattern or args.labels or args.values or args.no_labels):
-        raise InputError(None, "--fasta needs --label-pattern, --labels, --values or --no-labels")
-    inputs = (
-        read_sample_sheet(args.samples)
-        if args.samples
-        else [FastaInput(Path(p)) for p in args.fasta]
-    )
+    if sum(map(bool, (args.samples, args.fasta, args.bed))) != 1:
+        raise InputError(None, "give one of --samples, --fasta or --bed (with --reference)")
+    if bool(args.bed) != bool(args.reference):
+        raise InputError(None, "--bed and --reference go together")
+    labels = (args.label_pattern, args.labels, args.values, args.no_labels, args.label_column)
+    if not args.samples and not any(labels):
+        raise InputError(
+            None, "give a label source: --label-pattern, --labels, --values, --label-column"
+            " (BED) or --no-labels",
+        )  # fmt: skip
+    if args.samples:
+        inputs = read_sample_sheet(args.samples)
+    elif args.fasta:
+        inputs = [FastaInput(Path(p)) for p in args.fasta]
+    else:
+        chromosomes = {c: "test" for c in args.test_chromosomes or []}
+        chromosomes |= {c: "val" for c in args.val_chromosomes or []}
+        inputs = [
+            RegionInput(Path(bed), Path(args.reference), args.resize, args.label_column,
+                        chromosomes or None)
+            for bed in args.bed
+        ]  # fmt: skip
     summary = ingest(
         inputs,
         args.out,
@@ -219,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-pattern", help="regex on the header line; group 1 is the label")
     p.add_argument("--labels", help="TSV with columns id, label[, split]")
     p.add_argument("--values", help="regression targets: TSV with id[, split] + numeric columns")
+    p.add_argument("--bed", nargs="+", help="BED files of regions of --reference")
+    p.add_argument(
+        "--reference", help="reference FASTA (uncompressed; its .fai is used if present)"
+    )
+    p.add_argument("--resize", type=int, help="cut every region to this width around its centre")
+    p.add_argument("--label-column", type=int, help="BED column (1-based) holding the label")
+    p.add_argument("--test-chromosomes", nargs="+", help="regions on these are the test split")
+    p.add_argument("--val-chromosomes", nargs="+", help="regions on these are the validation split")
     p.add_argument(
         "--no-labels",
         action="store_true",

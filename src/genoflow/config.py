@@ -108,8 +108,23 @@ def _cross_checks(config: dict) -> list[str]:
             problems.append(f"{where}: give `max_length` or `tile` (rows are tile.width wide)")
         if tile.get("label") == "next_base" and task != "classification":
             problems.append(f"{where}.tile: label next_base is a classification of the next letter")
-        if task != "forecasting" and split.get("val", 0.1) + split.get("test", 0.2) >= 1:
+        val, test = split.get("val", 0.1), split.get("test", 0.2)
+        by_chromosome = split.get("method") == "chromosome"
+        if by_chromosome != isinstance(test, list) or (isinstance(val, list) and not by_chromosome):
+            problems.append(
+                f"{where}.split: lists of chromosomes go with method chromosome (and it needs"
+                " `test: [...]`); other methods take fractions"
+            )
+        elif by_chromosome and "regions" not in dataset:
+            problems.append(f"{where}.split: method chromosome splits `regions` datasets")
+        elif not by_chromosome and task != "forecasting" and val + test >= 1:
             problems.append(f"{where}.split: val + test must be below 1")
+        regions = dataset.get("regions", {})
+        for key in ("bed", "reference"):
+            if regions and not Path(regions[key]).is_file():
+                problems.append(f"{where}.regions.{key}: file {regions[key]!r} not found")
+        if regions and not {"labels", "values"} & set(dataset) and "label_column" not in regions:
+            problems.append(f"{where}.regions: give `label_column` (or a `labels` table by id)")
     for name, job in config.get("predict", {}).items():
         where, dataset = f"predict.{name}", config["datasets"].get(job["dataset"])
         if dataset is None:

@@ -5,7 +5,10 @@ read per run of consecutive rows), instead of one Python call per sample. Token 
 from tokens.npy with os.pread rather than through the memory map: a mapped read maps whole
 page-cache folios around every row into the process, so a few hundred random batches would
 show most of a multi-GB file as resident memory (benchmarks/large_data.py measures both).
-Tokens stay uint8 until the model turns them into one-hot rows on the device.
+Each batch is trimmed to its longest sequence; with sequences of varied length, training batches
+come in length buckets (`LengthBuckets`), so little compute goes to padding (the models mask it:
+padding never changes a prediction). Tokens stay uint8 until the model turns them into one-hot
+rows on the device.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+)
 
 from genoflow.io import read_json
 from genoflow.preprocess import load_arrays
@@ -101,16 +111,49 @@ class WindowBatches(Dataset):
         }
 
 
+class LengthBuckets(Sampler[list[int]]):
+    """Shuffled batches of similar lengths, for training on sequences of varied length.
+
+    Each epoch the positions are shuffled, cut into pools of `pool` batches, each pool is
+    sorted by length and cut into batches, and the batches are shuffled: a batch pads only to
+    its own longest sequence, and the order stays random (torch's generator, so seeded runs
+    repeat).
+    """
+
+    def __init__(self, lengths: np.ndarray, batch_size: int, pool: int = 50) -> None:
+        self.lengths, self.batch_size, self.pool = np.asarray(lengths), batch_size, pool
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(len(self.lengths)).numpy()
+        size, batches = self.batch_size, []
+        for start in range(0, len(order), size * self.pool):
+            pool = order[start : start + size * self.pool]
+            pool = pool[np.argsort(self.lengths[pool], kind="stable")]
+            batches += [pool[i : i + size].tolist() for i in range(0, len(pool), size)]
+        for k in torch.randperm(len(batches)).tolist():
+            yield batches[k]
+
+
 def _as_is(batch):
     return batch
 
 
-def batch_loader(dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
-    """A loader whose sampler yields whole batches of positions, read by one dataset call."""
-    order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+def batch_loader(
+    dataset: Dataset, batch_size: int, shuffle: bool, lengths: np.ndarray | None = None
+) -> DataLoader:
+    """A loader whose sampler yields whole batches of positions, read by one dataset call.
+    Shuffled batches come in length buckets when the `lengths` (per position) vary."""
+    if shuffle and lengths is not None and len(lengths) and lengths.min() < lengths.max():
+        batches = LengthBuckets(lengths, batch_size)
+    else:
+        order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
+        batches = BatchSampler(order, batch_size, drop_last=False)
     return DataLoader(
         dataset,
-        sampler=BatchSampler(order, batch_size, drop_last=False),
+        sampler=batches,
         batch_size=None,  # the sampler already yields whole batches
         collate_fn=_as_is,
     )
@@ -145,7 +188,8 @@ class TokenDataModule(_SplitData):
 
     def loader(self, split: str, shuffle: bool = False, shard: bool = True) -> DataLoader:
         indices = self.shard(self.indices(split)) if shard else self.indices(split)
-        return batch_loader(TokenBatches(self.arrays, indices), self.batch_size, shuffle)
+        dataset, lengths = TokenBatches(self.arrays, indices), self.arrays["lengths"][indices]
+        return batch_loader(dataset, self.batch_size, shuffle, lengths)
 
 
 class WindowDataModule(_SplitData):

@@ -18,6 +18,7 @@ import os
 import re
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +26,9 @@ import numpy as np
 
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError
-from genoflow.fasta import read_fasta
+from genoflow.fasta import FastaRecord, read_fasta
 from genoflow.io import atomic_path, sha256sum
+from genoflow.regions import Reference, region_records
 
 AMBIGUOUS_POLICIES = ("encode", "skip_record", "error")
 INVALID_POLICIES = ("error", "skip_record")
@@ -41,6 +43,39 @@ class FastaInput:
     path: Path
     label: str | None = None
     split: str | None = None
+
+    def records(self) -> Iterator[tuple[FastaRecord, str | None, str | None]]:
+        """(record, label or None, split or None) per record: the file's own label and split."""
+        for record in read_fasta(self.path):
+            yield record, self.label, self.split
+
+
+@dataclass(frozen=True)
+class RegionInput:
+    """Regions of a reference genome given by a BED file (see genoflow.regions): each region
+    is a record; its label comes from a BED column (`label_column`, 1-based) or from another
+    label source, and its split from its chromosome when `chromosome_split` is given
+    (chromosome -> split; chromosomes not listed are train)."""
+
+    path: Path  # the BED file
+    reference: Path
+    resize: int | None = None
+    label_column: int | None = None
+    chromosome_split: dict[str, str] | None = None
+
+    def records(self) -> Iterator[tuple[FastaRecord, str | None, str | None]]:
+        reference = Reference(self.reference)
+        try:
+            regions = region_records(
+                self.path, reference, resize=self.resize, label_column=self.label_column
+            )
+            for record, region in regions:
+                split = None
+                if self.chromosome_split is not None:
+                    split = self.chromosome_split.get(region.chrom, "train")
+                yield record, region.label, split
+        finally:
+            reference.close()
 
 
 def read_sample_sheet(path: str | Path) -> list[FastaInput]:
@@ -109,7 +144,7 @@ def read_values_table(path: str | Path) -> tuple[list[str], dict[str, tuple[str,
 
 
 def ingest(
-    inputs: list[FastaInput],
+    inputs: list[FastaInput | RegionInput],
     out_dir: str | Path,
     *,
     alphabet: str,
@@ -164,14 +199,14 @@ def ingest(
             for number, source in enumerate(inputs):
                 kept.start_file(number, source)
                 try:
-                    for record in read_fasta(source.path):
+                    for record, own_label, own_split in source.records():
                         sequence = record.sequence
                         if alphabet == "protein" and sequence.endswith(b"*"):
                             sequence = sequence[:-1]  # a stop codon mark, not a residue
                         label, split = (
-                            _label_of(record, source, pattern, table, matched)
+                            _label_of(record, source, own_label, own_split, pattern, table, matched)
                             if labelled
-                            else ("", source.split)
+                            else ("", own_split)
                         )
                         kept.add(record, label, split, sequence)
                 except InputError:
@@ -337,9 +372,14 @@ class _Records:
                     "sha256": sha256sum(source.path),
                     "records": int(kept_before[bounds[k + 1]] - kept_before[bounds[k]]),
                 }
+                | (_reference_of(source) if isinstance(source, RegionInput) else {})
                 for k, source in enumerate(inputs)
             ],
         }
+
+
+def _reference_of(source: RegionInput) -> dict:
+    return {"reference": str(source.reference), "reference_sha256": sha256sum(source.reference)}
 
 
 def _any_per_record(mask: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -489,15 +529,18 @@ def _merge_rejected(rejected: Path, kept: _Records, dropped: Path, dropped_input
 
 
 def _label_of(
-    record, source: FastaInput, pattern, table, matched: set[str]
+    record, source, own_label, own_split, pattern, table, matched: set[str]
 ) -> tuple[str, str | None]:
+    """(label, split) of a record: from the label table, the header pattern, or the input's
+    own label (a sample sheet's, a BED column's); the input's own split (a sample sheet's, a
+    chromosome's) comes before a table's."""
     where = dict(line=record.line, record=record.id)
     if table is not None:
         entry = table.get(record.id)
         if entry is None:
             raise InputError(source.path, "no label for this record in the label table", **where)
         matched.add(record.id)
-        return entry
+        return entry[0], own_split or entry[1]
     if pattern is not None:
         match = pattern.search(record.description)
         if not match or not match.group(1):
@@ -506,10 +549,10 @@ def _label_of(
                 f"header {record.description!r} does not match label pattern {pattern.pattern!r}",
                 **where,
             )
-        return match.group(1), source.split
-    if source.label is None:
+        return match.group(1), own_split
+    if own_label is None:
         raise InputError(source.path, "no label source: give a sample sheet, pattern or table")
-    return source.label, source.split
+    return own_label, own_split
 
 
 def _alphabet_problem(

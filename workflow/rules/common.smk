@@ -33,8 +33,8 @@ SEEDS = config["seeds"]
 # editing one of them reruns that stage (and, through its outputs, everything after it);
 # tests/test_workflow.py checks that no stage imports a module missing from its list.
 STAGE_MODULES = {
-    "ingest": ("ingest", "alphabets", "errors", "fasta", "io"),
-    "ingest_matrix": ("expression", "ingest", "alphabets", "errors", "fasta", "io"),
+    "ingest": ("ingest", "regions", "alphabets", "errors", "fasta", "io"),
+    "ingest_matrix": ("expression", "ingest", "regions", "alphabets", "errors", "fasta", "io"),
     "preprocess": ("preprocess", "alphabets", "errors", "io"),
     "preprocess_series": ("timeseries", "errors", "io"),
     "train": (
@@ -173,7 +173,12 @@ def ingest_inputs(w):
         validate(samples, SCHEMAS / "samples.schema.yaml")
         fasta = [str(sheet.parent / path) for path in samples["path"]]
         return {"samples": str(sheet), "fasta": fasta}
-    files = {"fasta": dataset["fasta"]}
+    regions = dataset.get("regions")
+    files = {"fasta": dataset["fasta"]} if not regions else {"bed": regions["bed"]}
+    if regions:
+        files["reference"] = regions["reference"]
+        fai = Path(f"{regions['reference']}.fai")
+        files |= {"fai": str(fai)} if fai.is_file() else {}
     for key in ("labels", "values"):
         if key in dataset:
             files[key] = dataset[key]
@@ -183,8 +188,24 @@ def ingest_inputs(w):
 def ingest_args(w):
     dataset = config["datasets"][w.dataset]
     args = ["--alphabet", dataset["alphabet"]]
+    regions, split = dataset.get("regions"), dataset["split"]
     if "samples" in dataset:
         args += ["--samples", dataset["samples"]]
+    elif regions:
+        args += ["--bed", regions["bed"], "--reference", regions["reference"]]
+        for key in ("resize", "label_column"):
+            if key in regions:
+                args += [f"--{key.replace('_', '-')}", str(regions[key])]
+        for key in ("labels", "values"):
+            if key in dataset:
+                args += [f"--{key}", dataset[key]]
+        if split["method"] == "chromosome":
+            args += ["--test-chromosomes", *split["test"]]
+            args += (
+                ["--val-chromosomes", *split["val"]]
+                if isinstance(split["val"], list)
+                else []
+            )
     else:
         args += ["--fasta", *dataset["fasta"]]
         for key, flag in (("labels", "--labels"), ("values", "--values")):
@@ -204,15 +225,17 @@ def ingest_args(w):
 def preprocess_args(w):
     dataset = config["datasets"][w.dataset]
     split = dataset["split"]
-    args = ["--trim", dataset["trim"], "--split", split["method"]]
-    args += [
-        "--val",
-        str(split["val"]),
-        "--test",
-        str(split["test"]),
-        "--seed",
-        str(split["seed"]),
+    by_chromosome = split["method"] == "chromosome"  # assigned at ingest: a given split
+    args = [
+        "--trim",
+        dataset["trim"],
+        "--split",
+        "given" if by_chromosome else split["method"],
     ]
+    args += ["--seed", str(split["seed"])]
+    for key in ("val", "test"):
+        if not isinstance(split[key], list):
+            args += [f"--{key}", str(split[key])]
     if dataset["max_length"]:
         args += ["--max-length", str(dataset["max_length"])]
     if dataset["classes"]:
