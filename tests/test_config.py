@@ -375,3 +375,18 @@ def test_shipped_benchmark_configs_are_valid(path, monkeypatch):
     """Each ready-made config runs as `snakemake --configfile <it>` from the repository root."""
     monkeypatch.chdir(ROOT)
     assert config_errors(yaml.safe_load(path.read_text()), SCHEMA) == []
+
+
+def test_a_predict_entry_takes_fasta_or_bed_regions(tmp_path):
+    fasta, bed = tmp_path / "g.fa", tmp_path / "r.bed"
+    fasta.write_text(">g\nACGTACGTAC\n")
+    bed.write_text("g\t0\t5\n")
+    config = {
+        "datasets": {"genome": {"alphabet": "dna", "fasta": [str(fasta)], "label_pattern": "(x)"}},
+        "models": {"gru": {"type": "gru"}},
+        "predict": {"new": {"dataset": "genome", "model": "gru",
+                            "regions": {"bed": str(bed), "reference": str(fasta), "resize": 4}}},
+    }  # fmt: skip
+    assert config_errors(config, SCHEMA) == []
+    config["predict"]["new"]["fasta"] = [str(fasta)]  # both: one of them, please
+    assert any("predict.new" in line for line in config_errors(config, SCHEMA))

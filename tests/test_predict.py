@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,13 +12,17 @@ import pytest
 import torch
 from conftest import genoflow_env
 
+from genoflow.alphabets import reverse_complement
 from genoflow.baselines import train_kmer_baseline
 from genoflow.errors import InputError
+from genoflow.fasta import read_fasta
+from genoflow.ingest import RegionInput
 from genoflow.predict import predict_fasta
 from genoflow.preprocess import load_arrays, read_ids
 from genoflow.train import TrainConfig, train
 
 FAST = TrainConfig(max_epochs=2, batch_size=32, patience=5)
+MGEN, MGEN_ID = Path(__file__).parent / "data" / "Mycoplasma_genitalium.fna", "NC_000908.2"
 DNA = "ACGT"
 
 
@@ -98,3 +103,27 @@ def test_a_checkpoint_holding_arbitrary_objects_is_refused(tmp_path):
     torch.save({"format": "genoflow-model/1", "thing": ValueError("x")}, evil)
     with pytest.raises(InputError, match="not a loadable genoflow checkpoint"):
         predict_fasta(evil, [], tmp_path / "out.tsv")
+
+
+def test_bed_regions_of_a_reference_score_like_the_same_sequences_in_fasta(trained, tmp_path):
+    """Regions of M. genitalium (one on the minus strand), resized to the model's 40 nt, score
+    exactly as their sequences written to FASTA; the CLI takes --bed and --reference."""
+    run, _ = trained
+    genome = next(iter(read_fasta(MGEN))).sequence.decode()
+    bed = tmp_path / "regions.bed"
+    bed.write_text(f"{MGEN_ID}\t1000\t1100\tplus\t0\t+\n{MGEN_ID}\t5000\t5030\tminus\t0\t-\n")
+    fasta = tmp_path / "same.fa"
+    minus = reverse_complement(genome[4995:5035].encode(), "dna").decode()
+    fasta.write_text(f">plus\n{genome[1030:1070]}\n>minus\n{minus}\n")
+    region = RegionInput(bed, MGEN, resize=40)
+    predict_fasta(run / "model.ckpt", [region], tmp_path / "bed.tsv")
+    predict_fasta(run / "model.ckpt", [fasta], tmp_path / "fasta.tsv")
+    from_bed = pd.read_csv(tmp_path / "bed.tsv", sep="\t")
+    assert from_bed.equals(pd.read_csv(tmp_path / "fasta.tsv", sep="\t"))
+    assert list(from_bed["status"]) == ["ok", "ok"]
+    command = [sys.executable, "-m", "genoflow", "predict", "--checkpoint", str(run / "model.ckpt")]
+    command += ["--bed", str(bed), "--reference", str(MGEN), "--output", str(tmp_path / "c.tsv")]
+    done = subprocess.run(command, capture_output=True, text=True, env=genoflow_env())
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "c.tsv", sep="\t")  # not resized: 100 nt > 40 (trim=error)
+    assert table["status"][0].startswith("length 100 exceeds") and table["status"][1] == "ok"

@@ -211,9 +211,15 @@ def cmd_network(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
+    from genoflow.ingest import RegionInput
     from genoflow.predict import predict_fasta
 
-    counts = predict_fasta(args.checkpoint, args.input, args.output, batch_size=args.batch_size)
+    if bool(args.input) == bool(args.bed) or bool(args.bed) != bool(args.reference):
+        raise InputError(None, "give --input FASTA files, or --bed with --reference")
+    inputs = args.input or [
+        RegionInput(Path(bed), Path(args.reference), args.resize) for bed in args.bed
+    ]
+    counts = predict_fasta(args.checkpoint, inputs, args.output, batch_size=args.batch_size)
     scored = counts.pop("ok", 0)
     others = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
     print(f"scored {scored} rows; not scored: {others or 'none'} (see the status column)")
@@ -426,7 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("predict", help="score new FASTA records with a trained model.ckpt")
     p.add_argument("--checkpoint", required=True, help="model.ckpt of a sequence model")
-    p.add_argument("--input", nargs="+", required=True, help="FASTA files (plain or gzip)")
+    p.add_argument("--input", nargs="+", help="FASTA files (plain or gzip)")
+    p.add_argument("--bed", nargs="+", help="or BED files of regions of --reference")
+    p.add_argument("--reference", help="reference FASTA of --bed, uncompressed")
+    p.add_argument("--resize", type=int, help="cut every region to this width around its centre")
     p.add_argument("--output", default="predictions.tsv", help="TSV (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=256)
     p.set_defaults(func=cmd_predict)

@@ -136,7 +136,9 @@ def _cross_checks(config: dict) -> list[str]:
             problems.append(f"{where}.model: {job['model']!r} is not trained on it ({trained})")
         if "seed" in job and job["seed"] not in config.get("seeds", [0]):
             problems.append(f"{where}.seed: {job['seed']} is not one of `seeds`")
-        for i, path in enumerate(job["fasta"]):
+        files = [(f"fasta[{i}]", path) for i, path in enumerate(job.get("fasta", []))]
+        files += [(f"regions.{k}", v) for k, v in job.get("regions", {}).items() if k != "resize"]
+        for key, path in files:
             if not Path(path).is_file():
-                problems.append(f"{where}.fasta[{i}]: file {path!r} not found")
+                problems.append(f"{where}.{key}: file {path!r} not found")
     return problems

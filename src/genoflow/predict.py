@@ -24,7 +24,8 @@ import torch
 from genoflow.alphabets import get_alphabet
 from genoflow.baselines import kmer_features
 from genoflow.errors import InputError
-from genoflow.fasta import read_fasta
+from genoflow.fasta import FastaRecord, read_fasta
+from genoflow.ingest import RegionInput
 from genoflow.io import atomic_path
 from genoflow.preprocess import tile_starts, trim_to
 from genoflow.train import MODEL_FORMAT, load_model
@@ -33,10 +34,14 @@ BASELINES = ("kmer_logreg", "kmer_ridge")
 
 
 def predict_fasta(
-    checkpoint: str | Path, inputs: list[str | Path], out: str | Path, batch_size: int = 256
+    checkpoint: str | Path,
+    inputs: list[str | Path | RegionInput],
+    out: str | Path,
+    batch_size: int = 256,
 ) -> dict[str, int]:
-    """Score every record of `inputs` with the model in `checkpoint`; write `out`; return the
-    number of rows per status ("ok", or the first word of the problem)."""
+    """Score every record of `inputs` (FASTA files, or BED regions of a reference) with the
+    model in `checkpoint`; write `out`; return the number of rows per status ("ok", or the
+    first word of the problem)."""
     score, meta = load_scorer(Path(checkpoint))
     columns = _value_columns(meta)
     counts: dict[str, int] = {}
@@ -125,8 +130,8 @@ def _rows(inputs, meta: dict) -> Iterator[tuple[str, str, np.ndarray | None, int
     would see: a record, or with tiling each window of it."""
     alphabet = get_alphabet(meta["alphabet"])
     lookup, width, tile = alphabet.encode_table(), meta["max_length"], meta.get("tile")
-    for path in inputs:
-        for record in read_fasta(path, allow_empty=True):  # reported in its status
+    for source in inputs:
+        for record in _records(source):
             sequence = record.sequence.upper()
             if alphabet.name == "protein" and sequence.endswith(b"*"):
                 sequence = sequence[:-1]  # a stop codon mark, as at ingest
@@ -147,6 +152,12 @@ def _rows(inputs, meta: dict) -> Iterator[tuple[str, str, np.ndarray | None, int
                 tokens = np.zeros(width, dtype=np.uint8)
                 tokens[: len(piece)] = lookup[np.frombuffer(piece, dtype=np.uint8)]
                 yield row_id, "ok", tokens, len(piece)
+
+
+def _records(source: str | Path | RegionInput) -> Iterator[FastaRecord]:
+    if isinstance(source, RegionInput):
+        return (record for record, _, _ in source.records())
+    return read_fasta(source, allow_empty=True)  # an empty record is reported in its status
 
 
 def _problem(sequence: bytes, lookup, alphabet: str, width: int, trim: str, tile) -> str | None:

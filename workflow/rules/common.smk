@@ -50,7 +50,7 @@ STAGE_MODULES = {
     "figures": ("figures", "metrics", "errors", "io"),
     "report": ("report", "figures", "metrics", "errors", "io"),
     "predict": (
-        "predict", "train", "baselines", "forecast", "data", "models", "tasks", "preprocess",
+        "predict", "ingest", "regions", "train", "baselines", "forecast", "data", "models", "tasks", "preprocess",
         "timeseries", "metrics", "alphabets", "fasta", "errors", "io",
     ),
 }  # fmt: skip
@@ -119,6 +119,25 @@ def predict_checkpoint(w):
     job = config["predict"][w.name]
     seed = job.get("seed", SEEDS[0])
     return f"results/{job['dataset']}/{job['model']}/seed{seed}/model.ckpt"
+
+
+def predict_inputs(w):
+    """The FASTA files, or the BED file and reference, of a `predict:` entry."""
+    job = config["predict"][w.name]
+    if "regions" in job:
+        return {"bed": job["regions"]["bed"], "reference": job["regions"]["reference"]}
+    return {"fasta": job["fasta"]}
+
+
+def predict_args(w):
+    job = config["predict"][w.name]
+    if "fasta" in job:
+        return shlex.join(["--input", *job["fasta"]])
+    regions = job["regions"]
+    args = ["--bed", regions["bed"], "--reference", regions["reference"]]
+    return shlex.join(
+        args + (["--resize", str(regions["resize"])] if "resize" in regions else [])
+    )
 
 
 # The figures of each task, "comparison" first (genoflow.figures.FIGURES_BY_TASK;

@@ -3,8 +3,8 @@
 # the output with the reason, not a failed job.
 rule predict:
     input:
+        unpack(predict_inputs),
         model=predict_checkpoint,
-        fasta=lambda w: config["predict"][w.name]["fasta"],
     output:
         "results/predict/{name}.tsv",
     log:
@@ -14,7 +14,8 @@ rule predict:
     conda:
         "../../envs/genoflow.yaml"
     params:
+        inputs=predict_args,
         code=code_version("predict"),
     shell:
-        "python -m genoflow predict --checkpoint {input.model} --input {input.fasta}"
+        "python -m genoflow predict --checkpoint {input.model} {params.inputs}"
         " --output {output} > {log} 2>&1"
