@@ -303,6 +303,7 @@ def test_model_defaults_match_constructors(schema):
         "cnn": CNN,
         "kmer_logreg": train_kmer_baseline,
         "kmer_ridge": train_kmer_baseline,
+        "window_logreg": definition_from_source("baselines", "train_window_baseline"),
     }
     wrapper = keyword_defaults(SequenceModel)  # pool options, head_dropout: shared
     branches = model_branches(schema)
@@ -312,6 +313,8 @@ def test_model_defaults_match_constructors(schema):
         code = keyword_defaults(constructor)
         if model_type.startswith("kmer_"):
             code = {k: code[k] for k in ("k", "positional")}  # seed is the run's, not an option
+        elif model_type == "window_logreg":
+            code = {"window": code["window"]}
         else:
             for shared in ("head_dropout", "pool_size"):
                 assert schema_defaults.pop(shared) == wrapper[shared], (model_type, shared)
@@ -346,6 +349,32 @@ def test_tiling_options_are_checked(tmp_path, entry, problem):
     }
     config["datasets"]["genome"] = next_base
     assert config_errors(config, SCHEMA) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "models", "problem"),
+    [
+        ({"task": "token_classification", "label_pattern": "(x)"}, {}, "go together"),
+        ({"task": "multilabel", "label_pattern": "(x)"}, {}, "multilabel needs `values`"),
+        ({"residues": True}, {"pool": "max"}, "models.gru.pool: 'max' pools positions"),
+        ({"residues": True, "tile": {"width": 5}}, {}, "per-residue labels cannot be tiled"),
+        ({"residues": "missing.csv"}, {}, "residues.csv[0].path: file 'missing.csv' not found"),
+        ({"residues": True, "labels": "x.tsv"}, {}, "exactly one label source"),
+    ],
+)
+def test_per_residue_and_multilabel_options_are_checked(tmp_path, entry, models, problem):
+    table = tmp_path / "ss.csv"
+    table.write_text("input,dssp3\nA C,H E\n")
+    dataset = {"alphabet": "protein", **entry}
+    if "residues" in entry:
+        path = str(table) if entry["residues"] is True else entry["residues"]
+        dataset |= {"task": "token_classification",
+                    "residues": {"csv": [{"path": path}], "label_column": "dssp3"}}  # fmt: skip
+    else:
+        dataset["fasta"] = [str(table)]
+    config = {"datasets": {"ss": dataset}, "models": {"gru": {"type": "gru", **models}}}
+    errors = config_errors(config, SCHEMA)
+    assert any(problem in line for line in errors), errors
 
 
 @pytest.mark.parametrize(

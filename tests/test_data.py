@@ -46,6 +46,7 @@ def test_an_epoch_of_random_batches_does_not_map_the_token_file(tmp_path):
     np.save(data / "lengths.npy", np.full(rows, width, dtype=np.int32))
     np.save(data / "labels.npy", np.zeros(rows, dtype=np.int64))
     np.save(data / "targets.npy", np.zeros((rows, 0), dtype=np.float32))
+    np.save(data / "residue_labels.npy", np.zeros((rows, 0), dtype=np.uint8))
     np.save(data / "split.npy", np.zeros(rows, dtype=np.uint8))
     module = TokenDataModule(data, batch_size=128)
     before = resident_file_mb()
@@ -84,7 +85,7 @@ def test_only_varied_lengths_are_bucketed(motif_data, tmp_path):
     assert not isinstance(module.loader("train", shuffle=True, shard=False).sampler, LengthBuckets)
     varied = tmp_path / "varied"
     varied.mkdir()
-    for name in ("tokens", "labels", "targets", "split"):
+    for name in ("tokens", "labels", "residue_labels", "targets", "split"):
         np.save(varied / f"{name}.npy", np.load(motif_data / f"{name}.npy"))
     lengths = np.load(motif_data / "lengths.npy")
     np.save(varied / "lengths.npy", (lengths - np.arange(len(lengths)) % 20).astype(np.int32))

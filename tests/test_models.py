@@ -49,6 +49,8 @@ def test_padding_never_changes_a_prediction(model_type, pool, pool_size):
     batch[0, :17] = short
     batch[1] = torch.randint(1, 5, (41,), dtype=torch.uint8)
     together = model(batch, torch.tensor([17, 41]))
+    if pool == "none":  # a score per position: compare the short sequence's positions
+        together = together[:, :17]
     torch.testing.assert_close(together[0:1], alone, atol=1e-5, rtol=1e-4)
 
 

@@ -19,6 +19,7 @@ SPLIT_CODE = {"train": 0, "val": 1, "test": 2}
 OUTPUTS = [
     "leakage.tsv",
     "labels.npy",
+    "residue_labels.npy",
     "lengths.npy",
     "meta.json",
     "records.tsv",

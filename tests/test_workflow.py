@@ -307,6 +307,94 @@ def test_bed_regions_train_with_a_split_by_chromosome(mixed_project):
     assert summary["inputs"][0]["reference"].endswith("genome.fa")
 
 
+@pytest.fixture(scope="module")
+def protein_project(tmp_path_factory) -> Path:
+    """The new tasks in one run: secondary structure per residue (CSV excerpts of TS115 as
+    train, CB513 as test), multilabel motifs, and AMP Scanner peptides (variable lengths, the
+    files' own split); a `predict:` entry scores new records with the multilabel cnn."""
+    from test_residues import write_multilabel_table
+
+    root = tmp_path_factory.mktemp("proteins")
+    write_motif_count_data(root, n=200)
+    write_multilabel_table(root)
+    data = REPO / "tests" / "data"
+    amp = REPO / "workflow" / "resources" / "benchmarks" / "amp_scanner" / "samples.tsv"
+    config = {
+        "datasets": {
+            "structure": {"task": "token_classification", "alphabet": "protein",
+                          "residues": {"csv": [{"path": str(data / "TS115_excerpt.csv"),
+                                                "split": "train"},
+                                               {"path": str(data / "CB513_excerpt.csv"),
+                                                "split": "test"}],
+                                       "label_column": "dssp3",
+                                       "mask_columns": ["disorder", "cb513_mask"]},
+                          "split": {"method": "given"}},
+            "multi": {"task": "multilabel", "alphabet": "dna", "fasta": ["motifs.fa"],
+                      "values": "labels.tsv"},
+            "peptides": {"alphabet": "protein", "samples": str(amp), "split": {"method": "given"},
+                         "classes": ["DECOY", "AMP"]},
+        },
+        "models": {
+            "gru": {"type": "gru", "hidden": 8},
+            "cnn": {"type": "cnn", "channels": 8},
+            "window_logreg": {"type": "window_logreg", "window": 3},
+            "kmer_logreg": {"type": "kmer_logreg", "k": 2},
+        },
+        "predict": {
+            "multi_new": {"dataset": "multi", "model": "cnn", "fasta": ["motifs.fa"]},
+            "structure_new": {"dataset": "structure", "model": "window_logreg",
+                              "fasta": [str(data / "CB513_excerpt.fa")]},
+        },
+        "train": {"max_epochs": 2, "batch_size": 32},
+        "threads": 1,
+        "evaluate": {"bootstrap": 20},
+    }  # fmt: skip
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(root, "--cores", "2")
+    return root
+
+
+def test_per_residue_labels_run_end_to_end(protein_project):
+    results = protein_project / "results" / "structure"
+    summary = pd.read_csv(results / "summary.tsv", sep="\t")
+    assert sorted(summary["model"]) == ["cnn", "gru", "window_logreg"]
+    assert {"q3", "balanced_accuracy", "mcc", "q3_ci_low"} <= set(summary.columns)
+    assert summary["q3"].between(0, 1).all()
+    predictions = pd.read_csv(results / "gru" / "seed0" / "predictions.tsv", sep="\t")
+    assert predictions["id"].str.startswith("CB513_excerpt|").all()
+    assert len(predictions) == 4081  # every residue of the 12 test proteins
+    for name in ("comparison", "confusion", "loss"):
+        assert (results / "figures" / f"{name}.svg").is_file()
+    html = (protein_project / "results" / "report" / "index.html").read_text()
+    assert "Q3" in html and "residues" in html
+    scored = pd.read_csv(protein_project / "results" / "predict" / "structure_new.tsv", sep="\t")
+    expected = pd.read_csv(results / "window_logreg" / "seed0" / "predictions.tsv", sep="\t")
+    assert list(scored["predicted"]) == list(expected["predicted"])  # a row per residue
+
+
+def test_multilabel_runs_end_to_end_and_predicts(protein_project):
+    results = protein_project / "results" / "multi"
+    summary = pd.read_csv(results / "summary.tsv", sep="\t")
+    assert sorted(summary["model"]) == ["cnn", "gru", "kmer_logreg"]
+    assert {"auroc", "auprc", "f1", "exact_match"} <= set(summary.columns)
+    metrics = json.loads((results / "kmer_logreg" / "seed0" / "metrics.json").read_text())
+    assert set(metrics["per_label"]) == {"has_motif", "two_motifs", "gc_rich"}
+    scored = pd.read_csv(
+        protein_project / "results" / "predict" / "multi_new.tsv", sep="\t", keep_default_na=False
+    )
+    assert len(scored) == 200 and (scored["status"] == "ok").all()
+    assert list(scored.columns[-3:]) == ["prob_has_motif", "prob_two_motifs", "prob_gc_rich"]
+
+
+def test_variable_length_peptides_keep_their_given_split(protein_project):
+    results = protein_project / "results" / "peptides"
+    meta = json.loads((results / "preprocess" / "meta.json").read_text())
+    sizes = {split: sum(counts.values()) for split, counts in meta["split_sizes"].items()}
+    assert sizes == {"train": 1424, "val": 708, "test": 1424}
+    predictions = pd.read_csv(results / "gru" / "seed0" / "predictions.tsv", sep="\t")
+    assert len(predictions) == 1424 and set(predictions["label"]) == {"AMP", "DECOY"}
+
+
 def test_workflow_and_package_agree_on_figures():
     from genoflow.figures import FIGURES_BY_TASK
 

@@ -27,14 +27,22 @@ def _json_object(text: str) -> dict:
 
 
 def cmd_ingest(args: argparse.Namespace) -> None:
-    from genoflow.ingest import FastaInput, RegionInput, ingest, read_sample_sheet
+    from genoflow.ingest import (
+        FastaInput,
+        RegionInput,
+        ResidueCsvInput,
+        ingest,
+        read_sample_sheet,
+    )
 
-    if sum(map(bool, (args.samples, args.fasta, args.bed))) != 1:
-        raise InputError(None, "give one of --samples, --fasta or --bed (with --reference)")
+    if sum(map(bool, (args.samples, args.fasta, args.bed, args.csv))) != 1:
+        raise InputError(None, "give one of --samples, --fasta, --bed (with --reference) or --csv")
     if bool(args.bed) != bool(args.reference):
         raise InputError(None, "--bed and --reference go together")
     labels = (args.label_pattern, args.labels, args.values, args.no_labels, args.label_column)
-    if not args.samples and not any(labels):
+    if args.csv_splits and len(args.csv_splits) != len(args.csv or []):
+        raise InputError(None, "give one --csv-splits entry per --csv file")
+    if not args.samples and not args.csv and not any(labels):
         raise InputError(
             None, "give a label source: --label-pattern, --labels, --values, --label-column"
             " (BED) or --no-labels",
@@ -43,6 +51,13 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         inputs = read_sample_sheet(args.samples)
     elif args.fasta:
         inputs = [FastaInput(Path(p)) for p in args.fasta]
+    elif args.csv:
+        splits = args.csv_splits or [None] * len(args.csv)
+        inputs = [
+            ResidueCsvInput(Path(path), split, args.sequence_column, args.residue_column,
+                            tuple(args.mask_columns))
+            for path, split in zip(args.csv, splits, strict=True)
+        ]  # fmt: skip
     else:
         chromosomes = {c: "test" for c in args.test_chromosomes or []}
         chromosomes |= {c: "val" for c in args.val_chromosomes or []}
@@ -62,6 +77,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         invalid=args.invalid,
         duplicate_ids=args.duplicate_ids,
         labelled=not args.no_labels,
+        multilabel=args.multilabel,
     )
     kept, rejected = summary["records"], summary["rejected"]
     print(f"ingested {kept} records ({rejected} rejected); classes {summary['classes']}")
@@ -90,7 +106,13 @@ def cmd_preprocess(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     name = args.model or args.type
-    if args.type in ("kmer_logreg", "kmer_ridge"):
+    if args.type == "window_logreg":
+        from genoflow.baselines import train_window_baseline
+
+        info = train_window_baseline(
+            args.data, args.out, model_name=name, seed=args.seed, **args.model_args
+        )
+    elif args.type in ("kmer_logreg", "kmer_ridge"):
         from genoflow.baselines import train_kmer_baseline
 
         info = train_kmer_baseline(
@@ -238,6 +260,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-pattern", help="regex on the header line; group 1 is the label")
     p.add_argument("--labels", help="TSV with columns id, label[, split]")
     p.add_argument("--values", help="regression targets: TSV with id[, split] + numeric columns")
+    p.add_argument(
+        "--multilabel", action="store_true", help="--values holds 0/1 columns, one per label"
+    )
+    p.add_argument(
+        "--csv", nargs="+", help="CSV files of sequences with a label per residue (tokens)"
+    )
+    p.add_argument(
+        "--csv-splits", nargs="+", choices=["train", "val", "test"],
+        help="the split of each --csv file, in order",
+    )  # fmt: skip
+    p.add_argument("--sequence-column", default="input", help="CSV column of the residues")
+    p.add_argument("--residue-column", default="dssp3", help="CSV column of the residue labels")
+    p.add_argument(
+        "--mask-columns", nargs="+", default=[],
+        help="CSV columns of 0/1 per residue; residues with a 0 in any of them have no label",
+    )  # fmt: skip
     p.add_argument("--bed", nargs="+", help="BED files of regions of --reference")
     p.add_argument(
         "--reference", help="reference FASTA (uncompressed; its .fai is used if present)"

@@ -15,7 +15,7 @@ from jsonschema.exceptions import ValidationError
 
 from genoflow.errors import InputError
 
-NEURAL = ("classification", "regression", "forecasting")
+NEURAL = ("classification", "token_classification", "multilabel", "regression", "forecasting")
 # Which tasks each model type can be trained on; a dataset trains the compatible ones.
 # (Kept free of torch so the workflow can import it: tests/test_models.py checks NEURAL_TYPES.)
 NEURAL_TYPES = ("rnn", "lstm", "gru", "transformer", "cnn")
@@ -24,8 +24,9 @@ MODEL_TASKS: dict[str, tuple[str, ...]] = {
     "lstm": NEURAL,
     "gru": NEURAL,
     "transformer": NEURAL,
-    "cnn": ("classification", "regression"),
-    "kmer_logreg": ("classification",),
+    "cnn": ("classification", "token_classification", "multilabel", "regression"),
+    "kmer_logreg": ("classification", "multilabel"),
+    "window_logreg": ("token_classification",),
     "kmer_ridge": ("regression",),
     "persistence": ("forecasting",),
     "ridge_ar": ("forecasting",),
@@ -69,8 +70,9 @@ def _describe(error: ValidationError) -> str:
             return f"{where}: give exactly one of `sample_table` or `series_length`"
         return (
             f"{where}: give exactly one label source: `samples`, or `fasta` with one of"
-            " `label_pattern`, `labels` (classification) or `values` (regression), or `fasta`"
-            " alone with `tile: {label: next_base}`"
+            " `label_pattern`, `labels` (classification) or `values` (regression, multilabel),"
+            " or `fasta` alone with `tile: {label: next_base}`, or `regions`, or `residues`"
+            " (a label per residue)"
         )
     return f"{where}: {error.message}"
 
@@ -94,7 +96,29 @@ def _cross_checks(config: dict) -> list[str]:
         if task == "regression" and "values" not in dataset:
             problems.append(f"{where}: task regression needs `values` (a TSV of targets per id)")
         if task == "classification" and "values" in dataset:
-            problems.append(f"{where}: `values` holds regression targets; set task: regression")
+            problems.append(
+                f"{where}: `values` holds regression targets or 0/1 labels; set task: regression"
+                " or multilabel"
+            )
+        if task == "multilabel" and "values" not in dataset:
+            problems.append(f"{where}: task multilabel needs `values` (0/1 columns, one per label)")
+        if (task == "token_classification") != ("residues" in dataset):
+            problems.append(
+                f"{where}: task token_classification and `residues` (a label per residue) go"
+                " together"
+            )
+        for i, entry in enumerate(dataset.get("residues", {}).get("csv", [])):
+            if not Path(entry["path"]).is_file():
+                problems.append(f"{where}.residues.csv[{i}].path: file {entry['path']!r} not found")
+        if task == "token_classification" and dataset.get("tile"):
+            problems.append(f"{where}.tile: per-residue labels cannot be tiled")
+        for model in models_for(config, name):
+            spec = config["models"].get(model, {})
+            if task == "token_classification" and spec.get("pool") not in (None, "none"):
+                problems.append(
+                    f"models.{model}.pool: {spec['pool']!r} pools positions, but dataset"
+                    f" {name!r} labels every residue; leave pool unset"
+                )
         keys = ("samples", "labels", "values", "matrix", "sample_table", "gold_standard")
         paths = [(key, dataset.get(key)) for key in keys]
         paths += [(f"fasta[{i}]", p) for i, p in enumerate(dataset.get("fasta", []))]

@@ -40,6 +40,8 @@ class TokenBatches(Dataset):
     def __init__(self, arrays: dict[str, np.ndarray], indices: np.ndarray) -> None:
         self.arrays, self.indices = arrays, indices
         self.reader = RowReader(arrays["tokens"])
+        residues = arrays.get("residue_labels")
+        self.residues = RowReader(residues) if residues is not None and residues.shape[1] else None
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -53,9 +55,12 @@ class TokenBatches(Dataset):
             "tokens": torch.from_numpy(np.ascontiguousarray(self.reader.rows(rows)[:, :width])),
             "lengths": torch.from_numpy(lengths.astype(np.int64)),
         }
-        for name in ("labels", "targets"):  # class index or real-valued targets
+        for name in ("labels", "targets"):  # class index, real-valued or 0/1 targets
             if name in self.arrays:
                 batch[name] = torch.from_numpy(self.arrays[name][rows])
+        if self.residues is not None:  # a class per residue, NO_LABEL where none
+            residues = self.residues.rows(rows)[:, :width]
+            batch["labels"] = torch.from_numpy(residues.astype(np.int64))
         return batch
 
 

@@ -1,6 +1,8 @@
 """Figures: one dataset's runs -> compact SVG figures chosen by the dataset's task.
 
 classification  comparison, roc, pr, confusion, loss
+token_classification  comparison (Q3, MCC), confusion (per residue), loss
+multilabel      comparison (macro AUROC and AUPRC), loss
 regression      comparison (every regression metric with its CI), scatter, loss
 forecasting     comparison (MSE and skill per horizon), forecast (test series over time), loss
 
@@ -40,12 +42,16 @@ from genoflow.metrics import (
 
 FIGURES_BY_TASK = {
     "classification": ("comparison", "roc", "pr", "confusion", "loss"),
+    "token_classification": ("comparison", "confusion", "loss"),
+    "multilabel": ("comparison", "loss"),
     "regression": ("comparison", "scatter", "loss"),
     "forecasting": ("comparison", "forecast", "loss"),
 }
 FIGURES = FIGURES_BY_TASK["classification"]
 # Non-neural baselines of every task: drawn grey and hollow, left out of training curves.
-BASELINE_TYPES = frozenset({"kmer_logreg", "kmer_ridge", "persistence", "ridge_ar"})
+BASELINE_TYPES = frozenset(
+    {"kmer_logreg", "kmer_ridge", "window_logreg", "persistence", "ridge_ar"}
+)
 MAX_POINTS = 300  # per curve
 CURVE_BUDGET = 3600  # per ROC / PR figure, shared by its curves
 SCATTER_BUDGET = 800  # points per scatter figure, shared by its panels and targets
@@ -54,11 +60,15 @@ MAX_SCATTER_TARGETS = 3
 MAX_FORECAST_GENES = 4
 LOSS_LABELS = {
     "classification": "Cross-entropy loss",
+    "token_classification": "Cross-entropy loss (per residue)",
+    "multilabel": "Binary cross-entropy loss (mean over labels)",
     "regression": "MSE loss (standardised targets)",
     "forecasting": "MSE loss (normalised values)",
 }
 # (metric, panel title): the comparison figure of classification and regression.
 CLASSIFICATION_PANELS = (("accuracy", "Accuracy"), ("auroc", "AUROC"))
+TOKEN_PANELS = (("q3", "Q3 (per-residue accuracy)"), ("mcc", "MCC (per residue)"))
+MULTILABEL_PANELS = (("auroc", "AUROC (macro over labels)"), ("auprc", "AUPRC (macro over labels)"))
 PANEL_TITLES = {
     "mse": "MSE (lower is better)",
     "mae": "MAE (lower is better)",
@@ -67,7 +77,7 @@ PANEL_TITLES = {
     "spearman": "Spearman ρ",
 }
 REGRESSION_PANELS = tuple((metric, PANEL_TITLES[metric]) for metric in REGRESSION_METRICS)
-UNIT_INTERVAL = frozenset({"accuracy", "balanced_accuracy", "auroc", "auprc", "f1"})
+UNIT_INTERVAL = frozenset({"accuracy", "q3", "balanced_accuracy", "auroc", "auprc", "f1"})
 
 # Colour-blind-friendly palette (Okabe-Ito, less its pale yellow) for the neural models;
 # baselines are grey so the honest floor never reads as one of the contenders.
@@ -148,8 +158,14 @@ def load_run(run_dir: str | Path) -> Run:
         metrics=metrics,
         task=task,
     )
-    if task == "classification":
-        run.table, run.classes, run.y, run.probs = read_predictions(path)
+    if task in ("classification", "token_classification"):
+        labelled_only = task == "token_classification"
+        run.table, run.classes, run.y, run.probs = read_predictions(path, labelled_only)
+    elif task == "multilabel":
+        run.table = pd.read_csv(path, sep="\t", dtype={"id": str})
+        run.targets = [c.removeprefix("true_") for c in run.table if c.startswith("true_")]
+        if not run.targets:
+            raise InputError(path, "not a multilabel predictions table (no true_<label>)")
     elif task == "regression":
         run.table = pd.read_csv(path, sep="\t", dtype={"id": str})
         run.targets = [c.removeprefix("true_") for c in run.table if c.startswith("true_")]
@@ -229,6 +245,13 @@ def write_figures(run_dirs: list[Path], out_dir: Path) -> list[Path]:
             "pr": lambda: _curves(first, colours, kind="pr"),
             "confusion": lambda: _confusion(first, colours),
         }
+    elif task == "token_classification":
+        drawers = {
+            "comparison": lambda: _comparison(by_model, colours, TOKEN_PANELS),
+            "confusion": lambda: _confusion(first, colours),
+        }
+    elif task == "multilabel":
+        drawers = {"comparison": lambda: _comparison(by_model, colours, MULTILABEL_PANELS)}
     elif task == "regression":
         drawers = {
             "comparison": lambda: _comparison(by_model, colours, REGRESSION_PANELS),

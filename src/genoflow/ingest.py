@@ -1,7 +1,12 @@
 """Ingest: FASTA files + labels -> one validated, normalised table and an ingest summary.
 
+Inputs: FASTA files, BED regions of a reference, or CSV files of residues with one label per
+residue (token classification, e.g. secondary structure).
+
 Outputs (in `out_dir`):
-  sequences.tsv   id, label, split, source, sequence (upper case, one record per line)
+  sequences.tsv   id, label, split, source, sequence (upper case, one record per line); with
+                  per-residue labels the label field holds one label per residue, separated by
+                  spaces, `.` for a residue without a label (masked)
   rejected.tsv    records left out under a lenient policy, with the reason
   summary.json    counts, classes, lengths, letters, duplicates, inputs with sha256
 """
@@ -27,7 +32,7 @@ import numpy as np
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError
 from genoflow.fasta import FastaRecord, read_fasta
-from genoflow.io import atomic_path, sha256sum
+from genoflow.io import UNLABELLED, atomic_path, sha256sum
 from genoflow.regions import Reference, region_records
 
 AMBIGUOUS_POLICIES = ("encode", "skip_record", "error")
@@ -78,6 +83,71 @@ class RegionInput:
             reference.close()
 
 
+@dataclass(frozen=True)
+class ResidueCsvInput:
+    """A CSV of sequences with one label per residue (the NetSurfP / TAPE secondary-structure
+    format): a header row, then one sequence per row, its residues and labels as tokens
+    separated by spaces. Each row is a record with the id `<file stem>|<row>` (0-based), as in
+    the FASTA files that come with those CSVs. Residues where a `mask_columns` value is 0 keep
+    their letter but lose their label (`.`). Every record has the file's split, if given."""
+
+    path: Path
+    split: str | None = None
+    sequence_column: str = "input"
+    label_column: str = "dssp3"
+    mask_columns: tuple[str, ...] = ()
+
+    def records(self) -> Iterator[tuple[FastaRecord, str | None, str | None]]:
+        if not self.path.is_file():
+            raise InputError(self.path, "file not found")
+        with open(self.path, newline="", encoding="utf-8-sig") as handle:
+            rows = csv.reader(handle, skipinitialspace=True)
+            header = [name.strip() for name in next(rows, [])]
+            wanted = [self.sequence_column, self.label_column, *self.mask_columns]
+            missing = [name for name in wanted if name not in header]
+            if missing:
+                raise InputError(self.path, f"missing column(s) {missing}; found {header}", line=1)
+            where = [header.index(name) for name in wanted]
+            for number, row in enumerate(rows):
+                line = rows.line_num
+                if not any(cell.strip() for cell in row):
+                    continue
+                record_id = f"{self.path.stem}|{number}"
+                if len(row) != len(header):
+                    raise InputError(
+                        self.path, f"{len(row)} fields but {len(header)} columns",
+                        line=line, record=record_id,
+                    )  # fmt: skip
+                residues, labels, *masks = (row[i].split() for i in where)
+                for name, tokens in zip(wanted[1:], [labels, *masks], strict=True):
+                    if len(tokens) != len(residues):
+                        raise InputError(
+                            self.path,
+                            f"{len(residues)} residues but {len(tokens)} tokens in column"
+                            f" {name!r}",
+                            line=line, record=record_id,
+                        )  # fmt: skip
+                if UNLABELLED in labels:
+                    problem = f"label {UNLABELLED!r} is reserved for masked residues"
+                    raise InputError(self.path, problem, line=line, record=record_id)
+                for name, mask in zip(self.mask_columns, masks, strict=True):
+                    labels = [_masked(label, m, self.path, name, line, record_id)
+                              for label, m in zip(labels, mask, strict=True)]  # fmt: skip
+                record = FastaRecord(record_id, record_id, "".join(residues).encode(), line)
+                yield record, " ".join(labels), self.split
+
+
+def _masked(label: str, mask: str, path: Path, column: str, line: int, record_id: str) -> str:
+    try:
+        keep = float(mask)
+    except ValueError:
+        keep = float("nan")
+    if keep not in (0.0, 1.0):
+        problem = f"mask column {column!r} holds {mask!r}; expected 0 or 1"
+        raise InputError(path, problem, line=line, record=record_id)
+    return label if keep else UNLABELLED
+
+
 def read_sample_sheet(path: str | Path) -> list[FastaInput]:
     """Read a sample sheet: TSV with columns `path`, `label` and optionally `split`.
 
@@ -114,9 +184,12 @@ def read_label_table(path: str | Path) -> dict[str, tuple[str, str | None]]:
     return labels
 
 
-def read_values_table(path: str | Path) -> tuple[list[str], dict[str, tuple[str, str | None]]]:
+def read_values_table(
+    path: str | Path, binary: bool = False
+) -> tuple[list[str], dict[str, tuple[str, str | None]]]:
     """Read a TSV of record id -> real-valued targets: column `id`, optional `split`, and
-    one numeric column per target. Returns (target names, id -> (tab-joined values, split))."""
+    one numeric column per target (`binary`: 0 or 1, one column per label of a multilabel
+    task). Returns (target names, id -> (tab-joined values, split))."""
     path = Path(path)
     rows = _read_tsv(path, required=("id",), optional=("split",), rest=True)
     targets = [c for c in rows[0][1] if c not in ("id", "split")] if rows else []
@@ -131,11 +204,11 @@ def read_values_table(path: str | Path) -> tuple[list[str], dict[str, tuple[str,
                 number = float(row[target])
             except ValueError:
                 number = float("nan")
-            if not np.isfinite(number):
+            if not np.isfinite(number) or (binary and number not in (0.0, 1.0)):
                 raise InputError(
                     path,
-                    f"column {target!r} of id {row['id']!r} is {row[target]!r}, not a"
-                    " finite number",
+                    f"column {target!r} of id {row['id']!r} is {row[target]!r}, not"
+                    + (" 0 or 1 (multilabel)" if binary else " a finite number"),
                     line=line,
                 )
         text = "\t".join(row[t] for t in targets)
@@ -144,7 +217,7 @@ def read_values_table(path: str | Path) -> tuple[list[str], dict[str, tuple[str,
 
 
 def ingest(
-    inputs: list[FastaInput | RegionInput],
+    inputs: list[FastaInput | RegionInput | ResidueCsvInput],
     out_dir: str | Path,
     *,
     alphabet: str,
@@ -155,11 +228,13 @@ def ingest(
     invalid: str = "error",
     duplicate_ids: str = "error",
     labelled: bool = True,
+    multilabel: bool = False,
 ) -> dict:
     """Validate and normalise all records; write the table and summary; return the summary.
 
     Labels come from the inputs' sample-sheet label, a header pattern or a label table
-    (classification), or from a values table of real-valued targets (regression). The table
+    (classification), from a values table of real-valued targets (regression; with
+    `multilabel`, 0/1 columns, one per label), or per residue from CSV inputs. The table
     written has one label column per target (or `label`) between `id` and `split`. With
     `labelled` False the records need no label (the label column stays empty): for tiling with
     next-base labels, which come from the sequence itself.
@@ -181,8 +256,14 @@ def ingest(
     table = read_label_table(label_table) if label_table else None
     targets = None
     if values_table:
-        targets, table = read_values_table(values_table)
+        targets, table = read_values_table(values_table, binary=multilabel)
         label_table = values_table
+    elif multilabel:
+        raise InputError(None, "multilabel needs a values table of 0/1 columns, one per label")
+    residues = [isinstance(source, ResidueCsvInput) for source in inputs]
+    if any(residues) and not all(residues):
+        raise InputError(None, "CSV inputs with per-residue labels cannot mix with FASTA or BED")
+    per_residue = bool(inputs) and all(residues)
     label_columns = targets or ["label"]
     out_dir = Path(out_dir)
     inputs = list(inputs)
@@ -195,13 +276,17 @@ def ingest(
         with open(table_tmp, "wb") as out, open(rejected_tmp, "w", newline="") as rejected:
             out.write("\t".join(["id", *label_columns, "split", "source", "sequence"]).encode())
             out.write(b"\n")
-            kept = _Records(alpha, ambiguous, invalid, out, rejected, labelled and targets is None)
+            counting = "residues" if per_residue else "records"
+            kept = _Records(
+                alpha, ambiguous, invalid, out, rejected,
+                counting if labelled and targets is None else None,
+            )  # fmt: skip
             for number, source in enumerate(inputs):
                 kept.start_file(number, source)
                 try:
                     for record, own_label, own_split in source.records():
                         sequence = record.sequence
-                        if alphabet == "protein" and sequence.endswith(b"*"):
+                        if alphabet == "protein" and sequence.endswith(b"*") and not per_residue:
                             sequence = sequence[:-1]  # a stop codon mark, not a residue
                         label, split = (
                             _label_of(record, source, own_label, own_split, pattern, table, matched)
@@ -228,6 +313,10 @@ def ingest(
         summary = kept.summary(repeats[0], targets, inputs)
         if not labelled:
             summary["task"] = "unlabelled"
+        elif per_residue:
+            summary["task"] = "token_classification"
+        elif multilabel:
+            summary["task"] = "multilabel"
         summary["label_source"] = _label_source(inputs, label_pattern, label_table, labelled)
         summary_tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary
@@ -247,9 +336,13 @@ class _Records:
     """The records kept so far (33 bytes each), the summary's counts, rejected.tsv as it is
     written, and the batch of records waiting to be checked and written."""
 
-    def __init__(self, alpha, ambiguous: str, invalid: str, out, rejected, classes: bool) -> None:
+    def __init__(
+        self, alpha, ambiguous: str, invalid: str, out, rejected, classes: str | None
+    ) -> None:
         self.alpha, self.ambiguous, self.invalid, self.out = alpha, ambiguous, invalid, out
-        self.count_classes = classes  # regression labels are values, not classes
+        # Class counts: of "records", of labelled "residues" (a label per residue), or None
+        # (regression and multilabel labels are values, not classes).
+        self.count_classes = classes
         self.lookup, self.n_letters = alpha.encode_table(), len(alpha.letters)
         self.id_hashes = array("Q")  # one entry per row of the table, in order
         self.lines = array("q")  # the header's line in its FASTA file
@@ -316,8 +409,7 @@ class _Records:
             self.lengths.append(end - start)
             self.offsets.append(self.position)
             self.flags.append(int(flags[i]))
-            if self.count_classes:
-                self.classes[label] += 1
+            self.count(label, 1)
             self.position += len(prefix) + end - start + 1
             pieces += (prefix, view[start:end], b"\n")
         self.letters += letters
@@ -334,6 +426,15 @@ class _Records:
         self.rejected.writerow([str(self.source.path), record.line, record.id, message])
         self.rejected_inputs.append(self.number)
         self.reasons[_reason_kind(message)] += 1
+
+    def count(self, label: str, sign: int) -> None:
+        """Add (sign 1) or take back (sign -1) a record's label(s) in the class counts."""
+        if self.count_classes == "records":
+            self.classes[label] += sign
+        elif self.count_classes == "residues":
+            counts = Counter(label.split())
+            counts.pop(UNLABELLED, None)
+            self.classes.update({k: sign * n for k, n in counts.items()})
 
     def input_of(self, row: int) -> int:
         return bisect.bisect_right(self.file_starts, row) - 1
@@ -485,8 +586,7 @@ def _drop_repeats(kept: _Records, inputs, table: Path, rejected: Path, rows, fir
                     out.write(line)
                     continue
                 fields = line.rstrip(b"\n").split(b"\t")
-                if kept.count_classes:
-                    kept.classes[fields[1].decode()] -= 1
+                kept.count(fields[1].decode(), -1)
                 kept.letters -= _bincount(fields[-1])
                 first = int(firsts[k])
                 where = f"{inputs[kept.input_of(first)].path}:{kept.lines[first]}"
@@ -588,6 +688,8 @@ def _label_source(inputs, label_pattern, label_table, labelled: bool = True) -> 
         return {"table": str(label_table), "sha256": sha256sum(label_table)}
     if label_pattern:
         return {"header_pattern": label_pattern}
+    if isinstance(inputs[0], ResidueCsvInput):
+        return {"csv_column": inputs[0].label_column, "mask_columns": list(inputs[0].mask_columns)}
     return {"sample_sheet": "per-file labels"}
 
 

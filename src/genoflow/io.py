@@ -1,4 +1,5 @@
-"""Small file helpers shared by the stages: atomic writes and checksums."""
+"""Small file helpers shared by the stages: atomic writes and checksums, and the one
+convention of the ingested table that two stages share."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+# In sequences.tsv, the label of a residue that has none (masked out): it counts in no loss
+# and no metric.
+UNLABELLED = "."
 
 
 @contextlib.contextmanager

@@ -3,6 +3,11 @@
 Works from predictions.tsv alone, so every model (neural or not) is scored by the same code.
 Metric names follow the output contract. Classification: accuracy, balanced_accuracy, auroc,
 auprc, f1, mcc (multiclass AUROC/AUPRC one-vs-rest macro averages, F1 macro-averaged).
+Per-residue labels (token classification): q3 (per-residue accuracy: Q3 with three states,
+Q8 with eight), and per residue the classification metrics; the bootstrap resamples whole
+sequences, since residues of one protein are not independent.
+Multilabel: per label AUROC and AUPRC, their macro means `auroc` and `auprc`, and micro F1 and
+exact-match accuracy at 0.5.
 Regression: mse, mae, r2, pearson, spearman (averaged over targets, each also per target).
 Forecasting: mse, mae and skill against persistence, overall and per horizon (forecast.py).
 """
@@ -21,15 +26,27 @@ from genoflow.io import write_json
 
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "f1", "mcc")
 REGRESSION_METRICS = ("mse", "mae", "r2", "pearson", "spearman")
+TOKEN_METRICS = ("q3", "balanced_accuracy", "f1", "mcc", "auroc", "auprc")
+MULTILABEL_METRICS = ("auroc", "auprc", "f1", "exact_match")
 # The long predictions table of forecasting (see forecast.py), in column order.
 FORECAST_COLUMNS = (
     "window", "series", "origin_time", "horizon", "time", "gene", "last", "truth", "predicted",
 )  # fmt: skip
 
 
-def read_predictions(path: str | Path) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
-    """(table, classes, true class indices, probability matrix) from a predictions.tsv."""
-    table = pd.read_csv(path, sep="\t", dtype={"id": str, "label": str, "predicted": str})
+def read_predictions(
+    path: str | Path, labelled_only: bool = False
+) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
+    """(table, classes, true class indices, probability matrix) from a predictions.tsv.
+    `labelled_only`: leave out rows with an empty label (residues without one); their number
+    is in table.attrs["unlabelled"]."""
+    table = pd.read_csv(
+        path, sep="\t", dtype={"id": str, "label": str, "predicted": str}, keep_default_na=False
+    )
+    unlabelled = table["label"] == "" if labelled_only and "label" in table else None
+    if unlabelled is not None:
+        table = table[~unlabelled].reset_index(drop=True)
+        table.attrs["unlabelled"] = int(unlabelled.sum())
     classes = [c.removeprefix("prob_") for c in table.columns if c.startswith("prob_")]
     if not classes or "label" not in table:
         raise InputError(path, "not a predictions table (needs label and prob_<class> columns)")
@@ -118,16 +135,24 @@ def _weighted_average_precision(
 
 
 def bootstrap_intervals(
-    y: np.ndarray, probs: np.ndarray, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+    y: np.ndarray,
+    probs: np.ndarray,
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    groups: np.ndarray | None = None,
 ) -> dict[str, list[float]]:
-    """Percentile bootstrap over test records (resampling with replacement, as counts)."""
+    """Percentile bootstrap over test records (resampling with replacement, as counts); with
+    `groups` (a group number per row, e.g. the protein of each residue), over whole groups."""
     rng = np.random.default_rng(seed)
     values: dict[str, list[np.ndarray]] = {name: [] for name in CLASSIFICATION_METRICS}
+    groups = np.arange(len(y)) if groups is None else np.asarray(groups)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
     chunk = max(1, min(n_boot, 2_000_000 // max(1, len(y))))  # bound memory on large test sets
     for start in range(0, n_boot, chunk):
         size = min(chunk, n_boot - start)
-        counts = rng.multinomial(len(y), np.full(len(y), 1 / len(y)), size=size)
-        for name, array in classification_metrics(y, probs, counts).items():
+        counts = rng.multinomial(n_groups, np.full(n_groups, 1 / n_groups), size=size)
+        for name, array in classification_metrics(y, probs, counts[:, groups]).items():
             values[name].append(array)
     tail = (1 - level) / 2 * 100
     intervals = {}
@@ -178,22 +203,30 @@ def regression_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict[str, fl
     return {name: float(np.mean([m[name] for m in per_target])) for name in REGRESSION_METRICS}
 
 
+def _row_bootstrap(score, arrays, names, n_boot: int, seed: int) -> dict[str, list[float]]:
+    """Percentile 95 % intervals of `score(*arrays)[name]`, resampling rows with replacement."""
+    rng = np.random.default_rng(seed)
+    samples = {name: [] for name in names}
+    for _ in range(n_boot):
+        pick = rng.integers(0, len(arrays[0]), len(arrays[0]))
+        scores = score(*(array[pick] for array in arrays))
+        for name in names:
+            samples[name].append(scores[name])
+    return {
+        name: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))]
+        for name, v in samples.items()
+    }
+
+
 def _regression_report(table: pd.DataFrame, n_boot: int, seed: int) -> dict:
     targets = [c.removeprefix("true_") for c in table.columns if c.startswith("true_")]
     truth = table[[f"true_{t}" for t in targets]].to_numpy(dtype=np.float64)
     predicted = table[[f"pred_{t}" for t in targets]].to_numpy(dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    samples = {name: [] for name in REGRESSION_METRICS}
-    for _ in range(n_boot):
-        pick = rng.integers(0, len(truth), len(truth))
-        for name, value in regression_metrics(truth[pick], predicted[pick]).items():
-            samples[name].append(value)
     return {
         **regression_metrics(truth, predicted),
-        "ci95": {
-            name: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))]
-            for name, v in samples.items()
-        },
+        "ci95": _row_bootstrap(
+            regression_metrics, (truth, predicted), REGRESSION_METRICS, n_boot, seed
+        ),  # fmt: skip
         "per_target": {
             t: regression_metrics(truth[:, [i]], predicted[:, [i]]) for i, t in enumerate(targets)
         },
@@ -202,15 +235,17 @@ def _regression_report(table: pd.DataFrame, n_boot: int, seed: int) -> dict:
     }
 
 
-def _classification_report(path: Path, n_boot: int, seed: int) -> dict:
-    _, classes, y, probs = read_predictions(path)
+def _classification_report(
+    path: Path, n_boot: int, seed: int, read=None, groups: np.ndarray | None = None
+) -> dict:
+    _, classes, y, probs = read or read_predictions(path)
     predicted = probs.argmax(axis=1)
     precision, recall, f1, support = skm.precision_recall_fscore_support(
         y, predicted, labels=range(len(classes)), zero_division=0
     )
     return {
         **classification_metrics(y, probs),
-        "ci95": bootstrap_intervals(y, probs, n_boot=n_boot, seed=seed),
+        "ci95": bootstrap_intervals(y, probs, n_boot=n_boot, seed=seed, groups=groups),
         "n_test": int(len(y)),
         "classes": classes,
         "confusion_matrix": skm.confusion_matrix(y, predicted, labels=range(len(classes))).tolist(),
@@ -227,12 +262,70 @@ def _classification_report(path: Path, n_boot: int, seed: int) -> dict:
     }
 
 
+def _token_report(path: Path, n_boot: int, seed: int) -> dict:
+    """Per-residue labels: residues without a label are left out; the bootstrap resamples
+    sequences (all residues of a drawn sequence come along)."""
+    table, classes, y, probs = read_predictions(path, labelled_only=True)
+    groups = pd.factorize(table["id"])[0]
+    report = _classification_report(path, n_boot, seed, (table, classes, y, probs), groups)
+    report["q3"] = report.pop("accuracy")
+    report["ci95"]["q3"] = report["ci95"].pop("accuracy")
+    hits = pd.Series(probs.argmax(axis=1) == y).groupby(groups).mean()
+    report["q3_per_sequence_mean"] = float(hits.mean())
+    report["n_sequences"] = int(groups.max()) + 1 if len(groups) else 0
+    report["n_unlabelled_residues"] = int(table.attrs["unlabelled"])
+    return report
+
+
+def multilabel_metrics(truth: np.ndarray, probs: np.ndarray) -> dict:
+    """Per label AUROC and AUPRC (nan for a label without both 0s and 1s) and their macro
+    means; micro F1 and exact-match accuracy of the predictions at probability 0.5."""
+    per_label = []
+    for t, p in zip(truth.T, probs.T, strict=True):
+        both = 0 < t.sum() < len(t)
+        per_label.append(
+            {
+                "auroc": float(skm.roc_auc_score(t, p)) if both else float("nan"),
+                "auprc": float(skm.average_precision_score(t, p)) if both else float("nan"),
+                "positives": int(t.sum()),
+            }
+        )
+    called = probs >= 0.5
+    return {
+        "auroc": float(np.nanmean([m["auroc"] for m in per_label])),
+        "auprc": float(np.nanmean([m["auprc"] for m in per_label])),
+        "f1": float(skm.f1_score(truth, called, average="micro", zero_division=0)),
+        "exact_match": float(np.mean((called == truth.astype(bool)).all(axis=1))),
+        "per_label": per_label,
+    }
+
+
+def _multilabel_report(table: pd.DataFrame, n_boot: int, seed: int) -> dict:
+    labels = [c.removeprefix("true_") for c in table.columns if c.startswith("true_")]
+    truth = table[[f"true_{t}" for t in labels]].to_numpy(dtype=np.int64)
+    probs = table[[f"prob_{t}" for t in labels]].to_numpy(dtype=np.float64)
+    scores = multilabel_metrics(truth, probs)
+    per_label = dict(zip(labels, scores.pop("per_label"), strict=True))
+    return {
+        **scores,
+        "ci95": _row_bootstrap(
+            multilabel_metrics, (truth, probs), MULTILABEL_METRICS, n_boot, seed
+        ),  # fmt: skip
+        "per_label": per_label,
+        "n_test": int(len(truth)),
+        "labels": labels,
+    }
+
+
 def predictions_task(columns: list[str]) -> str:
     """The task a predictions table belongs to, from its columns."""
     if "horizon" in columns:
         return "forecasting"
+    if "position" in columns:
+        return "token_classification"
     if any(c.startswith("true_") for c in columns):
-        return "regression"
+        prob = any(c.startswith("prob_") for c in columns)
+        return "multilabel" if prob else "regression"
     return "classification"
 
 
@@ -249,6 +342,10 @@ def evaluate(
         result = evaluate_forecasts(table, n_boot=n_boot, seed=seed)
     elif task == "regression":
         result = _regression_report(table, n_boot, seed)
+    elif task == "multilabel":
+        result = _multilabel_report(table, n_boot, seed)
+    elif task == "token_classification":
+        result = _token_report(predictions, n_boot, seed)
     else:
         result = _classification_report(predictions, n_boot, seed)
     result = {"task": task, **result}
@@ -259,6 +356,8 @@ def evaluate(
 
 METRICS_BY_TASK = {
     "classification": CLASSIFICATION_METRICS,
+    "token_classification": TOKEN_METRICS,
+    "multilabel": MULTILABEL_METRICS,
     "regression": REGRESSION_METRICS,
     "forecasting": ("mse", "mae", "skill"),
 }

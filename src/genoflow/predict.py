@@ -4,8 +4,11 @@ The checkpoint carries how its training data was prepared (alphabet, row width a
 tiling, class names or target scaling), so new records are encoded the same way. It is read
 with `torch.load(weights_only=True)`: tensors and plain data only, never arbitrary pickles.
 
-predictions TSV: id, status, then per class `prob_<class>` and `predicted` (classification) or
-`pred_<target>` (regression). `status` is `ok`, or why the model cannot take the record (a
+predictions TSV: id, status, then per class `prob_<class>` and `predicted` (classification),
+per label `prob_<label>` and `predicted` (multilabel: the labels at probability >= 0.5,
+comma-separated) or `pred_<target>` (regression). Models of per-residue labels write a row per
+residue: id, status, `position` (1-based), `predicted` and `prob_<class>`; they take proteins of
+any length. `status` is `ok`, or why the model cannot take the record (a
 letter outside its alphabet, longer than its rows with trim=error, empty): such records are
 reported one per line instead of failing the run. With tiling, every window is a row
 (`<record>:<start>-<end>`); with next-base tiling, `predicted` is the letter expected after it.
@@ -22,7 +25,7 @@ import numpy as np
 import torch
 
 from genoflow.alphabets import get_alphabet
-from genoflow.baselines import kmer_features
+from genoflow.baselines import kmer_features, window_features
 from genoflow.errors import InputError
 from genoflow.fasta import FastaRecord, read_fasta
 from genoflow.ingest import RegionInput
@@ -30,7 +33,7 @@ from genoflow.io import atomic_path
 from genoflow.preprocess import tile_starts, trim_to
 from genoflow.train import MODEL_FORMAT, load_model
 
-BASELINES = ("kmer_logreg", "kmer_ridge")
+BASELINES = ("kmer_logreg", "kmer_ridge", "window_logreg")
 
 
 def predict_fasta(
@@ -43,21 +46,36 @@ def predict_fasta(
     model in `checkpoint`; write `out`; return the number of rows per status ("ok", or the
     first word of the problem)."""
     score, meta = load_scorer(Path(checkpoint))
-    columns = _value_columns(meta)
+    per_residue = meta["task"] == "token_classification"
+    columns = (["position"] if per_residue else []) + _value_columns(meta)
     counts: dict[str, int] = {}
     with atomic_path(Path(out)) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(["id", "status", *columns])
         for batch in _batches(_rows(inputs, meta), batch_size):
             good = [row for row in batch if row[1] == "ok"]
-            tokens, lengths = [r[2] for r in good], np.array([r[3] for r in good])
-            values = iter(score(np.stack(tokens), lengths) if good else [])
-            for row_id, status, _, _ in batch:
-                cells = _cells(next(values), meta) if status == "ok" else [""] * len(columns)
-                writer.writerow([row_id, status, *cells])
+            values = iter(score(*_padded(good, meta["max_length"])) if good else [])
+            for row_id, status, _, length in batch:
                 kind = status.split(" ", 1)[0]
                 counts[kind] = counts.get(kind, 0) + 1
+                if status != "ok":
+                    writer.writerow([row_id, status, *[""] * len(columns)])
+                elif per_residue:  # (width, classes): a row per residue
+                    for position, probs in enumerate(next(values)[:length], start=1):
+                        writer.writerow([row_id, status, position, *_cells(probs, meta)])
+                else:
+                    writer.writerow([row_id, status, *_cells(next(values), meta)])
     return counts
+
+
+def _padded(rows: list, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(tokens, lengths) of a batch of rows: padded to the model's width, or wider for a
+    longer protein of a per-residue model (which takes any length)."""
+    lengths = np.array([row[3] for row in rows])
+    tokens = np.zeros((len(rows), max(width, int(lengths.max()))), dtype=np.uint8)
+    for i, row in enumerate(rows):
+        tokens[i, : row[3]] = row[2]
+    return tokens, lengths
 
 
 def load_scorer(path: Path):
@@ -72,8 +90,8 @@ def load_scorer(path: Path):
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise InputError(path, "not a genoflow model checkpoint")
     meta = payload["meta"]
-    if meta["task"] not in ("classification", "regression"):
-        raise InputError(path, f"predict scores sequence models, not {meta['task']} models")
+    if meta["task"] == "forecasting":
+        raise InputError(path, "predict scores sequence models, not forecasting models")
     if payload["model_type"] in BASELINES:
         return _baseline_scorer(payload), meta
     module, _ = load_model(path)
@@ -87,11 +105,21 @@ def load_scorer(path: Path):
 
 
 def _baseline_scorer(payload: dict):
-    """The k-mer baseline as fitted: features, standardised on train, then the linear model."""
+    """A linear baseline as fitted: its features (k-mers standardised on train, or one-hot
+    windows around each residue), then the linear model."""
     meta, state, args = payload["meta"], payload["state_dict"], payload["model_args"]
     letters = get_alphabet(meta["alphabet"]).channels
     coef, intercept = state["coef"].numpy(), state["intercept"].numpy()
     mean, scale = state["feature_mean"].numpy(), state["feature_scale"].numpy()
+
+    def score_residues(tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        x, rows, positions = window_features(tokens, lengths, letters, args["window"])
+        out = np.zeros((*tokens.shape, len(intercept)), dtype=np.float64)
+        out[rows, positions] = _to_data_units(np.asarray(x @ coef.T) + intercept, meta)
+        return out
+
+    if payload["model_type"] == "window_logreg":
+        return score_residues
 
     def score(tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         x = kmer_features(tokens, lengths, letters, args["k"], args["positional"])
@@ -105,29 +133,36 @@ def _baseline_scorer(payload: dict):
 
 
 def _to_data_units(out: np.ndarray, meta: dict) -> np.ndarray:
-    """Class probabilities from logits, or targets in the units of the values table."""
+    """Class probabilities from logits, per-label probabilities (multilabel), or targets in the
+    units of the values table."""
     if meta["task"] == "regression":
         return out * np.asarray(meta["target_std"]) + np.asarray(meta["target_mean"])
-    shifted = np.exp(out - out.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    if meta["task"] == "multilabel":
+        return 1 / (1 + np.exp(-out))
+    shifted = np.exp(out - out.max(axis=-1, keepdims=True))  # over classes (the last axis)
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def _value_columns(meta: dict) -> list[str]:
     if meta["task"] == "regression":
         return [f"pred_{target}" for target in meta["targets"]]
-    return ["predicted", *(f"prob_{c}" for c in meta["classes"])]
+    names = meta["targets"] if meta["task"] == "multilabel" else meta["classes"]
+    return ["predicted", *(f"prob_{c}" for c in names)]
 
 
 def _cells(values: np.ndarray, meta: dict) -> list[str]:
     numbers = [f"{v:.6g}" for v in values]
     if meta["task"] == "regression":
         return numbers
+    if meta["task"] == "multilabel":
+        called = [name for name, p in zip(meta["targets"], values, strict=True) if p >= 0.5]
+        return [",".join(called), *numbers]
     return [meta["classes"][int(values.argmax())], *numbers]
 
 
 def _rows(inputs, meta: dict) -> Iterator[tuple[str, str, np.ndarray | None, int]]:
-    """(id, status, tokens padded to the model's width or None, length) per row the model
-    would see: a record, or with tiling each window of it."""
+    """(id, status, tokens or None, length) per row the model would see: a record, or with
+    tiling each window of it."""
     alphabet = get_alphabet(meta["alphabet"])
     lookup, width, tile = alphabet.encode_table(), meta["max_length"], meta.get("tile")
     for source in inputs:
@@ -135,11 +170,14 @@ def _rows(inputs, meta: dict) -> Iterator[tuple[str, str, np.ndarray | None, int
             sequence = record.sequence.upper()
             if alphabet.name == "protein" and sequence.endswith(b"*"):
                 sequence = sequence[:-1]  # a stop codon mark, as at ingest
-            problem = _problem(sequence, lookup, alphabet.name, width, meta["trim"], tile)
+            any_length = meta["task"] == "token_classification"
+            problem = _problem(
+                sequence, lookup, alphabet.name, width, meta["trim"], tile, any_length
+            )
             if problem:
                 yield record.id, problem, None, 0
                 continue
-            if len(sequence) <= width:
+            if len(sequence) <= width or any_length:
                 spans = [(record.id, sequence)]
             elif tile is None:
                 spans = [(record.id, trim_to(sequence, width, meta["trim"]))]
@@ -149,9 +187,7 @@ def _rows(inputs, meta: dict) -> Iterator[tuple[str, str, np.ndarray | None, int
                     (f"{record.id}:{s + 1}-{s + width}", sequence[s : s + width]) for s in starts
                 )
             for row_id, piece in spans:
-                tokens = np.zeros(width, dtype=np.uint8)
-                tokens[: len(piece)] = lookup[np.frombuffer(piece, dtype=np.uint8)]
-                yield row_id, "ok", tokens, len(piece)
+                yield row_id, "ok", lookup[np.frombuffer(piece, dtype=np.uint8)], len(piece)
 
 
 def _records(source: str | Path | RegionInput) -> Iterator[FastaRecord]:
@@ -160,7 +196,9 @@ def _records(source: str | Path | RegionInput) -> Iterator[FastaRecord]:
     return read_fasta(source, allow_empty=True)  # an empty record is reported in its status
 
 
-def _problem(sequence: bytes, lookup, alphabet: str, width: int, trim: str, tile) -> str | None:
+def _problem(
+    sequence: bytes, lookup, alphabet: str, width: int, trim: str, tile, any_length: bool
+) -> str | None:
     """Why the model cannot take this record, or None."""
     if not sequence:
         return "empty sequence"
@@ -168,7 +206,7 @@ def _problem(sequence: bytes, lookup, alphabet: str, width: int, trim: str, tile
     if len(bad):
         letter, position = chr(sequence[bad[0]]), int(bad[0]) + 1
         return f"character {letter!r} at position {position} is not in the {alphabet} alphabet"
-    if tile is None and len(sequence) > width and trim == "error":
+    if tile is None and len(sequence) > width and trim == "error" and not any_length:
         return (
             f"length {len(sequence)} exceeds the model's {width} (it was trained with trim=error)"
         )

@@ -4,7 +4,10 @@ Outputs (in `out_dir`):
   tokens.npy    uint8 (rows x width), 0 = padding; open with np.load(mmap_mode="r")
   lengths.npy   int32 per row (after trimming)
   labels.npy    int64 class index per row
-  targets.npy   (rows x targets) standardised on train (regression; else 0 columns)
+  residue_labels.npy  uint8 (rows x width): per-residue class index, 255 = no label (padding
+                or masked); token classification only, else 0 columns
+  targets.npy   (rows x targets) standardised on train (regression), 0/1 (multilabel); else
+                0 columns
   split.npy     uint8 per row: 0 train, 1 val, 2 test
   records.tsv   index, id, label, split, length: the split as a table
   leakage.tsv   identical (or reverse-complement) sequences found in more than one split
@@ -45,13 +48,14 @@ import numpy as np
 
 from genoflow.alphabets import get_alphabet, reverse_complement
 from genoflow.errors import InputError
-from genoflow.io import read_json, write_json
+from genoflow.io import UNLABELLED, read_json, write_json
 
 SPLIT_NAMES = ("train", "val", "test")
 SPLIT_METHODS = ("stratified", "random", "given", "blocks")
 TILE_LABELS = ("record", "next_base")
 TRIM_POLICIES = ("right", "left", "center", "error")
-ARRAYS = ("tokens", "lengths", "labels", "targets", "split")
+ARRAYS = ("tokens", "lengths", "labels", "residue_labels", "targets", "split")
+NO_LABEL = 255  # residue_labels: padding, or a residue whose label is masked out
 TABLES = ("records.tsv", "leakage.tsv")
 NO_SPLIT = 255  # a record without a given split
 CHUNK_BYTES = 1 << 24  # token rows written at a time: at most this many bytes
@@ -102,11 +106,15 @@ def preprocess(
         task, classes = "classification", list(alphabet.letters)
         if split == "stratified":  # records have no class: draw them at random
             split = "random"
+    elif task == "token_classification" and tile:
+        raise InputError(table, "per-residue labels cannot be tiled; use max_length and trim")
     elif task == "unlabelled":
         raise InputError(table, "the records have no labels: give a label source, or tile"
                          " them with label next_base")  # fmt: skip
+    if task in ("token_classification", "multilabel") and split == "stratified":
+        split = "random"  # no one class per record to stratify by
     classes = [] if targets else list(classes) if classes else sorted(summary["classes"])
-    if task == "classification" and len(classes) < 2:
+    if task in ("classification", "token_classification") and len(classes) < 2:
         raise InputError(table, f"classification needs >= 2 classes, found {classes}")
     n_records = summary["records"]
     width = tile[0] if tile else max_length or summary["length"]["max"]
@@ -120,6 +128,8 @@ def preprocess(
     n_rows = n_records if tiles is None else int(tiles.sum())
     if n_rows == 0:
         raise InputError(table, "no rows: every record is too short for a next-base window")
+    if task == "token_classification" and len(classes) >= NO_LABEL:
+        raise InputError(table, f"{len(classes)} residue classes; at most {NO_LABEL - 1}")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = {name: out_dir / f".{name}.tmp.npy" for name in ARRAYS}
@@ -127,7 +137,7 @@ def preprocess(
     try:
         encoded = _encode(
             table, tmp, alphabet, n_records, n_rows, width, trim, tile, next_base, split,
-            classes, targets,
+            classes, targets, task == "token_classification",
         )  # fmt: skip
         labels, values = encoded.labels, encoded.values
         if split == "blocks":
@@ -141,16 +151,18 @@ def preprocess(
             split_codes = split_codes if split == "blocks" else np.repeat(split_codes, tiles)
             labels = encoded.row_labels if next_base else np.repeat(labels, tiles)
             values = np.repeat(values, tiles, axis=0)
-        mean, std = _standardise(values, split_codes)
+        mean, std = _standardise(values, split_codes, task == "multilabel")
         np.save(tmp["lengths"], encoded.lengths)
         np.save(tmp["labels"], labels)
         np.save(tmp["targets"], (values - mean) / std)
         np.save(tmp["split"], split_codes)
         del values
         leakage = _leakage(encoded.exact, encoded.canonical, split_codes, alphabet.name)
+        record_classes = [] if task == "token_classification" else classes  # labels per residue
         _write_records(
-            tmp["records.tsv"], tmp["ids"], labels, split_codes, encoded.lengths, classes
+            tmp["records.tsv"], tmp["ids"], labels, split_codes, encoded.lengths, record_classes
         )
+        sizes = _split_sizes(labels, split_codes, classes, tmp, task)
         _write_leakage(tmp["leakage.tsv"], leakage["rows"], tmp["ids"])
         for name in ARRAYS:
             os.replace(tmp[name], out_dir / f"{name}.npy")
@@ -187,13 +199,7 @@ def preprocess(
         "target_std": std.tolist(),
         "split": {"method": split, "val": val, "test": test, "seed": seed}
         | ({"block_size": block_size} if split == "blocks" else {}),
-        "split_sizes": {
-            name: {
-                c: int(np.sum((split_codes == s) & (labels == k)))
-                for k, c in enumerate(classes or ["records"])
-            }
-            for s, name in enumerate(SPLIT_NAMES)
-        },
+        "split_sizes": sizes,  # records per class and split; residues, for labels per residue
         "leakage": leakage["counts"],
     }
     write_json(out_dir / "meta.json", meta)
@@ -201,11 +207,36 @@ def preprocess(
 
 
 def load_arrays(data_dir: str | Path) -> dict[str, np.ndarray]:
-    """The preprocessed arrays; tokens memory-mapped, so nothing large is read into RAM."""
+    """The preprocessed arrays; the (rows x width) ones memory-mapped, so nothing large is
+    read into RAM."""
     data_dir = Path(data_dir)
-    arrays = {name: np.load(data_dir / f"{name}.npy") for name in ARRAYS if name != "tokens"}
-    arrays["tokens"] = np.load(data_dir / "tokens.npy", mmap_mode="r")
+    wide = ("tokens", "residue_labels")
+    arrays = {name: np.load(data_dir / f"{name}.npy") for name in ARRAYS if name not in wide}
+    for name in wide:
+        arrays[name] = np.load(data_dir / f"{name}.npy", mmap_mode="r")
     return arrays
+
+
+def _split_sizes(labels, split_codes, classes, tmp, task) -> dict:
+    """Per split: records per class (residues per class, for labels per residue)."""
+    if task != "token_classification":
+        return {
+            name: {
+                c: int(np.sum((split_codes == s) & (labels == k)))
+                for k, c in enumerate(classes or ["records"])
+            }
+            for s, name in enumerate(SPLIT_NAMES)
+        }
+    residues = np.load(tmp["residue_labels"], mmap_mode="r")
+    sizes = {}
+    for s, name in enumerate(SPLIT_NAMES):
+        counts = np.zeros(NO_LABEL + 1, dtype=np.int64)
+        rows = np.flatnonzero(split_codes == s)
+        for start in range(0, len(rows), CHUNK_ROWS):
+            chunk = np.asarray(residues[rows[start : start + CHUNK_ROWS]])
+            counts += np.bincount(chunk.ravel(), minlength=NO_LABEL + 1)
+        sizes[name] = {c: int(counts[k]) for k, c in enumerate(classes)}
+    return sizes
 
 
 def read_ids(data_dir: str | Path, indices=None) -> list[str]:
@@ -358,16 +389,18 @@ class _Rows:
     rows written never count towards this process's memory), ids to a temporary file, and
     lengths and hashes gathered in lists, copied to the arrays a chunk at a time."""
 
-    def __init__(self, path: Path, ids: Path, encoded: _Encoded, n_rows: int, width: int):
-        # open_memmap writes the .npy header and sizes the (sparse) file; no page is touched.
-        header = np.lib.format.open_memmap(path, "w+", np.uint8, (n_rows, width))
-        del header
-        self.handle = open(path, "r+b")  # noqa: SIM115 - closed by close()
-        self.handle.seek(path.stat().st_size - n_rows * width)
+    def __init__(
+        self, path: Path, ids: Path, encoded: _Encoded, n_rows: int, width: int,
+        residues: Path, per_residue: bool,
+    ) -> None:  # fmt: skip
+        self.handle = _open_rows(path, n_rows, width)
+        self.residue_width = width if per_residue else 0
+        self.residue_handle = _open_rows(residues, n_rows, self.residue_width)
         self.ids = open(ids, "w")  # noqa: SIM115 - closed by close()
         self.encoded, self.n_rows, self.width = encoded, n_rows, width
         self.rows = max(1, min(CHUNK_BYTES // width, CHUNK_ROWS))  # rows per chunk
         self.tokens: list[bytes] = []
+        self.residues: list[bytes] = []
         self.names: list[str] = []
         self.lengths: list[int] = []
         self.starts: list[int] = []
@@ -378,11 +411,12 @@ class _Rows:
 
     def add(
         self, tokens: bytes, row_id: str, exact: int, canonical: int, start: int = 0,
-        label: int = 0,
+        label: int = 0, residues: bytes = b"",
     ) -> None:  # fmt: skip
-        """One row: its tokens (bytes, padded here), id, hashes, and with tiling the window's
-        start in its record and (next_base) its label."""
+        """One row: its tokens (bytes, padded here), id, hashes, with tiling the window's
+        start in its record and (next_base) its label, and its residues' class indices."""
         self.tokens.append(tokens)
+        self.residues.append(residues)
         self.names.append(row_id)
         self.lengths.append(len(tokens))
         self.starts.append(start)
@@ -398,6 +432,9 @@ class _Rows:
             raise ValueError(f"more than the {self.n_rows} rows planned")
         width = self.width
         self.handle.write(b"".join(t.ljust(width, b"\0") for t in self.tokens))
+        if self.residue_width:
+            padding = bytes([NO_LABEL])
+            self.residue_handle.write(b"".join(r.ljust(width, padding) for r in self.residues))
         self.ids.writelines(f"{name}\n" for name in self.names)
         encoded = self.encoded
         encoded.lengths[start:stop] = self.lengths
@@ -407,7 +444,9 @@ class _Rows:
         encoded.exact[start:stop] = np.array(self.exact, dtype=np.uint64)
         encoded.canonical[start:stop] = np.array(self.canonical, dtype=np.uint64)
         self.written = stop
-        for pending in (self.tokens, self.names, self.lengths, self.starts, self.labels):
+        for pending in (
+            self.tokens, self.residues, self.names, self.lengths, self.starts, self.labels
+        ):  # fmt: skip
             pending.clear()
         self.exact.clear()
         self.canonical.clear()
@@ -418,12 +457,23 @@ class _Rows:
                 self.flush()
         finally:
             self.handle.close()
+            self.residue_handle.close()
             self.ids.close()
+
+
+def _open_rows(path: Path, n_rows: int, width: int):
+    """A uint8 (n_rows x width) .npy file, open for writing its rows in order."""
+    # open_memmap writes the .npy header and sizes the (sparse) file; no page is touched.
+    header = np.lib.format.open_memmap(path, "w+", np.uint8, (n_rows, width))
+    del header
+    handle = open(path, "r+b")  # noqa: SIM115 - closed by the caller
+    handle.seek(path.stat().st_size - n_rows * width)
+    return handle
 
 
 def _encode(
     table, tmp, alphabet, n_records, n_rows, width, trim, tile, next_base, split, classes,
-    targets,
+    targets, per_residue,
 ) -> _Encoded:  # fmt: skip
     """One streaming pass over sequences.tsv: token rows to tokens.npy, ids to a temporary
     file, and the small per-record and per-row arrays."""
@@ -432,7 +482,10 @@ def _encode(
     to_tokens = _token_table(alphabet)
     nucleic = alphabet.name if alphabet.name in ("dna", "rna") else None
     encoded = _Encoded(n_records, n_rows, len(targets), tile is not None)
-    rows = _Rows(tmp["tokens"], tmp["ids"], encoded, n_rows, width)
+    rows = _Rows(
+        tmp["tokens"], tmp["ids"], encoded, n_rows, width, tmp["residue_labels"], per_residue
+    )
+    residue_index = {**class_index, UNLABELLED.encode(): NO_LABEL}
     labels, given, values = [], [], []  # per record, copied to the arrays a chunk at a time
     i = done = 0
     try:
@@ -446,8 +499,8 @@ def _encode(
                     raise InputError(table, f"more rows than the {n_records} in summary.json")
                 if targets:
                     values.append([float(value) for value in label])
-                elif next_base:
-                    labels.append(0)  # each window's label is the letter after it
+                elif next_base or per_residue:
+                    labels.append(0)  # labels per window (the letter after it) or per residue
                 elif label[0] in class_index:
                     labels.append(class_index[label[0]])
                 else:
@@ -466,13 +519,21 @@ def _encode(
                         rows, record_id, seq, tile, to_tokens, nucleic
                     )
                 else:
+                    residues = (
+                        _residue_classes(label[0], seq, residue_index, classes, table, where)
+                        if per_residue
+                        else b""
+                    )
                     if len(seq) > width:
                         if trim == "error":
                             problem = f"length {len(seq)} exceeds max_length {width} (trim=error)"
                             raise InputError(table, problem, **where)
-                        seq = trim_to(seq, width, trim)
+                        seq, residues = trim_to(seq, width, trim), trim_to(residues, width, trim)
                         encoded.trimmed += 1
-                    rows.add(seq.translate(to_tokens), record_id, *_hashes(seq, nucleic))
+                    rows.add(
+                        seq.translate(to_tokens), record_id, *_hashes(seq, nucleic),
+                        residues=residues,
+                    )  # fmt: skip
                 if len(given) == 1 << 16:
                     done = _copy_records(encoded, done, labels, given, values)
         _copy_records(encoded, done, labels, given, values)
@@ -483,6 +544,19 @@ def _encode(
     if i != n_records or rows.written != n_rows:
         raise InputError(table, f"{i} rows, but summary.json says {n_records}")
     return encoded
+
+
+def _residue_classes(field: bytes, seq: bytes, index: dict, classes, table, where) -> bytes:
+    """A record's per-residue labels (space-separated) as class indices, one byte each."""
+    tokens = field.split()
+    if len(tokens) != len(seq):
+        problem = f"{len(tokens)} residue labels for {len(seq)} residues"
+        raise InputError(table, problem, **where)
+    try:
+        return bytes([index[token] for token in tokens])
+    except KeyError as error:
+        problem = f"residue label {error.args[0].decode()!r} is not among classes {classes}"
+        raise InputError(table, problem, **where) from None
 
 
 def _copy_records(encoded: _Encoded, done: int, labels, given, values) -> int:
@@ -543,10 +617,13 @@ def _add_next_base_windows(rows: _Rows, record_id, seq, tile, alphabet, to_token
     return _hash(seq)
 
 
-def _standardise(values: np.ndarray, split_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-target mean and std over the training split only (std 0 becomes 1)."""
+def _standardise(
+    values: np.ndarray, split_codes: np.ndarray, binary: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-target mean and std over the training split only (std 0 becomes 1); 0/1 labels
+    (`binary`, multilabel) stay as they are."""
     train = values[split_codes == 0]
-    if not values.shape[1] or not len(train):
+    if binary or not values.shape[1] or not len(train):
         return np.zeros(values.shape[1]), np.ones(values.shape[1])
     std = train.std(axis=0)
     return train.mean(axis=0), np.where(std > 0, std, 1.0)

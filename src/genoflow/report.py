@@ -33,6 +33,8 @@ from genoflow.metrics import METRICS_BY_TASK
 
 METRIC_LABELS = {
     "accuracy": "Accuracy",
+    "q3": "Q3",
+    "exact_match": "Exact match",
     "balanced_accuracy": "Balanced accuracy",
     "auroc": "AUROC",
     "auprc": "AUPRC",
@@ -49,6 +51,14 @@ METRIC_LABELS = {
 LOWER_IS_BETTER = frozenset({"mse", "mae"})
 DIRECTION_NOTES = {
     "classification": "All metrics: higher is better.",
+    "token_classification": (
+        "Per residue (residues without a label left out); Q3 = share of residues whose class is "
+        "right. Confidence intervals resample whole sequences. All metrics: higher is better."
+    ),
+    "multilabel": (
+        "AUROC and AUPRC: per label, then the mean over labels; F1 (micro) and exact match (every "
+        "label right) at probability 0.5. All metrics: higher is better."
+    ),
     "regression": "MSE and MAE: lower is better; R², Pearson r and Spearman ρ: higher is better.",
     "forecasting": (
         "MSE and MAE (original units, over all horizons and genes): lower is better; skill = "
@@ -56,7 +66,13 @@ DIRECTION_NOTES = {
         "the last observed value."
     ),
 }
-RECORD_UNITS = {"classification": "sequences", "regression": "sequences", "forecasting": "windows"}
+RECORD_UNITS = {
+    "classification": "sequences",
+    "token_classification": "residues",  # labelled training residues
+    "multilabel": "sequences",
+    "regression": "sequences",
+    "forecasting": "windows",
+}
 PACKAGES = ("torch", "lightning", "numpy", "pandas", "scikit-learn", "matplotlib", "snakemake")
 # The figures `genoflow figures` writes, in page order: (title, one-sentence caption).
 FIGURES = {
@@ -99,6 +115,26 @@ FIGURES = {
 }
 # Where a figure's content depends on the task, its caption does too.
 TASK_FIGURES = {
+    "token_classification": {
+        "comparison": (
+            "Model comparison",
+            "Test-set Q3 (per-residue accuracy) and per-residue MCC of every model with 95% "
+            "bootstrap confidence intervals (resampling whole sequences), one marker per seed; "
+            "the windowed logistic regression is the non-neural baseline.",
+        ),
+        "confusion": (
+            "Confusion matrices (per residue)",
+            "Labelled test residues of the first seed of each model: cells give counts, colour "
+            "the fraction of each true class.",
+        ),
+    },
+    "multilabel": {
+        "comparison": (
+            "Model comparison",
+            "Test-set AUROC and AUPRC, each the mean over labels, of every model with 95% "
+            "bootstrap confidence intervals, one marker per seed.",
+        ),
+    },
     "regression": {
         "comparison": (
             "Model comparison",
@@ -214,7 +250,13 @@ def dataset_section(results_dir: Path, name: str, index: int) -> dict:
 def summary_task(summary: pd.DataFrame, meta: dict | None = None) -> str:
     """The task whose metric columns summary.tsv has (forecasting's and regression's contain
     metrics that classification lacks); the preprocess meta.json's task if none match."""
-    for task in ("forecasting", "regression", "classification"):
+    for task in (
+        "forecasting",
+        "regression",
+        "token_classification",
+        "multilabel",
+        "classification",
+    ):
         if all(metric in summary for metric in METRICS_BY_TASK[task]):
             return task
     task = (meta or {}).get("task", "classification")
@@ -652,7 +694,10 @@ def data_summary(ingest: dict | None, meta: dict | None, task: str = "classifica
         ]
     targets = meta.get("targets") or ingest.get("targets") or []
     if targets:
-        facts.append(("Regression targets", ", ".join(map(str, targets))))
+        kind = "Labels (0/1 each)" if task == "multilabel" else "Regression targets"
+        facts.append((kind, ", ".join(map(str, targets))))
+    if task == "token_classification":
+        facts.append(("Split sizes", "labelled residues per class (not sequences)"))
     if meta:
         split = meta.get("split", {})
         facts += [

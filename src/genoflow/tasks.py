@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from genoflow.alphabets import get_alphabet
 from genoflow.models import SequenceModel
+from genoflow.preprocess import NO_LABEL  # a position without a label: padding, masked
 
 LR_SCHEDULES = ("plateau", "cosine", "none")
 
@@ -16,6 +17,10 @@ def _token_model(model_type, model_args, alphabet, outputs, max_length) -> Seque
     """A SequenceModel over tokens of `alphabet`, one-hot encoded on the device."""
     onehot = torch.from_numpy(get_alphabet(alphabet).onehot_table())
     return SequenceModel(model_type, onehot, outputs, max_length=max_length, **model_args)
+
+
+def _positions_labelled(labels: torch.Tensor) -> torch.Tensor:
+    return labels != NO_LABEL
 
 
 class _Task(L.LightningModule):
@@ -57,6 +62,8 @@ class _Task(L.LightningModule):
 class SequenceClassifier(_Task):
     """Binary or multiclass classification of whole sequences (cross-entropy over classes)."""
 
+    per_position = False  # TokenClassifier: a class per position instead
+
     def __init__(
         self,
         model_type: str,
@@ -71,11 +78,17 @@ class SequenceClassifier(_Task):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
+        if self.per_position:
+            if model_args.get("pool", "none") != "none":
+                pool = model_args["pool"]
+                raise ValueError(f"pool {pool!r}: per-residue labels keep every position")
+            model_args = {**model_args, "pool": "none"}
         self.model = _token_model(model_type, model_args, alphabet, len(classes), max_length)
         weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
         self.register_buffer("class_weights", weights, persistent=False)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(batch, classes) logits; (batch, length, classes) per position."""
         return self.model(batch["tokens"], batch["lengths"])
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
@@ -87,6 +100,76 @@ class SequenceClassifier(_Task):
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
         return {"index": batch["index"], "values": self(batch).float().softmax(dim=1)}
+
+
+class TokenClassifier(SequenceClassifier):
+    """One class per position, e.g. secondary structure per residue: the model keeps every
+    position (pool "none") and its head scores each; cross-entropy over labelled positions
+    only (padding and masked residues carry NO_LABEL). Loss and accuracy are means over
+    residues, not over sequences."""
+
+    per_position = True
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        logits, labels = self(batch).float(), batch["labels"]
+        labelled = _positions_labelled(labels)
+        n = int(labelled.sum())
+        if n == 0:  # a batch of masked residues only: nothing to learn from
+            return logits.sum() * 0.0
+        loss = F.cross_entropy(
+            logits.transpose(1, 2), labels, weight=self.class_weights, ignore_index=NO_LABEL
+        )
+        hits = (logits.argmax(dim=2) == labels)[labelled].float().mean()
+        self._log(f"{stage}_loss", loss, n)
+        self._log(f"{stage}_accuracy", hits, n)
+        return loss
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
+        """Per residue (flattened, row by row): its row index, 0-based position and class
+        probabilities."""
+        probs = self(batch).float().softmax(dim=2)
+        positions = torch.arange(probs.shape[1], device=probs.device)
+        inside = positions < batch["lengths"][:, None]
+        return {
+            "index": batch["index"][:, None].expand_as(inside)[inside],
+            "position": positions.expand_as(inside)[inside],
+            "values": probs[inside],
+        }
+
+
+class MultilabelClassifier(_Task):
+    """Several independent 0/1 labels per sequence (e.g. functions of a protein): a logit per
+    label, binary cross-entropy; predictions are per-label probabilities."""
+
+    def __init__(
+        self,
+        model_type: str,
+        model_args: dict,
+        alphabet: str,
+        labels: list[str],
+        max_length: int | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        lr_schedule: str = "plateau",
+        positive_weights: list[float] | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = _token_model(model_type, model_args, alphabet, len(labels), max_length)
+        weights = torch.tensor(positive_weights, dtype=torch.float32) if positive_weights else None
+        self.register_buffer("positive_weights", weights, persistent=False)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.model(batch["tokens"], batch["lengths"])
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        logits, truth = self(batch).float(), batch["targets"]
+        loss = F.binary_cross_entropy_with_logits(logits, truth, pos_weight=self.positive_weights)
+        self._log(f"{stage}_loss", loss, len(truth))
+        return loss
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
+        return {"index": batch["index"], "values": self(batch).float().sigmoid()}
 
 
 class SequenceRegressor(_Task):

@@ -31,12 +31,22 @@ from genoflow.errors import InputError
 from genoflow.forecast import write_forecasts
 from genoflow.io import atomic_path, read_json, sha256sum, write_history, write_json
 from genoflow.models import NEURAL_TYPES, count_parameters
-from genoflow.preprocess import read_ids
-from genoflow.tasks import LR_SCHEDULES, Forecaster, SequenceClassifier, SequenceRegressor
+from genoflow.preprocess import NO_LABEL, read_ids
+from genoflow.tasks import (
+    LR_SCHEDULES,
+    Forecaster,
+    MultilabelClassifier,
+    SequenceClassifier,
+    SequenceRegressor,
+    TokenClassifier,
+)
 
 MODEL_FORMAT = "genoflow-model/1"
+CLASS_TASKS = ("classification", "token_classification")  # tasks that log val_accuracy
 TASK_MODULES = {
     "classification": SequenceClassifier,
+    "token_classification": TokenClassifier,
+    "multilabel": MultilabelClassifier,
     "regression": SequenceRegressor,
     "forecasting": Forecaster,
 }
@@ -168,7 +178,7 @@ def train(
     if threads:
         torch.set_num_threads(threads)
     meta = read_json(data_dir / "meta.json")
-    if train_config.monitor == "val_accuracy" and meta["task"] != "classification":
+    if train_config.monitor == "val_accuracy" and meta["task"] not in CLASS_TASKS:
         raise InputError(
             None, f"monitor val_accuracy needs a classification task, not {meta['task']}"
         )
@@ -276,8 +286,20 @@ def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config
             model_type, model_args, meta["alphabet"], meta["targets"], meta["max_length"], **options
         )
         return data, module
+    if meta["task"] == "multilabel":
+        module = MultilabelClassifier(
+            model_type,
+            model_args,
+            meta["alphabet"],
+            meta["targets"],
+            meta["max_length"],
+            positive_weights=_positive_weights(data, config.class_weights),
+            **options,
+        )
+        return data, module
     weights = _class_weights(data, len(meta["classes"]), config.class_weights)
-    module = SequenceClassifier(
+    task_module = TokenClassifier if meta["task"] == "token_classification" else SequenceClassifier
+    module = task_module(
         model_type,
         model_args,
         meta["alphabet"],
@@ -342,33 +364,65 @@ def _precision(config: TrainConfig) -> str:
 
 
 def _class_weights(data: TokenDataModule, n_classes: int, policy: str) -> list[float] | None:
+    """balanced: inverse class frequency in train (of records, or of labelled residues)."""
     if policy == "none":
         return None
-    counts = np.bincount(data.arrays["labels"][data.indices("train")], minlength=n_classes)
+    train = data.indices("train")
+    if data.arrays["residue_labels"].shape[1]:
+        counts = np.zeros(n_classes, dtype=np.int64)
+        for start in range(0, len(train), 4096):
+            rows = np.asarray(data.arrays["residue_labels"][train[start : start + 4096]])
+            counts += np.bincount(rows[rows != NO_LABEL], minlength=n_classes)[:n_classes]
+    else:
+        counts = np.bincount(data.arrays["labels"][train], minlength=n_classes)
     return (counts.sum() / (n_classes * np.maximum(counts, 1))).tolist()
+
+
+def _positive_weights(data: TokenDataModule, policy: str) -> list[float] | None:
+    """balanced (multilabel): per label, negatives / positives in train."""
+    if policy == "none":
+        return None
+    truth = data.arrays["targets"][data.indices("train")]
+    positives = truth.sum(axis=0)
+    return ((len(truth) - positives) / np.maximum(positives, 1)).tolist()
 
 
 @torch.no_grad()
 def predict(module: L.LightningModule, loader) -> tuple[np.ndarray, np.ndarray]:
     """(indices, outputs) over a loader in eval mode: class probabilities (classification),
     target values (regression) or forecasts (forecasting), in model units."""
+    outputs = predict_outputs(module, loader)
+    return outputs["index"], outputs["values"]
+
+
+@torch.no_grad()
+def predict_outputs(module: L.LightningModule, loader) -> dict[str, np.ndarray]:
+    """Every output of the module's predict_step over a loader in eval mode, concatenated:
+    `index` and `values`, and for per-residue tasks `position` (one entry per residue)."""
     module.eval()
-    indices, values = [], []
+    outputs: dict[str, list[np.ndarray]] = {}
     for batch in loader:
         batch = {k: v.to(module.device) for k, v in batch.items()}
-        out = module.predict_step(batch, 0)
-        indices.append(out["index"].cpu().numpy())
-        values.append(out["values"].cpu().numpy())
-    return np.concatenate(indices), np.concatenate(values)
+        for name, value in module.predict_step(batch, 0).items():
+            outputs.setdefault(name, []).append(value.cpu().numpy())
+    return {name: np.concatenate(parts) for name, parts in outputs.items()}
 
 
 def _write_predictions(path: Path, module, data, meta: dict) -> None:
-    indices, values = predict(module, data.loader("test", shard=False))  # every test item
+    outputs = predict_outputs(module, data.loader("test", shard=False))  # every test item
+    indices, values = outputs["index"], outputs["values"]
     if meta["task"] == "forecasting":
         write_forecasts(path, data.data_dir, indices, values)
         return
-    ids = [read_ids(data.data_dir)[i] for i in indices]
-    if meta["task"] == "regression":
+    ids = read_ids(data.data_dir, indices)
+    if meta["task"] == "token_classification":
+        positions = outputs["position"]
+        labels = data.arrays["residue_labels"][indices, positions]
+        write_residue_predictions(path, ids, positions, labels, values, meta["classes"])
+    elif meta["task"] == "multilabel":
+        truth = data.arrays["targets"][indices]
+        write_multilabel_predictions(path, ids, truth, values, meta["targets"])
+    elif meta["task"] == "regression":
         mean, std = np.array(meta["target_mean"]), np.array(meta["target_std"])
         truth = data.arrays["targets"][indices] * std + mean
         write_regression_predictions(path, ids, truth, values * std + mean, meta["targets"])
@@ -386,6 +440,35 @@ def write_regression_predictions(
         for record_id, true_row, pred_row in zip(ids, truth, predicted, strict=True):
             cells = [f"{v:.6g}" for pair in zip(true_row, pred_row, strict=True) for v in pair]
             writer.writerow([record_id, *cells])
+
+
+def write_residue_predictions(
+    path: Path, ids, positions, labels, probs: np.ndarray, classes: list[str]
+) -> None:
+    """predictions.tsv of per-residue labels: a row per residue with id, position (1-based),
+    label (empty where the residue has none), predicted, then prob_<class> per class."""
+    names = [*classes] + [""] * (NO_LABEL + 1 - len(classes))  # NO_LABEL -> ""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as out:
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+        writer.writerow(["id", "position", "label", "predicted"] + [f"prob_{c}" for c in classes])
+        best = probs.argmax(axis=1)
+        for record_id, position, label, k, row in zip(
+            ids, positions.tolist(), labels.tolist(), best.tolist(), probs, strict=True
+        ):
+            cells = [f"{p:.4g}" for p in row]
+            writer.writerow([record_id, position + 1, names[label], classes[k], *cells])
+
+
+def write_multilabel_predictions(
+    path: Path, ids, truth: np.ndarray, probs: np.ndarray, labels: list[str]
+) -> None:
+    """predictions.tsv of a multilabel task: id, then true_<label> (0/1) and prob_<label>."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as out:
+        writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+        writer.writerow(["id"] + [f"{kind}_{t}" for t in labels for kind in ("true", "prob")])
+        for record_id, true_row, prob_row in zip(ids, truth, probs, strict=True):
+            cells = [v for pair in zip(true_row, prob_row, strict=True) for v in pair]
+            writer.writerow([record_id, *(f"{v:.6g}" for v in cells)])
 
 
 def write_predictions(path: Path, ids, labels, probs: np.ndarray, classes: list[str]) -> None:

@@ -89,7 +89,9 @@ def one_of(names):
     return "|".join(map(re.escape, names)) or "(?!)"
 
 
-SEQUENCE_DATASETS = datasets_of("classification", "regression")
+SEQUENCE_DATASETS = datasets_of(
+    "classification", "token_classification", "multilabel", "regression"
+)
 SERIES_DATASETS = datasets_of("forecasting")
 
 
@@ -144,6 +146,8 @@ def predict_args(w):
 # tests/test_workflow.py checks that the two agree).
 FIGURES = {
     "classification": ("comparison", "roc", "pr", "confusion", "loss"),
+    "token_classification": ("comparison", "confusion", "loss"),
+    "multilabel": ("comparison", "loss"),
     "regression": ("comparison", "scatter", "loss"),
     "forecasting": ("comparison", "forecast", "loss"),
 }
@@ -192,6 +196,8 @@ def ingest_inputs(w):
         validate(samples, SCHEMAS / "samples.schema.yaml")
         fasta = [str(sheet.parent / path) for path in samples["path"]]
         return {"samples": str(sheet), "fasta": fasta}
+    if "residues" in dataset:
+        return {"csv": [entry["path"] for entry in dataset["residues"]["csv"]]}
     regions = dataset.get("regions")
     files = {"fasta": dataset["fasta"]} if not regions else {"bed": regions["bed"]}
     if regions:
@@ -210,6 +216,8 @@ def ingest_args(w):
     regions, split = dataset.get("regions"), dataset["split"]
     if "samples" in dataset:
         args += ["--samples", dataset["samples"]]
+    elif "residues" in dataset:
+        args += residue_args(dataset["residues"])
     elif regions:
         args += ["--bed", regions["bed"], "--reference", regions["reference"]]
         for key in ("resize", "label_column"):
@@ -238,7 +246,22 @@ def ingest_args(w):
             ]  # tile label next_base: labels come from the sequence
     for key in ("ambiguous", "invalid", "duplicate_ids"):
         args += [f"--{key.replace('_', '-')}", dataset[key]]
+    if dataset["task"] == "multilabel":
+        args.append("--multilabel")
     return shlex.join(args)
+
+
+def residue_args(residues):
+    """Ingest arguments of CSV files with a label per residue (and each file's split)."""
+    files = residues["csv"]
+    args = ["--csv", *(entry["path"] for entry in files)]
+    if any("split" in entry for entry in files):
+        args += ["--csv-splits", *(entry["split"] for entry in files)]
+    args += ["--sequence-column", residues["sequence_column"]]
+    args += ["--residue-column", residues["label_column"]]
+    if residues["mask_columns"]:
+        args += ["--mask-columns", *residues["mask_columns"]]
+    return args
 
 
 def preprocess_args(w):
@@ -327,6 +350,6 @@ def train_args(w):
         "--model-args",
         json.dumps(model_args, sort_keys=True),
     ]
-    if model_type != "kmer_logreg":
+    if model_type in NEURAL_TYPES:
         args += ["--train", json.dumps(train, sort_keys=True)]
     return shlex.join(args)

@@ -7,6 +7,7 @@ rule preprocess:
         tokens="results/{dataset}/preprocess/tokens.npy",
         lengths="results/{dataset}/preprocess/lengths.npy",
         labels="results/{dataset}/preprocess/labels.npy",
+        residue_labels="results/{dataset}/preprocess/residue_labels.npy",
         targets="results/{dataset}/preprocess/targets.npy",
         split="results/{dataset}/preprocess/split.npy",
         records="results/{dataset}/preprocess/records.tsv",

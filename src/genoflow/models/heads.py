@@ -5,6 +5,7 @@ Position-free pools (attention, mean, max, meanmax) suit motifs that may sit any
 promoters need: on UCI splice a BiLSTM scores 0.93 with meanmax and 0.96 with flatten.
 It needs the dataset's fixed `max_length`; `pool_size` > 1 first max-pools non-overlapping
 windows of that many positions (the classic conv -> max-pool -> dense readout).
+`none` keeps every position (per-residue labelling: the head then scores each position).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-POOLS = ("attention", "mean", "max", "meanmax", "flatten")
+POOLS = ("attention", "mean", "max", "meanmax", "flatten", "none")
 
 
 class Pool(nn.Module):
-    """(batch, length, channels) + lengths -> (batch, out_channels)."""
+    """(batch, length, channels) + lengths -> (batch, out_channels); with kind "none",
+    (batch, length, channels) unchanged."""
 
     def __init__(
         self, kind: str, channels: int, max_length: int | None = None, pool_size: int = 1
@@ -36,6 +38,8 @@ class Pool(nn.Module):
         self.out_channels = widths.get(kind, channels)
 
     def forward(self, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.kind == "none":
+            return h
         keep = (torch.arange(h.shape[1], device=h.device) < lengths[:, None])[..., None]
         if self.kind == "attention":
             weights = self.score(h).masked_fill(~keep, float("-inf")).softmax(dim=1)
