@@ -84,7 +84,11 @@ def test_every_contracted_output_exists(project):
         assert (project / "logs" / "train" / "tiny" / model / "seed0.log").is_file()
         assert (project / "benchmarks" / "train" / "tiny" / model / "seed0.tsv").is_file()
     assert (results / "report" / "index.html").is_file()
-    for rule in ("ingest", "preprocess", "evaluate", "summarize", "figures", "report"):
+    interpretation = json.loads((results / "tiny" / "interpret" / "summary.json").read_text())
+    assert interpretation["model"] in MODELS and interpretation["model"] != "kmer_logreg"
+    for name in ("logo", "maps"):
+        assert (results / "tiny" / "figures" / f"{name}.svg").is_file()
+    for rule in ("ingest", "preprocess", "evaluate", "summarize", "figures", "interpret", "report"):
         assert any((project / "logs" / rule).rglob("*.log")), f"no log for rule {rule}"
 
 
@@ -118,7 +122,7 @@ def test_report_names_every_model_and_embeds_figures(project):
     html = (project / "results" / "report" / "index.html").read_text()
     for model in MODELS:
         assert model in html
-    assert html.count("<svg") >= 5
+    assert html.count("<svg") >= 7 and "mutagenesis logo" in html
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
         'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
     )

@@ -232,6 +232,19 @@ def cmd_network(args: argparse.Namespace) -> None:
             print(f"{name}: AUROC {result[name]['auroc']:.3f}, AUPR {result[name]['aupr']:.3f}")
 
 
+def cmd_interpret(args: argparse.Namespace) -> None:
+    from genoflow.figures import write_interpretation_figures
+    from genoflow.interpret import best_run, interpret
+
+    run = best_run([Path(p) for p in args.runs])
+    summary = interpret(run, args.data, args.out, max_records=args.records)
+    figures_dir = Path(args.figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    for figure in write_interpretation_figures(Path(args.out)):
+        figure.replace(figures_dir / figure.name)  # beside the dataset's other figures
+    print(f"interpreted {summary['model']} on {summary['records']} test records")
+
+
 def cmd_predict(args: argparse.Namespace) -> None:
     from genoflow.ingest import RegionInput
     from genoflow.predict import predict_fasta
@@ -467,6 +480,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gold-standard", help="known edges: regulator, target, 0/1 per line")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_network)
+
+    p = commands.add_parser(
+        "interpret", help="ISM, saliency and attention of the best classifier's test records"
+    )
+    p.add_argument("--runs", nargs="+", required=True, help="run folders; the best neural one")
+    p.add_argument("--data", required=True, help="folder written by `genoflow preprocess`")
+    p.add_argument("--out", required=True, help="folder for the arrays and summary.json")
+    p.add_argument("--figures-dir", required=True, help="folder for logo.svg and maps.svg")
+    p.add_argument("--records", type=int, default=300, help="test records to explain, at most")
+    p.set_defaults(func=cmd_interpret)
 
     p = commands.add_parser("predict", help="score new FASTA records with a trained model.ckpt")
     p.add_argument("--checkpoint", required=True, help="model.ckpt of a sequence model")

@@ -107,6 +107,19 @@ FIGURES = {
         "Measured expression of a test series (black) with each model's one-step-ahead forecast "
         "and the persistence baseline (dashed) for the genes that vary most on that series.",
     ),
+    "logo": (
+        "What the model looks at: mutagenesis logo",
+        "In-silico mutagenesis of the best neural model (by validation loss, named in each "
+        "panel): every position of up to 300 test records set to every other letter and "
+        "rescored. A letter's height is the drop in the log-probability of the class when it is "
+        "mutated away, averaged over the correctly classified records of that class.",
+    ),
+    "maps": (
+        "Per-record explanations",
+        "For a few correctly classified test records: the change in the class log-probability "
+        "for every letter at every position (blue raises it, red lowers it), gradient × input "
+        "saliency and, for a Transformer, the attention each position receives.",
+    ),
     "loss": (
         "Training curves",
         "Training (dashed) and validation (solid) loss per epoch of each neural model; the star "

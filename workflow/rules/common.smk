@@ -46,6 +46,10 @@ STAGE_MODULES = {
         "network", "train", "forecast", "data", "models", "tasks", "preprocess", "timeseries",
         "metrics", "alphabets", "errors", "io",
     ),
+    "interpret": (
+        "interpret", "figures", "train", "baselines", "forecast", "data", "models", "tasks",
+        "preprocess", "timeseries", "metrics", "alphabets", "config", "errors", "io",
+    ),
     "summarize": ("summarize", "metrics", "errors", "io"),
     "figures": ("figures", "metrics", "errors", "io"),
     "report": ("report", "figures", "metrics", "errors", "io"),
@@ -113,6 +117,8 @@ def neural_models_of(dataset):
 
 # Forecasting datasets with a neural model get a gene-interaction ranking.
 NETWORK_DATASETS = [d for d in SERIES_DATASETS if neural_models_of(d)]
+# Classification datasets with a neural model get ISM, saliency (and attention) maps.
+INTERPRET_DATASETS = [d for d in datasets_of("classification") if neural_models_of(d)]
 PREDICTIONS = list(config["predict"])
 
 
@@ -169,6 +175,14 @@ def run_dirs(dataset):
         f"results/{dataset}/{m}/seed{s}"
         for m in models_of(dataset)
         for s in seeds_of(m)
+    ]
+
+
+def neural_run_dirs(dataset):
+    return [
+        f"results/{dataset}/{m}/seed{s}"
+        for m in neural_models_of(dataset)
+        for s in SEEDS
     ]
 
 

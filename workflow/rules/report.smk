@@ -43,6 +43,9 @@ rule report:
         network=expand(
             "results/{dataset}/network/metrics.json", dataset=NETWORK_DATASETS
         ),
+        interpret=expand(
+            "results/{dataset}/interpret/summary.json", dataset=INTERPRET_DATASETS
+        ),
     output:
         report(
             "results/report/index.html",
