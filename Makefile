@@ -19,7 +19,9 @@ run: $(VENV)/.installed
 report: $(VENV)/.installed
 	snakemake --cores 1 --report results/report.zip $(SNAKEMAKE_ARGS)
 
+# The report tests open the report in a real headless Chromium (Debian's; installed if missing).
 test: $(VENV)/.installed-test
+	scripts/install-chromium.sh
 	pytest -q --ignore=tests/cluster
 
 # The workflow through workflow/profiles/slurm on a real single-node SLURM cluster that

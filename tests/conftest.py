@@ -286,3 +286,60 @@ def write_motif_count_data(root: Path, n: int = 400, length: int = 50, seed: int
         rows.append(f"r{i}\t{count + noise[0]:.4f}\t{2 * count + 1 + noise[1]:.4f}")
     (root / "motifs.fa").write_text("".join(records))
     (root / "values.tsv").write_text("\n".join(rows) + "\n")
+
+
+ARTIFACTS = REPO / "test-artifacts"  # screenshots for a person to look at (gitignored)
+
+
+def open_in_chromium(page_path: Path, screenshot: str) -> dict:
+    """Open a local HTML file in headless Chromium (Debian's, driven by playwright) with the
+    network cut off; return the problems seen (console errors, page errors, failed or outside
+    requests, images that did not load, empty inline SVGs), the page title and its height, and
+    save a full-page screenshot to test-artifacts/<screenshot>."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium is missing: run scripts/install-chromium.sh (make test does)"
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+
+            def outside(route) -> None:  # the page must work offline: no CDN, no fonts
+                problems.append(f"request outside the file: {route.request.url}")
+                route.abort()
+
+            page.route(lambda url: not url.startswith(("file:", "data:", "blob:", "about:")),
+                       outside)  # fmt: skip
+            page.on(
+                "console", lambda m: m.type == "error" and problems.append(f"console: {m.text}")
+            )
+            page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+            page.goto(page_path.resolve().as_uri(), wait_until="load")
+            page.wait_for_timeout(300)
+            broken = page.evaluate(
+                "[...document.images].filter(i => !i.complete || i.naturalWidth === 0)"
+                ".map(i => i.src.slice(0, 80))"
+            )
+            problems += [f"image not loaded: {src}" for src in broken]
+            empty = page.evaluate(
+                "[...document.querySelectorAll('svg')].filter(s => s.closest('figure'))"
+                ".filter(s => s.getBoundingClientRect().width < 50).length"
+            )
+            if empty:
+                problems.append(f"{empty} figure SVG(s) render with no width")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / screenshot), full_page=True)
+            result = {
+                "problems": problems,
+                "title": page.title(),
+                "height": page.evaluate("document.documentElement.scrollHeight"),
+                "figures": page.locator("figure svg").count(),
+            }
+        finally:
+            browser.close()
+    return result

@@ -144,3 +144,32 @@ def test_cli_summarize_forecasting(tmp_path: Path, capsys) -> None:
     main(["summarize", "--runs", *map(str, runs), "--out", str(out)])
     assert list(pd.read_csv(out, sep="\t")["model"]) == ["gru", "persistence"]
     assert "persistence" in capsys.readouterr().out
+
+
+def test_best_and_runner_up_get_a_paired_bootstrap(tmp_path: Path) -> None:
+    """A clearly better model beats the runner-up (small p, interval above 0); two equally
+    skilled models do not; with the same predictions the difference is exactly 0."""
+    strong = [make_run(tmp_path, "strong", "gru", s, ["a", "b"], n=400, skill=3.0) for s in (0, 1)]
+    weak = [make_run(tmp_path, "weak", "lstm", 0, ["a", "b"], n=400, skill=0.5)]
+    summarize([*strong, *weak], tmp_path / "summary.tsv", n_boot=300)
+    comparison = read_json(tmp_path / "comparison.json")
+    assert comparison["best"] == "strong" and comparison["runner_up"] == "weak"
+    test = comparison["paired_bootstrap"]
+    assert test["metric"] == "accuracy" and test["p_not_better"] < 0.01
+    low, high = test["ci95"]
+    assert 0 < low < test["difference"] < high
+
+    from genoflow.metrics import paired_bootstrap
+
+    same = paired_bootstrap(strong[:1], strong[:1], n_boot=100)
+    assert same["difference"] == 0 and same["ci95"] == [0, 0] and same["p_not_better"] == 1
+
+
+def test_lower_is_better_metrics_rank_ascending(tmp_path: Path) -> None:
+    runs = [make_regression_run(tmp_path, m, m, 0, ["y"], noise=noise) for m, noise in
+            (("rough", 2.0), ("fine", 0.2))]  # fmt: skip
+    summarize(runs, tmp_path / "summary.tsv", n_boot=100)
+    comparison = read_json(tmp_path / "comparison.json")
+    assert comparison["metric"] == "mse" and comparison["best"] == "fine"
+    assert comparison["paired_bootstrap"]["difference"] < 0  # fine's MSE minus rough's
+    assert comparison["paired_bootstrap"]["p_not_better"] < 0.05

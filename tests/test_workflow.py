@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, genoflow_env, write_motif_count_data
+from conftest import REPO, genoflow_env, open_in_chromium, write_motif_count_data
 
 pytestmark = pytest.mark.e2e
 
@@ -123,6 +123,8 @@ def test_report_names_every_model_and_embeds_figures(project):
     for model in MODELS:
         assert model in html
     assert html.count("<svg") >= 7 and "mutagenesis logo" in html
+    assert "Best vs runner-up" in html
+    assert (project / "results" / "tiny" / "comparison.json").is_file()
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
         'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
     )
@@ -133,12 +135,26 @@ def test_rerun_has_nothing_to_do(project):
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
-def test_snakemake_report_has_a_caption_for_every_item(project):
+def test_report_renders_offline_in_headless_chromium(project):
+    """results/report/index.html opened as a person opens it: no console error, no missing
+    image, nothing fetched from outside the file; a full-page screenshot is kept."""
+    page = open_in_chromium(project / "results" / "report" / "index.html", "report.png")
+    assert page["problems"] == []
+    assert page["title"].startswith("genoflow report") and page["figures"] >= 7
+    assert page["height"] > 2000  # the page laid out, not a blank or error page
+    size = (project / "results" / "report" / "index.html").stat().st_size
+    assert size < 2_000_000  # small enough to e-mail
+
+
+def test_snakemake_report_has_a_caption_for_every_item(project, tmp_path):
     snakemake(project, "--cores", "1", "--report", "report.zip")
     with zipfile.ZipFile(project / "report.zip") as archive:
         names = archive.namelist()
+        archive.extractall(tmp_path)
     assert any(name.endswith("report.html") for name in names)
-    assert sum(name.endswith(".svg") for name in names) >= 5
+    assert sum(name.endswith(".svg") for name in names) >= 7
+    page = open_in_chromium(next(tmp_path.rglob("report.html")), "snakemake-report.png")
+    assert page["problems"] == []
 
 
 def test_changing_one_model_reruns_only_that_model(project):

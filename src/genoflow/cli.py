@@ -156,7 +156,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 def cmd_summarize(args: argparse.Namespace) -> None:
     from genoflow.summarize import summarize
 
-    table = summarize(args.runs, args.out)
+    table = summarize(args.runs, args.out, n_boot=args.bootstrap, seed=args.seed)
     print(table.to_string(index=False, max_cols=8))
 
 
@@ -384,9 +384,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_evaluate)
 
-    p = commands.add_parser("summarize", help="run folders -> summary.tsv")
+    p = commands.add_parser(
+        "summarize", help="run folders -> summary.tsv, and comparison.json (best vs runner-up)"
+    )
     p.add_argument("--runs", nargs="+", required=True, help="run folders with metrics/train.json")
     p.add_argument("--out", required=True)
+    p.add_argument("--bootstrap", type=int, default=1000, help="paired bootstrap resamples")
+    p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_summarize)
 
     p = commands.add_parser("figures", help="run folders -> the SVG figures of their task")

@@ -361,3 +361,65 @@ METRICS_BY_TASK = {
     "regression": REGRESSION_METRICS,
     "forecasting": ("mse", "mae", "skill"),
 }
+LOWER_IS_BETTER = frozenset({"mse", "mae"})
+
+
+def paired_bootstrap(
+    first: list[Path], second: list[Path], n_boot: int = 1000, seed: int = 0
+) -> dict:
+    """Does the model of runs `first` beat the model of runs `second` on the test split?
+
+    Both models' predictions are scored on the same resampled test records (whole sequences,
+    for per-residue labels), each model's metric averaged over its seeds; the difference's
+    95 % interval and the share of resamples where `first` is not better (a one-sided p-value).
+    Metric: the task's first (accuracy, q3, mse; forecasting and multilabel: not supported).
+    """
+    tables = [[_scored(Path(run) / "predictions.tsv") for run in runs] for runs in (first, second)]
+    task, reference = tables[0][0][0], tables[0][0][1]
+    for _, keys, _ in (t for group in tables for t in group):
+        if not np.array_equal(keys, reference):
+            raise InputError(None, "runs to compare predicted different test records")
+    metric = METRICS_BY_TASK[task][0]
+    groups = pd.factorize(reference if task != "token_classification" else reference[:, 0])[0]
+    n_groups = int(groups.max()) + 1
+    rng = np.random.default_rng(seed)
+    differences = []
+    for start in range(0, n_boot, 20):
+        counts = rng.multinomial(
+            n_groups, np.full(n_groups, 1 / n_groups), size=min(20, n_boot - start)
+        )
+        weights = np.vstack([np.ones(n_groups), counts])[:, groups]  # row 0: the observed sample
+        means = [
+            np.mean([score(weights) for _, _, score in group], axis=0) for group in tables
+        ]  # fmt: skip
+        differences.append(means[0] - means[1] if start == 0 else (means[0] - means[1])[1:])
+    observed, resampled = differences[0][0], np.concatenate([differences[0][1:], *differences[1:]])
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    return {
+        "metric": metric,
+        "difference": float(observed),
+        "ci95": [float(np.percentile(resampled, 2.5)), float(np.percentile(resampled, 97.5))],
+        "p_not_better": float(np.mean(sign * resampled <= 0)),
+        "resamples": int(len(resampled)),
+    }
+
+
+def _scored(path: Path):
+    """(task, record keys, score(weights) -> metric per weight row) of a predictions.tsv."""
+    columns = list(pd.read_csv(path, sep="\t", nrows=0).columns)
+    task = predictions_task(columns)
+    if task in ("classification", "token_classification"):
+        table, _, y, probs = read_predictions(path, labelled_only=task == "token_classification")
+        keys = table[["id", "position"]].to_numpy() if task == "token_classification" else (
+            table["id"].to_numpy()
+        )  # fmt: skip
+        name = "accuracy"
+        return task, keys, lambda w: classification_metrics(y, probs, w)[name]
+    if task == "regression":
+        table = pd.read_csv(path, sep="\t", dtype={"id": str})
+        targets = [c.removeprefix("true_") for c in columns if c.startswith("true_")]
+        truth = table[[f"true_{t}" for t in targets]].to_numpy(dtype=np.float64)
+        predicted = table[[f"pred_{t}" for t in targets]].to_numpy(dtype=np.float64)
+        errors = ((predicted - truth) ** 2).mean(axis=1)
+        return task, table["id"].to_numpy(), lambda w: (w @ errors) / w.sum(axis=1)
+    raise InputError(path, f"no paired comparison for {task} predictions")

@@ -257,6 +257,31 @@ def dataset_section(results_dir: Path, name: str, index: int) -> dict:
             for model, group in _groups(summary)
         },
         "split_seed": (meta or {}).get("split", {}).get("seed"),
+        "paired": paired_comparison(_read_optional(root / "comparison.json"), task),
+    }
+
+
+def paired_comparison(comparison: dict | None, task: str) -> dict | None:
+    """The sentence parts of the best-vs-runner-up paired bootstrap, if it was computed."""
+    test = (comparison or {}).get("paired_bootstrap")
+    if not test:
+        return None
+    p = test["p_not_better"]
+    verdict = (
+        f"{comparison['best']} is better at the 5% level" if p < 0.05
+        else "the difference is within what resampling the test set gives by chance"
+    )  # fmt: skip
+    low, high = test["ci95"]
+    return {
+        "best": comparison["best"],
+        "runner_up": comparison["runner_up"],
+        "metric_label": METRIC_LABELS.get(test["metric"], test["metric"]),
+        "difference": f"{test['difference']:+.4f}",
+        "ci": f"{low:+.4f} to {high:+.4f}",
+        "p": f"{p:.3f}",
+        "verdict": verdict,
+        "resamples": test["resamples"],
+        "unit": "sequences (whole proteins)" if task == "token_classification" else "records",
     }
 
 

@@ -8,6 +8,10 @@ The columns follow the dataset's task (metrics.json "task"):
 
 with the task's metrics from `genoflow.metrics.METRICS_BY_TASK`. All runs of one dataset must
 share one task.
+
+comparison.json, next to it: the best and the runner-up model by the task's first metric (mean
+over seeds), and a paired bootstrap on their test predictions of whether the best really beats
+the runner-up (`genoflow.metrics.paired_bootstrap`).
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from genoflow.errors import InputError
-from genoflow.io import atomic_path, read_json
-from genoflow.metrics import METRICS_BY_TASK
+from genoflow.io import atomic_path, read_json, write_json
+from genoflow.metrics import LOWER_IS_BETTER, METRICS_BY_TASK, paired_bootstrap
 
 TRAIN_COLUMNS = ("type", "params", "train_seconds", "epochs", "best_epoch")
 HORIZON_METRICS = ("mse", "mae", "skill")  # per-horizon columns of forecasting summaries
@@ -32,7 +36,9 @@ def run_task(metrics: dict, path: str | Path) -> str:
     return task
 
 
-def summarize(run_dirs: list[str | Path], out: str | Path) -> pd.DataFrame:
+def summarize(
+    run_dirs: list[str | Path], out: str | Path, *, n_boot: int = 1000, seed: int = 0
+) -> pd.DataFrame:
     """One row per run directory (holding metrics.json and train.json), in the given order.
 
     Columns: model, seed, the task's metric names, then <metric>_ci_low/_ci_high, then (for
@@ -79,6 +85,27 @@ def summarize(run_dirs: list[str | Path], out: str | Path) -> pd.DataFrame:
         row.update({key: info.get(key) for key in TRAIN_COLUMNS})
         rows.append(row)
     table = pd.DataFrame(rows, columns=list(rows[0]))
+    runs = {}
+    for run, _, info, _ in loaded:
+        runs.setdefault(str(info["model"]), []).append(run)
+    comparison = compare_best(table, runs, names[0], task, n_boot, seed)
     with atomic_path(out) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_json(Path(out).with_name("comparison.json"), comparison)
     return table
+
+
+def compare_best(
+    table: pd.DataFrame, runs: dict[str, list[Path]], metric: str, task: str, n_boot: int,
+    seed: int,
+) -> dict:  # fmt: skip
+    """The best and runner-up models by `metric` (mean over seeds) and their paired bootstrap."""
+    means = table.groupby("model", sort=False)[metric].mean()
+    ranked = means.sort_values(ascending=metric in LOWER_IS_BETTER, kind="stable")
+    result = {"metric": metric, "ranking": [[m, float(v)] for m, v in ranked.items()]}
+    if len(ranked) < 2 or task in ("forecasting", "multilabel") or n_boot < 1:
+        why = "one model" if len(ranked) < 2 else f"not computed for {task}"
+        return result | {"paired_bootstrap": None, "note": why if n_boot else "no resamples"}
+    best, runner_up = ranked.index[0], ranked.index[1]
+    test = paired_bootstrap(runs[best], runs[runner_up], n_boot=n_boot, seed=seed)
+    return result | {"best": best, "runner_up": runner_up, "paired_bootstrap": test}

@@ -21,13 +21,15 @@ rule summarize:
     input:
         metrics=run_files("metrics.json"),
         info=run_files("train.json"),
+        predictions=run_files("predictions.tsv"),
     output:
-        report(
+        summary=report(
             "results/{dataset}/summary.tsv",
             caption="../report/summary.rst",
             category="{dataset}",
             subcategory="comparison",
         ),
+        comparison="results/{dataset}/comparison.json",
     log:
         "logs/summarize/{dataset}.log",
     localrule: True
@@ -35,9 +37,11 @@ rule summarize:
         "../../envs/genoflow.yaml"
     params:
         runs=lambda w: shlex.join(run_dirs(w.dataset)),
+        bootstrap=config["evaluate"]["bootstrap"],
         code=code_version("summarize"),
     shell:
-        "python -m genoflow summarize --runs {params.runs} --out {output} > {log} 2>&1"
+        "python -m genoflow summarize --runs {params.runs} --out {output.summary}"
+        " --bootstrap {params.bootstrap} > {log} 2>&1"
 
 
 rule network:

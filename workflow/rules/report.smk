@@ -37,6 +37,7 @@ for task, names in FIGURES.items():
 rule report:
     input:
         summaries=expand("results/{dataset}/summary.tsv", dataset=DATASETS),
+        comparisons=expand("results/{dataset}/comparison.json", dataset=DATASETS),
         figures=[path for dataset in DATASETS for path in figure_files(dataset)],
         ingest=expand("results/{dataset}/ingest/summary.json", dataset=DATASETS),
         meta=expand("results/{dataset}/preprocess/meta.json", dataset=DATASETS),
