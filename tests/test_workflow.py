@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -155,6 +156,20 @@ def test_snakemake_report_has_a_caption_for_every_item(project, tmp_path):
     assert sum(name.endswith(".svg") for name in names) >= 7
     page = open_in_chromium(next(tmp_path.rglob("report.html")), "snakemake-report.png")
     assert page["problems"] == []
+
+
+def test_two_runs_of_one_config_give_identical_results(project, tmp_path):
+    """The same config and data in a fresh folder, rerun from scratch on CPU: every model's
+    metrics.json and predictions.tsv are byte-identical (seeded, deterministic training)."""
+    shutil.copytree(project / "data", tmp_path / "data")
+    shutil.copy(project / "config.yaml", tmp_path / "config.yaml")
+    targets = [f"results/tiny/{model}/seed0/metrics.json" for model in MODELS]
+    snakemake(tmp_path, "--cores", "2", *targets)
+    for model in MODELS:
+        for name in ("metrics.json", "predictions.tsv"):
+            first = (project / "results" / "tiny" / model / "seed0" / name).read_bytes()
+            second = (tmp_path / "results" / "tiny" / model / "seed0" / name).read_bytes()
+            assert first == second, f"{model}/{name} differs between two runs"
 
 
 def test_changing_one_model_reruns_only_that_model(project):
@@ -353,6 +368,8 @@ def protein_project(tmp_path_factory) -> Path:
                       "values": "labels.tsv"},
             "peptides": {"alphabet": "protein", "samples": str(amp), "split": {"method": "given"},
                          "classes": ["DECOY", "AMP"]},
+            "near": {"alphabet": "dna", "simulate": {"distance": 5, "records": 120}},
+            "far": {"alphabet": "dna", "simulate": {"distance": 30, "records": 120}},
         },
         "models": {
             "gru": {"type": "gru", "hidden": 8},
@@ -404,6 +421,18 @@ def test_multilabel_runs_end_to_end_and_predicts(protein_project):
     )
     assert len(scored) == 200 and (scored["status"] == "ok").all()
     assert list(scored.columns[-3:]) == ["prob_has_motif", "prob_two_motifs", "prob_gc_rich"]
+
+
+def test_simulated_distances_give_an_accuracy_against_distance_figure(protein_project):
+    results = protein_project / "results"
+    for name, distance in (("near", 5), ("far", 30)):
+        fasta = (results / name / "simulated.fa").read_text()
+        assert fasta.count(">") == 120 and len(fasta.splitlines()[1]) == distance + 56
+        summary = pd.read_csv(results / name / "summary.tsv", sep="\t")
+        assert sorted(summary["model"]) == ["cnn", "gru", "kmer_logreg"]
+    assert (results / "report" / "distance.svg").read_text().count("<svg") == 1
+    html = (results / "report" / "index.html").read_text()
+    assert "Long-range memory: accuracy against distance" in html
 
 
 def test_variable_length_peptides_keep_their_given_split(protein_project):

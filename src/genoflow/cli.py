@@ -177,8 +177,26 @@ def cmd_report(args: argparse.Namespace) -> None:
         config=args.config_json,
         command=args.run_command,
         workflow_dir=args.workflow_dir,
+        distance_figure=args.distance_figure,
     )
     print(f"wrote {out}")
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    from genoflow.simulate import write_motif_pair_fasta
+
+    write_motif_pair_fasta(args.out, args.distance, args.records, args.seed)
+    print(f"wrote {args.records} records, motifs {args.distance} letters apart, to {args.out}")
+
+
+def cmd_distance_figure(args: argparse.Namespace) -> None:
+    from genoflow.figures import write_distance_figure
+
+    if len(args.summaries) != len(args.distances):
+        raise InputError(None, "give one --distances entry per --summaries file")
+    write_distance_figure(dict(zip(args.distances, map(Path, args.summaries), strict=True)),
+                          Path(args.out))  # fmt: skip
+    print(f"wrote {args.out}")
 
 
 def cmd_ingest_matrix(args: argparse.Namespace) -> None:
@@ -412,8 +430,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--command", dest="run_command", default="", help="the command that produced the results"
     )
     p.add_argument("--workflow-dir", default=".", help="folder whose git commit is recorded")
+    p.add_argument("--distance-figure", help="SVG of accuracy against motif distance, if any")
     p.add_argument("--out", required=True, help="HTML file to write")
     p.set_defaults(func=cmd_report)
+
+    p = commands.add_parser("simulate", help="DNA with two motifs some distance apart (pos/neg)")
+    p.add_argument("--distance", type=int, required=True, help="letters between the motifs")
+    p.add_argument("--records", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="FASTA to write")
+    p.set_defaults(func=cmd_simulate)
+
+    p = commands.add_parser(
+        "distance-figure", help="summary.tsv of simulated datasets -> accuracy vs distance SVG"
+    )
+    p.add_argument("--summaries", nargs="+", required=True, help="summary.tsv per dataset")
+    p.add_argument("--distances", nargs="+", type=int, required=True, help="motif distance of each")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_distance_figure)
 
     p = commands.add_parser(
         "ingest-matrix", help="expression matrix + sample metadata -> validated time series"

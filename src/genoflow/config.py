@@ -110,6 +110,8 @@ def _cross_checks(config: dict) -> list[str]:
         for i, entry in enumerate(dataset.get("residues", {}).get("csv", [])):
             if not Path(entry["path"]).is_file():
                 problems.append(f"{where}.residues.csv[{i}].path: file {entry['path']!r} not found")
+        if "simulate" in dataset and (task != "classification" or dataset["alphabet"] != "dna"):
+            problems.append(f"{where}.simulate: simulated records are dna, task classification")
         if task == "token_classification" and dataset.get("tile"):
             problems.append(f"{where}.tile: per-residue labels cannot be tiled")
         for model in models_for(config, name):

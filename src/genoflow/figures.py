@@ -984,3 +984,40 @@ def _maps(summary: dict, records: pd.DataFrame, arrays: dict) -> Figure:
             ax.tick_params(labelsize=6)
         panels[-1].set_xlabel("Position")
     return figure
+
+
+# --- long-range memory ---------------------------------------------------------------------
+
+
+def write_distance_figure(summaries: dict[int, Path], out: Path) -> Path:
+    """Test accuracy against motif distance (workflow/configs/long_range.yaml): one line per
+    model through its mean over seeds, every seed a dot, chance (0.5) dotted."""
+    rows = []
+    for distance, path in summaries.items():
+        table = pd.read_csv(path, sep="\t", dtype={"model": str})
+        if "accuracy" not in table:
+            raise InputError(path, "not a classification summary (no accuracy column)")
+        rows.append(table.assign(distance=distance)[["model", "seed", "accuracy", "distance"]])
+    data = pd.concat(rows, ignore_index=True)
+    models = list(dict.fromkeys(data["model"]))
+    colours = {m: MODEL_COLOURS[i % len(MODEL_COLOURS)] for i, m in enumerate(models)}
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(6.5, 3.6), layout="constrained")
+        ax = figure.subplots()
+        for model in models:
+            runs = data[data["model"] == model]
+            means = runs.groupby("distance")["accuracy"].mean().sort_index()
+            ax.plot(means.index, means.values, marker="o", color=colours[model], label=model)
+            ax.scatter(runs["distance"], runs["accuracy"], s=10, color=colours[model], alpha=0.45)
+        ax.axhline(0.5, color="#999999", linestyle=":", linewidth=1, label="chance")
+        distances = sorted(summaries)
+        if len(distances) > 1 and min(distances) > 0:
+            ax.set_xscale("log")
+        ax.set_xticks(distances, [str(d) for d in distances])
+        ax.set_xlabel("Letters between the two motifs")
+        ax.set_ylabel("Test accuracy")
+        ax.set_ylim(0.4, 1.02)
+        ax.set_title("Long-range memory: accuracy against motif distance", loc="left")
+        ax.legend(frameon=False, fontsize=7, loc="lower left")
+        _save(figure, Path(out), title="distance")
+    return Path(out)

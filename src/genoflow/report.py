@@ -181,8 +181,10 @@ def write_report(
     config: dict,
     command: str,
     workflow_dir: str | Path,
+    distance_figure: str | Path | None = None,
 ) -> Path:
-    """Render the report for `datasets` under `results_dir` into `out` (written atomically)."""
+    """Render the report for `datasets` under `results_dir` into `out` (written atomically);
+    `distance_figure`: the long-range accuracy-against-distance SVG, shown first if given."""
     results_dir, out = Path(results_dir), Path(out)
     if not datasets:
         raise InputError(None, "no datasets given for the report")
@@ -190,6 +192,9 @@ def write_report(
     html = render(
         datasets=sections,
         network_overview=network_overview(sections),
+        distance_svg=inline_svg(Path(distance_figure).read_text(encoding="utf-8"), "distance")
+        if distance_figure
+        else None,
         config_text=config_text(config),
         command=command,
         versions=package_versions(),

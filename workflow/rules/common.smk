@@ -50,9 +50,11 @@ STAGE_MODULES = {
         "interpret", "figures", "train", "baselines", "forecast", "data", "models", "tasks",
         "preprocess", "timeseries", "metrics", "alphabets", "config", "errors", "io",
     ),
+    "simulate": ("simulate", "io"),
     "summarize": ("summarize", "metrics", "errors", "io"),
     "figures": ("figures", "metrics", "errors", "io"),
     "report": ("report", "figures", "metrics", "errors", "io"),
+    "distance_figure": ("figures", "metrics", "errors", "io"),
     "predict": (
         "predict", "ingest", "regions", "train", "baselines", "forecast", "data", "models", "tasks", "preprocess",
         "timeseries", "metrics", "alphabets", "fasta", "errors", "io",
@@ -117,6 +119,8 @@ def neural_models_of(dataset):
 
 # Forecasting datasets with a neural model get a gene-interaction ranking.
 NETWORK_DATASETS = [d for d in SERIES_DATASETS if neural_models_of(d)]
+# Simulated datasets (long-range memory): accuracy against motif distance, across datasets.
+SIMULATED_DATASETS = [d for d in DATASETS if "simulate" in config["datasets"][d]]
 # Classification datasets with a neural model get ISM, saliency (and attention) maps.
 INTERPRET_DATASETS = [d for d in datasets_of("classification") if neural_models_of(d)]
 PREDICTIONS = list(config["predict"])
@@ -212,6 +216,8 @@ def ingest_inputs(w):
         return {"samples": str(sheet), "fasta": fasta}
     if "residues" in dataset:
         return {"csv": [entry["path"] for entry in dataset["residues"]["csv"]]}
+    if "simulate" in dataset:
+        return {"fasta": f"results/{w.dataset}/simulated.fa"}
     regions = dataset.get("regions")
     files = {"fasta": dataset["fasta"]} if not regions else {"bed": regions["bed"]}
     if regions:
@@ -232,6 +238,9 @@ def ingest_args(w):
         args += ["--samples", dataset["samples"]]
     elif "residues" in dataset:
         args += residue_args(dataset["residues"])
+    elif "simulate" in dataset:  # the label is the header's second word
+        args += ["--fasta", f"results/{w.dataset}/simulated.fa"]
+        args += ["--label-pattern", r"^\S+\s+(\S+)"]
     elif regions:
         args += ["--bed", regions["bed"], "--reference", regions["reference"]]
         for key in ("resize", "label_column"):

@@ -53,3 +53,22 @@ rule ingest_matrix:
     shell:
         "python -m genoflow ingest-matrix {params.args} --out $(dirname {output.summary})"
         " > {log} 2>&1"
+
+
+# Simulated records (long-range memory benchmark): a FASTA the ingest rule then reads.
+rule simulate:
+    output:
+        "results/{dataset}/simulated.fa",
+    log:
+        "logs/simulate/{dataset}.log",
+    wildcard_constraints:
+        dataset=one_of(SIMULATED_DATASETS),
+    localrule: True
+    conda:
+        "../../envs/genoflow.yaml"
+    params:
+        spec=lambda w: config["datasets"][w.dataset]["simulate"],
+        code=code_version("simulate"),
+    shell:
+        "python -m genoflow simulate --distance {params.spec[distance]}"
+        " --records {params.spec[records]} --seed {params.spec[seed]} --out {output} > {log} 2>&1"

@@ -34,6 +34,32 @@ for task, names in FIGURES.items():
             " > {log} 2>&1"
 
 
+# With several simulated datasets (long_range.yaml): test accuracy against motif distance.
+rule distance_figure:
+    input:
+        expand("results/{dataset}/summary.tsv", dataset=SIMULATED_DATASETS),
+    output:
+        report(
+            "results/report/distance.svg",
+            caption="../report/distance.rst",
+            category="Report",
+        ),
+    log:
+        "logs/distance_figure/distance_figure.log",
+    localrule: True
+    conda:
+        "../../envs/genoflow.yaml"
+    params:
+        distances=" ".join(
+            str(config["datasets"][d]["simulate"]["distance"])
+            for d in SIMULATED_DATASETS
+        ),
+        code=code_version("distance_figure"),
+    shell:
+        "python -m genoflow distance-figure --summaries {input} --distances {params.distances}"
+        " --out {output} > {log} 2>&1"
+
+
 rule report:
     input:
         summaries=expand("results/{dataset}/summary.tsv", dataset=DATASETS),
@@ -47,6 +73,7 @@ rule report:
         interpret=expand(
             "results/{dataset}/interpret/summary.json", dataset=INTERPRET_DATASETS
         ),
+        distance=["results/report/distance.svg"] if len(SIMULATED_DATASETS) > 1 else [],
     output:
         report(
             "results/report/index.html",
@@ -64,7 +91,10 @@ rule report:
         command=shlex.quote(RERUN_COMMAND),
         workflow_dir=workflow.basedir,
         code=code_version("report"),
+        distance=lambda w, input: (
+            f"--distance-figure {input.distance[0]}" if input.distance else ""
+        ),
     shell:
         "python -m genoflow report --results results --datasets {params.datasets}"
         " --config-json {params.config} --command {params.command}"
-        " --workflow-dir {params.workflow_dir} --out {output} > {log} 2>&1"
+        " --workflow-dir {params.workflow_dir} {params.distance} --out {output} > {log} 2>&1"

@@ -5,6 +5,9 @@ Position-free pools (attention, mean, max, meanmax) suit motifs that may sit any
 promoters need: on UCI splice a BiLSTM scores 0.93 with meanmax and 0.96 with flatten.
 It needs the dataset's fixed `max_length`; `pool_size` > 1 first max-pools non-overlapping
 windows of that many positions (the classic conv -> max-pool -> dense readout).
+`last` reads the features at each sequence's last real position: with a unidirectional recurrent
+model, its final state, the classic RNN classifier that must carry everything it has read to
+the end (workflow/configs/long_range.yaml measures how far it can).
 `none` keeps every position (per-residue labelling: the head then scores each position).
 """
 
@@ -16,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-POOLS = ("attention", "mean", "max", "meanmax", "flatten", "none")
+POOLS = ("attention", "mean", "max", "meanmax", "flatten", "last", "none")
 
 
 class Pool(nn.Module):
@@ -40,6 +43,8 @@ class Pool(nn.Module):
     def forward(self, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         if self.kind == "none":
             return h
+        if self.kind == "last":
+            return h[torch.arange(len(h), device=h.device), lengths - 1]
         keep = (torch.arange(h.shape[1], device=h.device) < lengths[:, None])[..., None]
         if self.kind == "attention":
             weights = self.score(h).masked_fill(~keep, float("-inf")).softmax(dim=1)
