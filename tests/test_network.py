@@ -84,3 +84,17 @@ def test_gold_standard_with_unknown_gene_is_refused(tmp_path):
     gold.write_text("G1\tG9\t1\n")
     with pytest.raises(InputError, match=r"gold.tsv: gene\(s\) \['G9'\]"):
         read_gold_standard(gold, ["G1", "G2"])
+
+
+def test_cli_draws_the_ranking_as_a_heatmap_with_known_edges(ring, tmp_path):
+    """`genoflow network --figure` writes the regulator × target heatmap, one circle per known
+    edge of the gold standard."""
+    from genoflow.cli import main
+
+    root, data, gold, model = ring
+    figure = tmp_path / "network.svg"
+    main(["network", "--models", str(model), "--data", str(data), "--gold-standard", str(gold),
+          "--out", str(tmp_path / "network"), "--figure", str(figure)])  # fmt: skip
+    svg = figure.read_text()
+    assert svg.startswith("<?xml") and "Regulator gene" in svg and "known edge" in svg
+    assert (tmp_path / "network" / "edges.tsv").is_file()

@@ -288,7 +288,7 @@ def test_forecasting_outputs_follow_the_contract(mixed_project):
     assert len(edges) == 90 and list(edges["rank"]) == list(range(1, 91))
     network = json.loads((results / "network" / "metrics.json").read_text())
     assert 0 <= network["neural"]["auroc"] <= 1 and network["ridge"]["edges_true"] == 15
-    for name in ("comparison", "forecast", "loss"):
+    for name in ("comparison", "forecast", "loss", "network"):
         assert (results / "figures" / f"{name}.svg").is_file()
 
 

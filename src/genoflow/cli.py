@@ -242,9 +242,14 @@ def cmd_preprocess_series(args: argparse.Namespace) -> None:
 
 
 def cmd_network(args: argparse.Namespace) -> None:
-    from genoflow.network import rank_network
+    from genoflow.figures import write_network_heatmap
+    from genoflow.network import rank_network, read_gold_standard
 
     result = rank_network(args.models, args.data, args.out, gold_standard=args.gold_standard)
+    if args.figure:
+        genes = json.loads((Path(args.data) / "meta.json").read_text())["genes"]
+        gold = read_gold_standard(args.gold_standard, genes) if args.gold_standard else None
+        write_network_heatmap(Path(args.out) / "edges.tsv", Path(args.figure), gold)
     for name in ("neural", "ridge", "ridge_ar1"):
         if name in result:
             print(f"{name}: AUROC {result[name]['auroc']:.3f}, AUPR {result[name]['aupr']:.3f}")
@@ -517,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="folder written by `genoflow preprocess-series`")
     p.add_argument("--gold-standard", help="known edges: regulator, target, 0/1 per line")
     p.add_argument("--out", required=True)
+    p.add_argument("--figure", help="SVG heatmap of the neural ranking to write")
     p.set_defaults(func=cmd_network)
 
     p = commands.add_parser(

@@ -1021,3 +1021,42 @@ def write_distance_figure(summaries: dict[int, Path], out: Path) -> Path:
         ax.legend(frameon=False, fontsize=7, loc="lower left")
         _save(figure, Path(out), title="distance")
     return Path(out)
+
+
+# --- gene interactions ---------------------------------------------------------------------
+
+
+def write_network_heatmap(edges: Path, out: Path, gold: pd.DataFrame | None = None) -> Path:
+    """The neural gene-interaction ranking as a regulator × target heatmap (score of each
+    directed pair; the diagonal, never scored, left blank), known edges of the gold standard
+    outlined."""
+    table = pd.read_csv(edges, sep="\t", dtype={"regulator": str, "target": str})
+    genes = sorted(set(table["regulator"]) | set(table["target"]), key=_natural)
+    index = {gene: i for i, gene in enumerate(genes)}
+    scores = np.full((len(genes), len(genes)), np.nan)
+    scores[table["regulator"].map(index), table["target"].map(index)] = table["score"]
+    size = min(9.0, 2.2 + 0.32 * len(genes))
+    with matplotlib.rc_context(STYLE):
+        figure = Figure(figsize=(size + 1.0, size), layout="constrained")
+        ax = figure.subplots()
+        image = ax.imshow(scores, cmap="viridis", interpolation="nearest")
+        figure.colorbar(image, ax=ax, fraction=0.04, label="edge score (rank ensemble)")
+        if gold is not None:
+            known = gold[gold["edge"] == 1]
+            rows, columns = known["regulator"].map(index), known["target"].map(index)
+            ax.scatter(columns, rows, s=90, facecolors="none", edgecolors="#D55E00", linewidths=1.2,
+                       label="known edge (gold standard)")  # fmt: skip
+            ax.legend(loc="upper left", bbox_to_anchor=(0, -0.08), frameon=False, fontsize=7)
+        labelled = len(genes) <= 40  # beyond that, names would overlap
+        ax.set_xticks(range(len(genes)), genes if labelled else [], rotation=90)
+        ax.set_yticks(range(len(genes)), genes if labelled else [])
+        ax.set_xlabel("Target gene")
+        ax.set_ylabel("Regulator gene")
+        ax.set_title("Gene interactions ranked by the neural forecasters", loc="left")
+        _save(figure, Path(out), title="network")
+    return Path(out)
+
+
+def _natural(name: str) -> tuple:
+    """G2 before G10."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))

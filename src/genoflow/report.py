@@ -120,6 +120,12 @@ FIGURES = {
         "for every letter at every position (blue raises it, red lowers it), gradient × input "
         "saliency and, for a Transformer, the attention each position receives.",
     ),
+    "network": (
+        "Gene interactions",
+        "Score of every directed regulator → target pair from the neural forecasters (input "
+        "gradients, rank ensemble over models and seeds); circles mark the known edges of the "
+        "gold standard, when one is given.",
+    ),
     "loss": (
         "Training curves",
         "Training (dashed) and validation (solid) loss per epoch of each neural model; the star "

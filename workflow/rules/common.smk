@@ -43,7 +43,7 @@ STAGE_MODULES = {
     ),
     "evaluate": ("metrics", "forecast", "timeseries", "errors", "io"),
     "network": (
-        "network", "train", "forecast", "data", "models", "tasks", "preprocess", "timeseries",
+        "network", "figures", "train", "forecast", "data", "models", "tasks", "preprocess", "timeseries",
         "metrics", "alphabets", "errors", "io",
     ),
     "interpret": (

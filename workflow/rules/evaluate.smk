@@ -58,6 +58,12 @@ rule network:
         ridge="results/{dataset}/network/ridge_edges.tsv",
         ridge_ar1="results/{dataset}/network/ridge_ar1_edges.tsv",
         metrics="results/{dataset}/network/metrics.json",
+        heatmap=report(
+            "results/{dataset}/figures/network.svg",
+            caption="../report/network.rst",
+            category="{dataset}",
+            subcategory="interpretation",
+        ),
     log:
         "logs/network/{dataset}.log",
     wildcard_constraints:
@@ -69,4 +75,4 @@ rule network:
         code=code_version("network"),
     shell:
         "python -m genoflow network --models {input.models} --data $(dirname {input.meta})"
-        " {params.gold} --out $(dirname {output.metrics}) > {log} 2>&1"
+        " {params.gold} --out $(dirname {output.metrics}) --figure {output.heatmap} > {log} 2>&1"
