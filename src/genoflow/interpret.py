@@ -33,6 +33,8 @@ from genoflow.io import atomic_path, read_json, write_json
 from genoflow.preprocess import load_arrays, read_ids
 
 SPLIT_TEST = 2
+MUTANT_BUDGET = 400_000  # mutant sequences scored per interpretation, at most (roughly)
+MIN_RECORDS = 10
 
 
 def ism_scores(module, tokens: np.ndarray, lengths: np.ndarray, classes: np.ndarray,
@@ -114,7 +116,8 @@ def interpret(
     seed: int = 0,
 ) -> dict:
     """ISM, saliency and (Transformer) attention for up to `max_records` test records of a
-    trained classifier's run; write the arrays and summary.json; return the summary."""
+    trained classifier's run (fewer for long sequences: see MUTANT_BUDGET); write the arrays
+    and summary.json; return the summary."""
     from genoflow.train import load_model
 
     run_dir, data_dir, out_dir = Path(run_dir), Path(data_dir), Path(out_dir)
@@ -126,12 +129,15 @@ def interpret(
     module, payload = load_model(run_dir / "model.ckpt")
     arrays = load_arrays(data_dir)
     test = np.flatnonzero(arrays["split"] == SPLIT_TEST)
+    letters = get_alphabet(meta["alphabet"]).channels
+    # Long sequences: fewer records, so that all their mutants stay within MUTANT_BUDGET.
+    mutants_each = float(arrays["lengths"][test].mean()) * letters if len(test) else 1.0
+    max_records = min(max_records, max(MIN_RECORDS, int(MUTANT_BUDGET // mutants_each)))
     if len(test) > max_records:  # a fixed random subset, in row order
         test = np.sort(np.random.default_rng(seed).choice(test, max_records, replace=False))
     tokens, lengths = np.asarray(arrays["tokens"][test]), arrays["lengths"][test]
     tokens = tokens[:, : int(lengths.max())]
     labels = arrays["labels"][test]
-    letters = get_alphabet(meta["alphabet"]).channels
     with torch.no_grad():
         predicted = _log_probs(module, tokens, lengths).argmax(axis=1)
     # Explain the class the model predicts: for a correct record that is its label.
