@@ -243,17 +243,21 @@ def _rss_bytes() -> int:
 WORKERS = {"raw": worker_raw, "genoflow": worker_genoflow, "steps": worker_steps}
 
 
-def run_worker(kind: str, args, **options) -> dict:
+def run_worker(kind: str, args, allow_fail: bool = False, **options) -> dict | None:
     command = [sys.executable, __file__, "--worker", kind, "--threads", str(args.threads)]
     command += ["--seed", str(args.seed)]
     for key, value in options.items():
         command += [f"--{key.replace('_', '-')}", str(value)]
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    env = dict(os.environ, PYTHONPATH=str(args.src))
     process = subprocess.run(command, capture_output=True, text=True, env=env)
     if process.returncode != 0:
-        sys.exit(
+        message = (
             f"worker {kind} {options} failed:\n{process.stdout[-2000:]}{process.stderr[-3000:]}"
         )
+        if allow_fail:  # e.g. a kernel missing for one precision on one GPU: report, go on
+            print(message, file=sys.stderr)
+            return None
+        sys.exit(message)
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
@@ -311,15 +315,20 @@ def throughput(args) -> dict:
 
 
 def families(args) -> dict:
-    rows = []
+    rows, failed = [], []
     precisions = args.precision.split(",")
     for family in args.families.split(","):
         for length in (int(x) for x in args.lengths.split(",")):
             for precision in precisions:
                 result = run_worker(
-                    "steps", args, family=family, length=length, batch_size=args.family_batch,
-                    steps=args.steps, device=args.device, precision=precision,
+                    "steps", args, allow_fail=True, family=family, length=length,
+                    batch_size=args.family_batch, steps=args.steps, device=args.device,
+                    precision=precision,
                 )  # fmt: skip
+                if result is None:
+                    failed.append({"family": family, "length": length, "precision": precision})
+                    print(f"  {family:<12}{length:>6}  {precision:<11} FAILED (see above)")
+                    continue
                 per_1k = [s / result["batch_size"] * 1000 for s in result["step_seconds"]]
                 result["seconds_per_1k"] = summary(per_1k)
                 result["samples_per_s"] = summary(
@@ -342,11 +351,14 @@ def families(args) -> dict:
         "device": args.device,
         "gpu": rows[0].get("gpu") if rows else None,
         "rows": rows,
+        "failed": failed,
     }
 
 
 def print_families(result: dict) -> None:
     print()
+    for f in result["failed"]:
+        print(f"FAILED: {f['family']} length {f['length']} {f['precision']}")
     device = result["gpu"] or result["device"]
     print(f"training steps, batch {result['batch_size']}, default hyperparameters, device"
           f" {device}; median (min-max) over {result['steps']} steps")  # fmt: skip
@@ -392,6 +404,9 @@ def main(argv: list[str] | None = None) -> None:
         "--precision", default="32-true", help="comma-separated: 32-true,bf16-mixed"
     )
     parser.add_argument("--results", type=Path, default=HERE / "results" / "training.json")
+    parser.add_argument(
+        "--src", type=Path, default=REPO / "src", help="genoflow source to run (to compare)"
+    )
     # internal: one measurement in this process
     parser.add_argument("--worker", choices=tuple(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
