@@ -105,8 +105,14 @@ def run_once(root: Path, cores: int, extra: list[str]) -> dict:
         ended = time.time()
     if status != 0:
         sys.exit(f"snakemake failed ({status}):\n{(root / 'snakemake.log').read_text()[-4000:]}")
+    return analyse(root, started, ended)
+
+
+def analyse(root: Path, started: float, ended: float) -> dict:
+    """The measures of one run from its folder (jobs.log, work/benchmarks/) and wall clock."""
+    work = root / "work"
     jobs = []
-    for line in jobs_log.read_text().splitlines():
+    for line in (root / "jobs.log").read_text().splitlines():
         start, end, code, arguments = line.split(" ", 3)
         jobs.append(
             {
@@ -167,13 +173,21 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             shutil.rmtree(root, ignore_errors=True)
         runs.append(run)
-        print(
-            f"  rep {rep}: wall {run['wall_seconds']:.1f} s,"
-            f" in jobs {run['in_jobs_seconds']:.1f} s,"
-            f" overhead {run['overhead_seconds']:.1f} s ({100 * run['overhead_share']:.1f} %):"
-            f" startup {run['startup_seconds']:.1f}, gaps {run['gaps_seconds']:.1f},"
-            f" wrap-up {run['wrapup_seconds']:.1f}; {run['jobs']} jobs"
-        )
+        print_run(rep, run)
+    write_results(runs, args)
+
+
+def print_run(rep: int, run: dict) -> None:
+    print(
+        f"  rep {rep}: wall {run['wall_seconds']:.1f} s,"
+        f" in jobs {run['in_jobs_seconds']:.1f} s,"
+        f" overhead {run['overhead_seconds']:.1f} s ({100 * run['overhead_share']:.1f} %):"
+        f" startup {run['startup_seconds']:.1f}, gaps {run['gaps_seconds']:.1f},"
+        f" wrap-up {run['wrapup_seconds']:.1f}; {run['jobs']} jobs"
+    )
+
+
+def write_results(runs: list[dict], args) -> None:
     keys = (
         "wall_seconds", "in_jobs_seconds", "overhead_seconds", "startup_seconds", "gaps_seconds",
         "wrapup_seconds", "job_seconds_sum",
@@ -196,7 +210,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print()
     print(f"the demo workflow (`make run`: snakemake --cores {args.cores}), {runs[0]['jobs']} jobs;"
-          f" median (min-max) over {args.reps} runs")  # fmt: skip
+          f" median (min-max) over {len(runs)} runs")  # fmt: skip
     rows = [
         ("wall time, s", "wall_seconds"),
         ("inside jobs (union), s", "in_jobs_seconds"),
