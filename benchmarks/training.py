@@ -29,7 +29,10 @@ fresh process per (family, length): seconds per 1000 sequences (median and min-m
 --steps timed steps after one warm-up step) and peak memory (CPU: the process's peak RSS, and
 its growth over the RSS before the first step; CUDA: torch.cuda.max_memory_allocated).
 
-Writes benchmarks/results/training.json (or --results). Not a test: never fails for speed.
+Threads: --threads per side, default 1 (on a shared 2-core machine, two OpenMP threads per
+side slowed down tenfold whenever another process took a core: spinning threads wait for a
+descheduled one). Writes benchmarks/results/training.json (or --results). Not a test: never
+fails for speed.
 """
 
 from __future__ import annotations
@@ -243,12 +246,14 @@ def _rss_bytes() -> int:
 WORKERS = {"raw": worker_raw, "genoflow": worker_genoflow, "steps": worker_steps}
 
 
-def run_worker(kind: str, args, allow_fail: bool = False, **options) -> dict | None:
+def run_worker(
+    kind: str, args, allow_fail: bool = False, src: Path | None = None, **options
+) -> dict | None:
     command = [sys.executable, __file__, "--worker", kind, "--threads", str(args.threads)]
     command += ["--seed", str(args.seed)]
     for key, value in options.items():
         command += [f"--{key.replace('_', '-')}", str(value)]
-    env = dict(os.environ, PYTHONPATH=str(args.src))
+    env = dict(os.environ, PYTHONPATH=str(src or args.src))
     process = subprocess.run(command, capture_output=True, text=True, env=env)
     if process.returncode != 0:
         message = (
@@ -272,11 +277,15 @@ def throughput(args) -> dict:
         data=data, epochs=args.epochs, batch_size=args.batch_size, model_args=args.model_args
     )
     runs = []
+    sides = ["raw", "genoflow"] + (["genoflow_compare"] if args.compare_src else [])
     for rep in range(args.reps):
-        order = ("raw", "genoflow") if rep % 2 == 0 else ("genoflow", "raw")
+        order = sides if rep % 2 == 0 else sides[::-1]
         pair = {}
         for side in order:
-            result = run_worker(side, args, **options)
+            if side == "genoflow_compare":  # the same path from another source tree
+                result = run_worker("genoflow", args, src=args.compare_src, **options)
+            else:
+                result = run_worker(side, args, **options)
             timed = result["epoch_seconds"][1:]  # the first epoch is warm-up
             result["samples_per_s"] = result["train_samples"] / statistics.median(timed)
             pair[side] = result
@@ -285,6 +294,9 @@ def throughput(args) -> dict:
                 f"  (epochs {', '.join(f'{s:.2f}' for s in result['epoch_seconds'])} s)"
             )
         pair["ratio"] = pair["genoflow"]["samples_per_s"] / pair["raw"]["samples_per_s"]
+        if args.compare_src:
+            raw = pair["raw"]["samples_per_s"]
+            pair["ratio_compare"] = pair["genoflow_compare"]["samples_per_s"] / raw
         runs.append(pair)
     import shutil
 
@@ -300,8 +312,15 @@ def throughput(args) -> dict:
         "genoflow_samples_per_s": summary([r["genoflow"]["samples_per_s"] for r in runs]),
         "ratio_genoflow_over_raw": summary([r["ratio"] for r in runs]),
         "goal": ">= 0.95",
+        "src": str(args.src),
         "runs": runs,
     }
+    if args.compare_src:
+        result["compare_src"] = str(args.compare_src)
+        result["compare_samples_per_s"] = summary(
+            [r["genoflow_compare"]["samples_per_s"] for r in runs]
+        )
+        result["ratio_compare_over_raw"] = summary([r["ratio_compare"] for r in runs])
     print()
     print(f"LSTM {result['model']}, batch {args.batch_size}, length {args.length},"
           f" {result['train_samples']} training sequences, {args.epochs} epochs (first excluded),"
@@ -311,6 +330,10 @@ def throughput(args) -> dict:
     print(f"{'genoflow train()':<28}{fmt(result['genoflow_samples_per_s']):>24}")
     ratio = fmt(result["ratio_genoflow_over_raw"], 3)
     print(f"{'ratio genoflow / raw':<28}{ratio:>24}   (goal >= 0.95)")
+    if args.compare_src:
+        print(f"{'genoflow, --compare-src':<28}{fmt(result['compare_samples_per_s']):>24}")
+        ratio = fmt(result["ratio_compare_over_raw"], 3)
+        print(f"{'ratio --compare-src / raw':<28}{ratio:>24}   ({args.compare_src})")
     return result
 
 
@@ -381,12 +404,12 @@ def print_families(result: dict) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("all", "throughput", "families"), default="all")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (both sides)")
     parser.add_argument("--seed", type=int, default=0)
     # throughput
     parser.add_argument("--reps", type=int, default=3, help="alternating repetitions")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (first excluded)")
-    parser.add_argument("--train-batches", type=int, default=12, help="training batches/epoch")
+    parser.add_argument("--train-batches", type=int, default=8, help="training batches/epoch")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--length", type=int, default=200)
     parser.add_argument(
@@ -397,8 +420,8 @@ def main(argv: list[str] | None = None) -> None:
     # families
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--lengths", default="200,1000,2000")
-    parser.add_argument("--family-batch", type=int, default=32)
-    parser.add_argument("--steps", type=int, default=3, help="timed steps per (family, length)")
+    parser.add_argument("--family-batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=2, help="timed steps per (family, length)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument(
         "--precision", default="32-true", help="comma-separated: 32-true,bf16-mixed"
@@ -406,6 +429,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", type=Path, default=HERE / "results" / "training.json")
     parser.add_argument(
         "--src", type=Path, default=REPO / "src", help="genoflow source to run (to compare)"
+    )
+    parser.add_argument(
+        "--compare-src", type=Path, help="throughput: also run genoflow from this source tree"
     )
     # internal: one measurement in this process
     parser.add_argument("--worker", choices=tuple(WORKERS), help=argparse.SUPPRESS)
