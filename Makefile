@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 # Jobs call `python -m genoflow`: put the venv first on PATH for Snakemake and its jobs.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-cluster lint report install install-test install-cluster clean
+.PHONY: run test test-cluster lint report bench install install-test install-cluster clean
 
 run: $(VENV)/.installed
 	snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
@@ -37,6 +37,31 @@ lint: $(VENV)/.installed-test
 	ruff format --check src tests benchmarks
 	snakefmt --check Snakefile workflow/rules
 	snakemake --lint
+
+# Benchmarks (not tests: they never fail for being slow). Each prints a table and writes
+# benchmarks/results/<name>.json; the Keras comparison runs tensorflow-cpu in its own venv.
+# benchmarks/large_data.py (minutes, ~7 GB of disk) and benchmarks/gpu.sh (needs a CUDA GPU)
+# are run by hand. BENCH_ARGS reach every script, e.g. BENCH_ARGS="--reps 1".
+KERAS_VENV ?= .venv-keras
+KERAS_SPEC ?= tensorflow-cpu==2.21.*
+BENCH_ARGS ?=
+BENCHMARKS := $(wildcard benchmarks/ingest.py) benchmarks/training.py \
+	benchmarks/keras_forecaster.py benchmarks/workflow_overhead.py
+
+bench: $(VENV)/.installed $(KERAS_VENV)/.installed
+	set -e; for script in $(BENCHMARKS); do \
+		echo "== $$script"; \
+		if [ $$script = benchmarks/keras_forecaster.py ]; then \
+			$(BIN)/python $$script --keras-python $(KERAS_VENV)/bin/python $(BENCH_ARGS); \
+		else \
+			$(BIN)/python $$script $(BENCH_ARGS); \
+		fi; \
+	done
+
+$(KERAS_VENV)/.installed:
+	test -x $(KERAS_VENV)/bin/python || $(PYTHON) -m venv $(KERAS_VENV)
+	$(KERAS_VENV)/bin/python -m pip install --quiet "$(KERAS_SPEC)"
+	touch $@
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test

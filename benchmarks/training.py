@@ -1,0 +1,469 @@
+"""Training speed: genoflow's full training path against a minimal raw PyTorch loop, and the
+cost of each model family at several sequence lengths.
+
+    python benchmarks/training.py                          # both parts, defaults below
+    python benchmarks/training.py --part throughput --reps 2 --epochs 3 --train-batches 8
+    python benchmarks/training.py --part families --lengths 200,1000 --steps 3
+    python benchmarks/training.py --part families --device cuda --precision 32-true,bf16-mixed
+
+Part `throughput` (LSTM, batch 128, length 200): random DNA with random binary labels is
+ingested and preprocessed by genoflow into memory-mapped arrays. Each repetition runs, in
+fresh processes and in alternating order,
+  raw      a minimal PyTorch loop: the same `SequenceModel` (fixed one-hot embedding -> LSTM ->
+           pool -> linear), token and label tensors in memory, a shuffled permutation sliced
+           into batches of 128, Adam, cross-entropy; nothing else;
+  genoflow `genoflow.train.train` exactly as `genoflow train` calls it, with the default
+           `TrainConfig` (Lightning; TokenDataModule reading batches of the memory-mapped
+           token array; one-hot on the fly; AdamW, gradient clipping, deterministic mode,
+           validation, early stopping, checkpoints, the log progress bar, history.csv).
+Both train the same number of epochs over the same training split; samples/s is
+(training sequences per epoch) / (epoch seconds), over every epoch but the first (warm-up).
+genoflow's epoch seconds are History's (from the start of a training epoch to its end, which
+includes its validation pass, over 2 % of the records, and the checkpoint writes): the whole
+cost a user pays per epoch. Reported: median and min-max over repetitions of each side's
+median epoch rate, and the ratio genoflow / raw per repetition (pairs run back to back).
+
+Part `families`: for each model family with its default hyperparameters (genoflow.models) and
+each length, train steps (forward, backward, Adam) on random tokens, batch --family-batch, in a
+fresh process per (family, length): seconds per 1000 sequences (median and min-max over
+--steps timed steps after one warm-up step) and peak memory (CPU: the process's peak RSS, and
+its growth over the RSS before the first step; CUDA: torch.cuda.max_memory_allocated).
+
+Threads: --threads per side, default 1 (on a shared 2-core machine, two OpenMP threads per
+side slowed down tenfold whenever another process took a core: spinning threads wait for a
+descheduled one). Writes benchmarks/results/training.json (or --results). Not a test: never
+fails for speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+FAMILIES = ("rnn", "lstm", "gru", "transformer", "cnn")
+
+
+def summary(values: list[float]) -> dict:
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "n": len(values),
+        "values": values,
+    }
+
+
+def fmt(s: dict, digits: int = 1) -> str:
+    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
+
+
+# ---------------------------------------------------------------------------- the data
+def make_dataset(root: Path, records: int, length: int, seed: int) -> Path:
+    """Random DNA of one length with random pos/neg labels, ingested and preprocessed."""
+    import numpy as np
+
+    from genoflow.ingest import FastaInput, ingest
+    from genoflow.preprocess import preprocess
+
+    rng = np.random.default_rng(seed)
+    letters = np.frombuffer(b"ACGT", dtype=np.uint8)
+    bases = letters[rng.integers(0, 4, size=(records, length))]
+    labels = rng.integers(0, 2, size=records)
+    with open(root / "random.fa", "w") as out:
+        for i in range(records):
+            out.write(f">r{i} {'pos' if labels[i] else 'neg'}\n{bases[i].tobytes().decode()}\n")
+    ingest(
+        [FastaInput(root / "random.fa")],
+        root / "ingest",
+        alphabet="dna",
+        label_pattern=r"^\S+\s+(\S+)",
+    )
+    preprocess(root / "ingest", root / "data", val=0.02, test=0.02)
+    return root / "data"
+
+
+# ---------------------------------------------------------------------------- workers
+# Each measurement runs in a fresh process (`--worker ...`) so that neither side inherits the
+# other's state (Lightning's deterministic mode is process-wide, allocator caches, warm-up).
+def worker_raw(args) -> dict:
+    """A minimal raw PyTorch loop over in-memory tensors: the reference."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    from genoflow.data import SPLIT_CODES
+    from genoflow.io import read_json
+    from genoflow.preprocess import load_arrays
+    from genoflow.tasks import _token_model
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    meta = read_json(args.data / "meta.json")
+    arrays = load_arrays(args.data)
+    train = np.flatnonzero(arrays["split"] == SPLIT_CODES["train"])
+    tokens = torch.from_numpy(np.ascontiguousarray(arrays["tokens"][train]))  # in memory
+    labels = torch.from_numpy(arrays["labels"][train].astype(np.int64))
+    lengths = torch.from_numpy(arrays["lengths"][train].astype(np.int64))
+    model = _token_model(
+        "lstm",
+        json.loads(args.model_args),
+        meta["alphabet"],
+        len(meta["classes"]),
+        meta["max_length"],
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    seconds = []
+    for _ in range(args.epochs):
+        started = time.perf_counter()
+        order = torch.randperm(len(tokens))
+        for i in range(0, len(order), args.batch_size):
+            rows = order[i : i + args.batch_size]
+            loss = F.cross_entropy(model(tokens[rows], lengths[rows]), labels[rows])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        seconds.append(time.perf_counter() - started)
+    return {"side": "raw", "train_samples": len(tokens), "epoch_seconds": seconds}
+
+
+def worker_genoflow(args) -> dict:
+    """genoflow's full training path, as `genoflow train` runs it."""
+    import csv
+
+    from genoflow.train import TrainConfig, train
+
+    out = Path(tempfile.mkdtemp(prefix="genoflow-bench-run-"))
+    config = TrainConfig(
+        max_epochs=args.epochs,
+        batch_size=args.batch_size,
+        patience=args.epochs + 1,  # train every epoch; early stopping still runs
+        accelerator="cpu",
+    )
+    info = train(
+        args.data,
+        out,
+        model_name="lstm",
+        model_type="lstm",
+        model_args=json.loads(args.model_args),
+        train_config=config,
+        seed=args.seed,
+        threads=args.threads,
+    )
+    with open(out / "history.csv") as handle:
+        seconds = [float(row["seconds"]) for row in csv.DictReader(handle)]
+    from genoflow.data import SPLIT_CODES
+    from genoflow.preprocess import load_arrays
+
+    arrays = load_arrays(args.data)
+    n_train = int((arrays["split"] == SPLIT_CODES["train"]).sum())
+    import shutil
+
+    shutil.rmtree(out, ignore_errors=True)
+    return {
+        "side": "genoflow",
+        "train_samples": n_train,
+        "epoch_seconds": seconds,
+        "wall_seconds": info["wall_seconds_this_run"],
+    }
+
+
+def worker_steps(args) -> dict:
+    """Training steps of one family at one length on random tokens: seconds per step, peak
+    memory."""
+    import torch
+    import torch.nn.functional as F
+
+    from genoflow.tasks import _token_model
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    model = _token_model(args.family, {}, "dna", 2, args.length).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    tokens = torch.randint(1, 5, (args.batch_size, args.length), dtype=torch.uint8, device=device)
+    lengths = torch.full((args.batch_size,), args.length, device=device)
+    labels = torch.randint(0, 2, (args.batch_size,), device=device)
+    dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(args.precision)
+
+    def step() -> None:
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+            loss = F.cross_entropy(model(tokens, lengths).float(), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    rss_before = _rss_bytes()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    step()  # warm-up: allocations, kernel selection
+    sync()
+    seconds = []
+    for _ in range(args.steps):
+        started = time.perf_counter()
+        step()
+        sync()
+        seconds.append(time.perf_counter() - started)
+    result = {
+        "family": args.family,
+        "length": args.length,
+        "batch_size": args.batch_size,
+        "device": args.device,
+        "precision": args.precision,
+        "params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "step_seconds": seconds,
+    }
+    if device.type == "cuda":
+        result["peak_gpu_mb"] = torch.cuda.max_memory_allocated() / 1e6
+        result["gpu"] = torch.cuda.get_device_name()
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        result["peak_rss_mb"] = peak / 1e6
+        result["rss_growth_mb"] = (peak - rss_before) / 1e6
+    return result
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/status") as handle:
+        return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS"))
+
+
+WORKERS = {"raw": worker_raw, "genoflow": worker_genoflow, "steps": worker_steps}
+
+
+def run_worker(
+    kind: str, args, allow_fail: bool = False, src: Path | None = None, **options
+) -> dict | None:
+    command = [sys.executable, __file__, "--worker", kind, "--threads", str(args.threads)]
+    command += ["--seed", str(args.seed)]
+    for key, value in options.items():
+        command += [f"--{key.replace('_', '-')}", str(value)]
+    env = dict(os.environ, PYTHONPATH=str(src or args.src))
+    process = subprocess.run(command, capture_output=True, text=True, env=env)
+    if process.returncode != 0:
+        message = (
+            f"worker {kind} {options} failed:\n{process.stdout[-2000:]}{process.stderr[-3000:]}"
+        )
+        if allow_fail:  # e.g. a kernel missing for one precision on one GPU: report, go on
+            print(message, file=sys.stderr)
+            return None
+        sys.exit(message)
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------- the parts
+def throughput(args) -> dict:
+    root = Path(tempfile.mkdtemp(prefix="genoflow-bench-train-"))
+    # train split = 96 % of the records: enough records for --train-batches full batches
+    records = int(args.train_batches * args.batch_size / 0.96) + 2
+    print(f"throughput: preparing {records} random DNA records of length {args.length} ...")
+    data = make_dataset(root, records, args.length, args.seed)
+    options = dict(
+        data=data, epochs=args.epochs, batch_size=args.batch_size, model_args=args.model_args
+    )
+    runs = []
+    sides = ["raw", "genoflow"] + (["genoflow_compare"] if args.compare_src else [])
+    for rep in range(args.reps):
+        order = sides if rep % 2 == 0 else sides[::-1]
+        pair = {}
+        for side in order:
+            if side == "genoflow_compare":  # the same path from another source tree
+                result = run_worker("genoflow", args, src=args.compare_src, **options)
+            else:
+                result = run_worker(side, args, **options)
+            timed = result["epoch_seconds"][1:]  # the first epoch is warm-up
+            result["samples_per_s"] = result["train_samples"] / statistics.median(timed)
+            pair[side] = result
+            print(
+                f"  rep {rep} {side:<9} {result['samples_per_s']:7.1f} samples/s"
+                f"  (epochs {', '.join(f'{s:.2f}' for s in result['epoch_seconds'])} s)"
+            )
+        pair["ratio"] = pair["genoflow"]["samples_per_s"] / pair["raw"]["samples_per_s"]
+        if args.compare_src:
+            raw = pair["raw"]["samples_per_s"]
+            pair["ratio_compare"] = pair["genoflow_compare"]["samples_per_s"] / raw
+        runs.append(pair)
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+    result = {
+        "model": {"type": "lstm", **json.loads(args.model_args)},
+        "batch_size": args.batch_size,
+        "length": args.length,
+        "train_samples": runs[0]["raw"]["train_samples"],
+        "epochs": args.epochs,
+        "reps": args.reps,
+        "raw_samples_per_s": summary([r["raw"]["samples_per_s"] for r in runs]),
+        "genoflow_samples_per_s": summary([r["genoflow"]["samples_per_s"] for r in runs]),
+        "ratio_genoflow_over_raw": summary([r["ratio"] for r in runs]),
+        "goal": ">= 0.95",
+        "src": str(args.src),
+        "runs": runs,
+    }
+    if args.compare_src:
+        result["compare_src"] = str(args.compare_src)
+        result["compare_samples_per_s"] = summary(
+            [r["genoflow_compare"]["samples_per_s"] for r in runs]
+        )
+        result["ratio_compare_over_raw"] = summary([r["ratio_compare"] for r in runs])
+    print()
+    print(f"LSTM {result['model']}, batch {args.batch_size}, length {args.length},"
+          f" {result['train_samples']} training sequences, {args.epochs} epochs (first excluded),"
+          f" {args.reps} alternating repetitions; median (min-max)")  # fmt: skip
+    print(f"{'':<28}{'samples/s':>24}")
+    print(f"{'raw PyTorch loop':<28}{fmt(result['raw_samples_per_s']):>24}")
+    print(f"{'genoflow train()':<28}{fmt(result['genoflow_samples_per_s']):>24}")
+    ratio = fmt(result["ratio_genoflow_over_raw"], 3)
+    print(f"{'ratio genoflow / raw':<28}{ratio:>24}   (goal >= 0.95)")
+    if args.compare_src:
+        print(f"{'genoflow, --compare-src':<28}{fmt(result['compare_samples_per_s']):>24}")
+        ratio = fmt(result["ratio_compare_over_raw"], 3)
+        print(f"{'ratio --compare-src / raw':<28}{ratio:>24}   ({args.compare_src})")
+    return result
+
+
+def families(args) -> dict:
+    rows, failed = [], []
+    precisions = args.precision.split(",")
+    for family in args.families.split(","):
+        for length in (int(x) for x in args.lengths.split(",")):
+            for precision in precisions:
+                result = run_worker(
+                    "steps", args, allow_fail=True, family=family, length=length,
+                    batch_size=args.family_batch, steps=args.steps, device=args.device,
+                    precision=precision,
+                )  # fmt: skip
+                if result is None:
+                    failed.append({"family": family, "length": length, "precision": precision})
+                    print(f"  {family:<12}{length:>6}  {precision:<11} FAILED (see above)")
+                    continue
+                per_1k = [s / result["batch_size"] * 1000 for s in result["step_seconds"]]
+                result["seconds_per_1k"] = summary(per_1k)
+                result["samples_per_s"] = summary(
+                    [result["batch_size"] / s for s in result["step_seconds"]]
+                )
+                rows.append(result)
+                if "peak_gpu_mb" in result:
+                    memory = f"peak GPU {result['peak_gpu_mb']:8.0f} MB"
+                else:
+                    growth = result["rss_growth_mb"]
+                    memory = f"peak RSS {result['peak_rss_mb']:6.0f} MB (+{growth:.0f})"
+                print(
+                    f"  {family:<12}{length:>6}  {precision:<11}"
+                    f" {fmt(result['seconds_per_1k'], 2):>22} s/1k seqs"
+                    f"  {fmt(result['samples_per_s'], 0):>18} samples/s  {memory}"
+                )
+    return {
+        "batch_size": args.family_batch,
+        "steps": args.steps,
+        "device": args.device,
+        "gpu": rows[0].get("gpu") if rows else None,
+        "rows": rows,
+        "failed": failed,
+    }
+
+
+def print_families(result: dict) -> None:
+    print()
+    for f in result["failed"]:
+        print(f"FAILED: {f['family']} length {f['length']} {f['precision']}")
+    device = result["gpu"] or result["device"]
+    print(f"training steps, batch {result['batch_size']}, default hyperparameters, device"
+          f" {device}; median (min-max) over {result['steps']} steps")  # fmt: skip
+    cuda = result["device"] == "cuda"
+    memory = "peak GPU MB" if cuda else "peak RSS MB (growth)"
+    print(f"{'family':<12}{'length':>7}  {'precision':<11}{'s / 1k sequences':>24}"
+          f"{'samples/s':>20}  {memory}")  # fmt: skip
+    for r in result["rows"]:
+        mem = (
+            f"{r['peak_gpu_mb']:.0f}"
+            if cuda
+            else f"{r['peak_rss_mb']:.0f} (+{r['rss_growth_mb']:.0f})"
+        )
+        print(
+            f"{r['family']:<12}{r['length']:>7}  {r['precision']:<11}"
+            f"{fmt(r['seconds_per_1k'], 2):>24}{fmt(r['samples_per_s'], 0):>20}  {mem}"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("all", "throughput", "families"), default="all")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (both sides)")
+    parser.add_argument("--seed", type=int, default=0)
+    # throughput
+    parser.add_argument("--reps", type=int, default=3, help="alternating repetitions")
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per run (first excluded)")
+    parser.add_argument("--train-batches", type=int, default=8, help="training batches/epoch")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--length", type=int, default=200)
+    parser.add_argument(
+        "--model-args",
+        default='{"hidden": 64, "bidirectional": true}',
+        help="LSTM hyperparameters (JSON), the same on both sides",
+    )
+    # families
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--lengths", default="200,1000,2000")
+    parser.add_argument("--family-batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=2, help="timed steps per (family, length)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--precision", default="32-true", help="comma-separated: 32-true,bf16-mixed"
+    )
+    parser.add_argument("--results", type=Path, default=HERE / "results" / "training.json")
+    parser.add_argument(
+        "--src", type=Path, default=REPO / "src", help="genoflow source to run (to compare)"
+    )
+    parser.add_argument(
+        "--compare-src", type=Path, help="throughput: also run genoflow from this source tree"
+    )
+    # internal: one measurement in this process
+    parser.add_argument("--worker", choices=tuple(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--family", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        print(json.dumps(WORKERS[args.worker](args)))
+        return
+    import torch
+
+    result = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "threads": args.threads,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "processor": platform.processor() or platform.machine(),
+        },
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    if args.part in ("all", "throughput"):
+        result["throughput"] = throughput(args)
+    if args.part in ("all", "families"):
+        print("\nfamilies: training steps per model family and length ...")
+        result["families"] = families(args)
+        print_families(result["families"])
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwrote {args.results}")
+
+
+if __name__ == "__main__":
+    main()
