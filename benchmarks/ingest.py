@@ -153,7 +153,8 @@ def genoflow_run(fasta: Path, work: Path, env: dict) -> dict:
     )  # fmt: skip
     preprocess = timed(
         [*python, "preprocess", "--ingest", str(ingested), "--out", str(prepared)],
-        work / "preprocess.log", env,
+        work / "preprocess.log",
+        env,
     )
     return {"ingest": ingest, "preprocess": preprocess}
 
