@@ -359,6 +359,7 @@ QUIRKY = [
     b"\n\nACGT\n>r1\nA\n",  # text before the first header
     b">r1\nA\n>r2\n",  # an empty last record
     b">\xc3\xa9t\xc3 caf\xc3\xa9\nAC\n>r2 \xff\nA>C\n",  # UTF-8, a bad byte, '>' inside a line
+    b">r1\tx y\n>r2\x1cz w\nA\n>\tr3 \nC\n",  # ids end at any whitespace
     b"",  # empty file
     b"\n  \n",  # only blank lines
 ]

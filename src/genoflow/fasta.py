@@ -54,7 +54,7 @@ def read_fasta(path: str | Path, allow_empty: bool = False) -> Iterator[FastaRec
 
 
 CHUNK_BYTES = 1 << 21  # read size: 1-2 MiB keeps numpy's temporaries in cache (64 MiB: ~8x slower)
-_NEWLINE, _GT = ord("\n"), ord(">")
+_NEWLINE, _CR, _GT = ord("\n"), ord("\r"), ord(">")
 # bytes.rstrip() strips these (ASCII whitespace); a sequence line loses them at its end
 _WHITESPACE = np.zeros(256, dtype=bool)
 _WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
@@ -133,7 +133,7 @@ class _ChunkParser:
         self.mid_line = False  # the carry continues a sequence line whose start was taken
         self.lines_done = 0  # complete lines before the carry
         self.seen_header = False
-        self.open: tuple[str, int] | None = None  # (header text, line) of the open record
+        self.open: tuple[str, str, int] | None = None  # (id, description, line) of the open record
         self.pieces: list[bytes] = []  # its sequence so far
         self.error: InputError | None = None
 
@@ -165,11 +165,11 @@ class _ChunkParser:
     def _finish(self, batch: FastaBatch | None) -> FastaBatch | None:
         if self.error is not None or self.open is None:
             return batch
-        header, line = self.open
+        record_id, description, line = self.open
         self.open = None
         sequence = b"".join(self.pieces)
         self.pieces = []
-        last = self._batch([header], [line], sequence, np.array([len(sequence)]))
+        last = self._batch([record_id], [description], [line], sequence, np.array([len(sequence)]))
         return last if batch is None else _concat(batch, last)
 
     def _lines(self, block: bytes, final: bool) -> FastaBatch | None:
@@ -198,8 +198,7 @@ class _ChunkParser:
                 raise _not_fasta(self.path, first_line + k, raw)
         if len(headers):
             self.seen_header = True
-        sequence, before = _gather(block, data, line_starts, ends)
-        del data
+        sequence, before = _gather(data, line_starts, ends, line_ends, is_header)
         at_header = before[headers]  # sequence bytes before each header
         # the record open before this block takes the sequence up to the first header
         first_end = int(at_header[0]) if len(headers) else len(sequence)
@@ -207,37 +206,32 @@ class _ChunkParser:
             self.pieces.append(sequence[:first_end])
         if not len(headers):
             return None
-        texts = [
-            block[s + 1 : e]
-            for s, e in zip(line_starts[headers].tolist(), line_ends[headers].tolist(), strict=True)
-        ]
+        ids, descriptions = _headers(data, line_starts[headers] + 1, line_ends[headers])
         header_lines = (headers + first_line).tolist()
-        new_texts, new_lines = texts[:-1], header_lines[:-1]
+        new_ids, new_descriptions, new_lines = ids[:-1], descriptions[:-1], header_lines[:-1]
         lengths = np.diff(at_header)
         done = sequence[int(at_header[0]) : int(at_header[-1])]
         if self.open is not None:
             head = b"".join(self.pieces)
-            new_texts.insert(0, self.open[0])
-            new_lines.insert(0, self.open[1])
+            new_ids.insert(0, self.open[0])
+            new_descriptions.insert(0, self.open[1])
+            new_lines.insert(0, self.open[2])
             lengths = np.concatenate([[len(head)], lengths])
             done = head + done
-        self.open = (texts[-1], header_lines[-1])
+        self.open = (ids[-1], descriptions[-1], header_lines[-1])
         tail = int(at_header[-1])
         self.pieces = [sequence[tail:]] if tail < len(sequence) else []
-        return self._batch(new_texts, new_lines, done, lengths)
+        return self._batch(new_ids, new_descriptions, new_lines, done, lengths)
 
     def _batch(
-        self, texts: list[bytes], lines: list[int], sequences: bytes, lengths: np.ndarray
-    ) -> FastaBatch:
-        """A batch from headers (without '>'), their lines, and the records' sequences joined;
-        on a bad record, the records before it, keeping the error for read_fasta_batches to
-        raise after them."""
-        # One decode for all headers: '\n' never joins a UTF-8 sequence, so this decodes (and
-        # replaces bad bytes) exactly as one decode per header would.
-        joined = b"\n".join(texts).decode("utf-8", "replace")
-        descriptions = [text.strip() for text in joined.split("\n")] if texts else []
+        self, ids: list[str], descriptions: list[str], lines: list[int], sequences: bytes,
+        lengths: np.ndarray,
+    ) -> FastaBatch:  # fmt: skip
+        """A batch from descriptions, header lines, and the records' sequences joined; on a
+        bad record, the records before it, keeping the error for read_fasta_batches to raise
+        after them."""
         ends = np.cumsum(lengths, dtype=np.int64)
-        bad = [i for i, text in enumerate(descriptions) if not text]
+        bad = [i for i, text in enumerate(descriptions) if not text] if "" in ids else []
         if not self.allow_empty:
             bad += np.flatnonzero(lengths == 0).tolist()
         if bad:
@@ -245,44 +239,77 @@ class _ChunkParser:
             if not descriptions[k]:
                 self.error = InputError(self.path, "header has no record id", line=lines[k])
             else:
-                record_id = descriptions[k].split(None, 1)[0]
                 problem = "empty sequence"
-                self.error = InputError(self.path, problem, line=lines[k], record=record_id)
-            descriptions, lines, ends = descriptions[:k], lines[:k], ends[:k]
+                self.error = InputError(self.path, problem, line=lines[k], record=ids[k])
+            ids, descriptions, lines, ends = ids[:k], descriptions[:k], lines[:k], ends[:k]
             sequences = sequences[: int(ends[-1])] if k else b""
-        ids = [text.split(None, 1)[0] for text in descriptions]
         return FastaBatch(ids, descriptions, np.array(lines, dtype=np.int64), sequences, ends)
 
-    def _trim(self, block: bytes, data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> None:
-        """Move each line's end back over trailing whitespace (CR of CRLF, spaces)."""
+    def _trim(self, block: bytes, data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
+        """Move each line's end back over trailing whitespace (the CR of CRLF, spaces).
+        Returns whether every byte trimmed was a CR."""
+        only_cr = True
         for _ in range(_TRIM_ROUNDS):
             trailing = np.flatnonzero(ends > starts)
-            trailing = trailing[_WHITESPACE[data[ends[trailing] - 1]]]
-            if not len(trailing):
-                return
-            ends[trailing] -= 1
-        for k in np.flatnonzero(ends > starts).tolist():  # long runs: rare
+            last = data[ends[trailing] - 1]
+            spaces = _WHITESPACE[last]
+            if not spaces.any():
+                return only_cr
+            only_cr = only_cr and bool(np.all(last[spaces] == _CR))
+            ends[trailing[spaces]] -= 1
+        trailing = np.flatnonzero(ends > starts)
+        for k in trailing[_WHITESPACE[data[ends[trailing] - 1]]].tolist():  # long runs: rare
             ends[k] = starts[k] + len(block[starts[k] : ends[k]].rstrip())
+        return False
 
 
-def _gather(block: bytes, data: np.ndarray, starts: np.ndarray, ends: np.ndarray):
-    """The bytes [starts[i], ends[i]) of every line, joined, and how many of them come before
-    each line."""
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The positions [starts[i], ends[i]) of all ranges, concatenated (without a Python loop)."""
     sizes = ends - starts
-    before = np.cumsum(sizes) - sizes
-    filled = np.flatnonzero(sizes)
-    if len(filled) * 64 < len(data):  # few long lines: join slices
-        view = memoryview(block)
-        sequence = b"".join([view[s:e] for s, e in zip(
-            starts[filled].tolist(), ends[filled].tolist(), strict=True
-        )])  # fmt: skip
-        return sequence, before
-    # many short lines: mark the kept bytes (+1 at a line's start, -1 at its end) and compress
-    edges = np.zeros(len(data) + 1, dtype=np.int8)
-    edges[starts[filled]] = 1
-    edges[ends[filled]] = -1
-    keep = np.cumsum(edges[:-1], dtype=np.int8).view(bool)
-    return data[keep].tobytes(), before
+    total = int(sizes.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+    return shift + np.arange(total, dtype=np.int64)
+
+
+def _gather(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, line_ends: np.ndarray,
+    is_header: np.ndarray,
+) -> tuple[bytes, np.ndarray]:  # fmt: skip
+    """The bytes [starts[i], ends[i]) of every line, joined, and how many of them come before
+    each line: all bytes but newlines, header lines and what _trim took off line ends."""
+    keep = data != _NEWLINE
+    dropped = np.flatnonzero(is_header | (ends < line_ends))  # usually headers, CRs of CRLF
+    keep[_ranges(ends[dropped], line_ends[dropped])] = False
+    sizes = ends - starts
+    return data[keep].tobytes(), np.cumsum(sizes) - sizes
+
+
+# str.strip() takes these off a description (ASCII whitespace and the separators \x1c-\x1f);
+# '\n' stands for an empty header
+_STRIPPED = np.zeros(256, dtype=bool)
+_STRIPPED[[*b" \t\n\r\x0b\x0c", *range(0x1C, 0x20)]] = True
+
+
+def _headers(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[list, list]:
+    """(ids, descriptions) of the headers [starts[i], ends[i]): decoded (UTF-8, bad bytes
+    replaced), stripped, and the id the first word. One gather and one decode for them all (a
+    '\n' never joins a UTF-8 sequence, so this decodes as one decode per header would)."""
+    text = data[_ranges(starts, ends + 1)]  # each with its '\n'
+    stops = np.cumsum(ends + 1 - starts) - 1
+    firsts = np.concatenate([[0], stops[:-1] + 1])
+    descriptions = text[:-1].tobytes().decode("utf-8", "replace").split("\n")
+    if text.max() >= 0x80 or _STRIPPED[text[firsts]].any() or _STRIPPED[text[stops - 1]].any():
+        # non-ASCII (str.strip and str.split know more whitespace), or spaces to strip
+        descriptions = [d.strip() for d in descriptions]
+        return [d.split(None, 1)[0] if d else "" for d in descriptions], descriptions
+    # ASCII without surrounding whitespace: the id ends at the first whitespace (or '\n')
+    spaces = np.flatnonzero(_STRIPPED[text])
+    id_ends = spaces[np.searchsorted(spaces, firsts)]
+    ids = data[_ranges(starts, starts + id_ends - firsts + 1)]
+    ids[np.cumsum(id_ends - firsts + 1) - 1] = _NEWLINE
+    return ids[:-1].tobytes().decode().split("\n"), descriptions
 
 
 def _concat(first: FastaBatch, second: FastaBatch) -> FastaBatch:
