@@ -333,14 +333,10 @@ def ingest(
 BATCH_BYTES = 1 << 22  # sequence bytes of BED or CSV records checked at once
 BATCH_RECORDS = 1 << 14
 LOWERCASE, AMBIGUOUS, INVALID = 1, 2, 4  # per-record flags (INVALID: not in the alphabet)
-_HASH_BITS = (1 << 64) - 1
-
-
-def _id_hash(record_id: str) -> int:
-    """64-bit hash of a record id, to find repeated ids within one run (Python's own string
-    hash: fast, and the same for equal ids within a process; a collision is only a candidate,
-    confirmed by comparing the ids)."""
-    return hash(record_id) & _HASH_BITS
+# A record id's 64-bit hash, to find repeated ids within one run: Python's own string hash
+# (fast, and equal for equal ids within a process); equal hashes are only candidates, confirmed
+# by comparing the ids.
+_id_hash = hash
 
 
 def _batched(source) -> Iterator[tuple[FastaBatch, list, list]]:
@@ -438,7 +434,7 @@ class _Records:
         kinds[ord("a") :] |= LOWERCASE
         self.kinds = kinds.astype(np.uint8).tobytes()
         self.rejecting = INVALID | (AMBIGUOUS if ambiguous != "encode" else 0)
-        self.id_hashes = array("Q")  # one entry per row of the table, in order
+        self.id_hashes = array("q")  # one entry per row of the table, in order
         self.lines = array("q")  # the header's line in its FASTA file
         self.lengths = array("q")
         self.offsets = array("q")  # where the row starts in the table
@@ -601,25 +597,26 @@ def _letter_counts(sequences: bytes, alpha, ambiguous: bool) -> np.ndarray:
 
 
 def _table_rows(ids, labels, splits, source_field: bytes, sequences: bytes, sizes: np.ndarray):
-    """The rows `id, label(s), split, source, sequence` of a batch as one bytes object, put
-    together with numpy (one encode for all prefixes), and each row's size."""
-    prefixes = "\n".join(map("\t".join, zip(ids, labels, (s or "" for s in splits), strict=True)))
-    blob = np.frombuffer(prefixes.encode() + b"\n", dtype=np.uint8)
+    """The rows `id, label(s), split, source, sequence` of a batch as one bytes object, and
+    each row's size. Put together with numpy: a row is its head (id to source, from one
+    encode for all rows), its sequence and a line break; the heads and line breaks in row
+    order make one blob that lands in the rows' non-sequence bytes."""
+    end = source_field.decode() + "\n"
+    heads = end.join(map("\t".join, zip(ids, labels, (s or "" for s in splits), strict=True)))
+    blob = np.frombuffer((heads + end).encode(), dtype=np.uint8)
     breaks = np.flatnonzero(blob == ord("\n"))
     if len(breaks) != len(ids):  # a line break inside a label: no table row can hold it
         raise InputError(None, "a label holds a line break")
-    prefix_sizes = np.diff(breaks, prepend=-1) - 1
-    head = prefix_sizes + len(source_field)
-    row_sizes = head + sizes + 1
+    head_sizes = np.diff(breaks, prepend=-1) - 1
+    row_sizes = head_sizes + sizes + 1
     row_starts = np.cumsum(row_sizes) - row_sizes
     rows = np.empty(int(row_sizes.sum()), dtype=np.uint8)
-    rows[_ranges(row_starts, row_starts + prefix_sizes)] = blob[blob != ord("\n")]
-    field = np.frombuffer(source_field, dtype=np.uint8)
-    rows[(row_starts + prefix_sizes)[:, None] + np.arange(len(field))] = field
-    rows[_ranges(row_starts + head, row_starts + head + sizes)] = np.frombuffer(
-        sequences, dtype=np.uint8
-    )
-    rows[row_starts + row_sizes - 1] = ord("\n")
+    others = _ranges(row_starts, row_starts + head_sizes + 1)  # head and one more byte ...
+    others[breaks] = row_starts + row_sizes - 1  # ... which is the line break at the end
+    rows[others] = blob
+    is_sequence = np.ones(len(rows), dtype=bool)
+    is_sequence[others] = False
+    rows[is_sequence] = np.frombuffer(sequences, dtype=np.uint8)
     return rows.tobytes(), row_sizes
 
 
@@ -646,7 +643,7 @@ def _repeated_ids(kept: _Records, inputs, table: Path, policy: str):
     Rows whose 64-bit id hashes are equal are read back, a group at a time, and compared by
     their real ids and a digest of label(s) and sequence.
     """
-    hashes = np.frombuffer(kept.id_hashes, dtype=np.uint64)
+    hashes = np.frombuffer(kept.id_hashes, dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
     if len(hashes) < 2:
         return none, none
