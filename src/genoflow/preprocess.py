@@ -451,6 +451,23 @@ class _Rows:
         self.exact.clear()
         self.canonical.clear()
 
+    def add_block(
+        self, tokens: np.ndarray, ids: list[str], lengths: np.ndarray, exact: np.ndarray,
+        canonical: np.ndarray,
+    ) -> None:  # fmt: skip
+        """Many rows at once: their tokens already padded (rows x width), ids, lengths and
+        hashes."""
+        self.flush()
+        start, stop = self.written, self.written + len(ids)
+        if stop > self.n_rows:
+            raise ValueError(f"more than the {self.n_rows} rows planned")
+        self.handle.write(np.ascontiguousarray(tokens).data)
+        self.ids.write("\n".join(ids) + "\n")
+        self.encoded.lengths[start:stop] = lengths
+        self.encoded.exact[start:stop] = exact
+        self.encoded.canonical[start:stop] = canonical
+        self.written = stop
+
     def close(self, complete: bool = True) -> None:
         try:
             if complete:
@@ -488,6 +505,19 @@ def _encode(
     residue_index = {**class_index, UNLABELLED.encode(): NO_LABEL}
     labels, given, values = [], [], []  # per record, copied to the arrays a chunk at a time
     i = done = 0
+    if tile is None and not per_residue:  # one row per record: whole blocks of rows at once
+        try:
+            i = _encode_blocks(
+                table, rows, encoded, n_records, width, trim, split, classes, targets,
+                to_tokens, nucleic,
+            )  # fmt: skip
+        except BaseException:
+            rows.close(complete=False)
+            raise
+        rows.close()
+        if i != n_records or rows.written != n_rows:
+            raise InputError(table, f"{i} rows, but summary.json says {n_records}")
+        return encoded
     try:
         with open(table, "rb") as handle:
             handle.readline()  # id, label column(s), split, source, sequence
@@ -544,6 +574,144 @@ def _encode(
     if i != n_records or rows.written != n_rows:
         raise InputError(table, f"{i} rows, but summary.json says {n_records}")
     return encoded
+
+
+TABLE_BLOCK = 1 << 22  # bytes of sequences.tsv read at a time (whole rows: more, for longer)
+
+
+def _encode_blocks(
+    table, rows: _Rows, encoded: _Encoded, n_records, width, trim, split, classes, targets,
+    to_tokens, nucleic,
+) -> int:  # fmt: skip
+    """_encode without tiling or labels per residue, a block of table rows at a time: rows
+    found, trimmed, encoded and padded with numpy; per row, Python only splits the fields
+    before the sequence and hashes the sequence. Returns the number of rows."""
+    class_index = {name: i for i, name in enumerate(classes)}
+    split_index = {name: code for code, name in enumerate(SPLIT_NAMES)}
+    done = 0
+    with open(table, "rb") as handle:
+        handle.readline()  # id, label column(s), split, source, sequence
+        carry = b""
+        while True:
+            chunk = handle.read(max(TABLE_BLOCK, len(carry)))
+            block = carry + chunk if carry else chunk
+            cut = block.rfind(b"\n") + 1
+            if chunk and cut == 0:  # a row longer than the block: read on
+                carry = block
+                continue
+            if not chunk and block and cut < len(block):  # a last row without its newline
+                block += b"\n"
+                cut = len(block)
+            if not cut:
+                break
+            carry = block[cut:]
+            done = _encode_block(
+                block[:cut], done, table, rows, encoded, n_records, width, trim, split,
+                class_index, split_index, classes, targets, to_tokens, nucleic,
+            )  # fmt: skip
+            if not chunk and not carry:
+                break
+    return done
+
+
+def _encode_block(
+    block: bytes, done: int, table, rows: _Rows, encoded: _Encoded, n_records, width, trim,
+    split, class_index, split_index, classes, targets, to_tokens, nucleic,
+) -> int:  # fmt: skip
+    data = np.frombuffer(block, dtype=np.uint8)
+    line_ends = np.flatnonzero(data == ord("\n"))
+    line_starts = np.concatenate([[0], line_ends[:-1] + 1])
+    tabs = np.flatnonzero(data == ord("\t"))
+    last_tab = tabs[np.searchsorted(tabs, line_ends) - 1]  # before the sequence
+    heads = [
+        head.split("\t")  # id, label(s), split, source
+        for head in b"\n".join(
+            block[a:b] for a, b in zip(line_starts.tolist(), last_tab.tolist(), strict=True)
+        )
+        .decode()
+        .split("\n")
+    ]
+    n = len(heads)
+    ids = [fields[0] for fields in heads]
+    given = [split_index.get(fields[-2], NO_SPLIT) for fields in heads]
+    if targets:
+        labels = None
+        values = [[float(v) for v in fields[1:-2]] for fields in heads]
+    else:
+        labels = [class_index.get(fields[1], -1) for fields in heads]
+    starts, ends = last_tab + 1, line_ends.copy()
+    sizes = ends - starts
+    # the first row with a problem, in the order the row-by-row pass checks them
+    problem = n_records - done if done + n > n_records else n
+    if labels is not None and -1 in labels:
+        problem = min(problem, labels.index(-1))
+    if split == "given" and NO_SPLIT in given:
+        problem = min(problem, given.index(NO_SPLIT))
+    too_long = np.flatnonzero(sizes > width)
+    if trim == "error" and len(too_long):
+        problem = min(problem, int(too_long[0]))
+    if problem < n:
+        _raise_row_problem(table, done + problem + 1, heads[problem], int(sizes[problem]),
+                           n_records, width, classes, labels, given, split)  # fmt: skip
+    if len(too_long):  # trim: keep `width` letters of each long row
+        over = sizes[too_long] - width
+        shift = {"right": 0, "left": over, "center": over // 2}[trim]
+        starts[too_long] += shift
+        ends[too_long] = starts[too_long] + width
+        sizes[too_long] = width
+        encoded.trimmed += len(too_long)
+    edges = np.zeros(len(data) + 1, dtype=np.int8)  # +1 where a sequence starts, -1 after it
+    edges[starts[sizes > 0]] = 1
+    edges[ends[sizes > 0]] -= 1
+    letters = data[np.cumsum(edges[:-1], dtype=np.int8).view(bool)].tobytes()
+    del edges
+    tokens = np.zeros((n, width), dtype=np.uint8)
+    tokens[np.arange(width) < sizes[:, None]] = np.frombuffer(
+        letters.translate(to_tokens), dtype=np.uint8
+    )
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+    exact, canonical = _block_hashes(letters, offsets, nucleic)
+    rows.add_block(tokens, ids, sizes, exact, canonical)
+    stop = done + n
+    encoded.given[done:stop] = given
+    if labels is not None:
+        encoded.labels[done:stop] = labels
+    else:
+        encoded.values[done:stop] = values
+    return stop
+
+
+def _raise_row_problem(table, row, fields, size, n_records, width, classes, labels, given, split):
+    """The error the row-by-row pass raises for table row `row` (1-based, after the header)."""
+    where = dict(line=row + 1, record=fields[0])
+    if row > n_records:
+        raise InputError(table, f"more rows than the {n_records} in summary.json")
+    if labels is not None and fields[1] not in classes:
+        problem = f"label {fields[1]!r} is not among classes {classes}"
+        raise InputError(table, problem, **where)
+    if split == "given" and fields[-2] not in SPLIT_NAMES:
+        raise InputError(table, "split method 'given' but this record has no split", **where)
+    problem = f"length {size} exceeds max_length {width} (trim=error)"
+    raise InputError(table, problem, **where)
+
+
+def _block_hashes(letters: bytes, offsets: list[int], nucleic: str | None):
+    """(exact, canonical) hashes of the sequences letters[offsets[i]:offsets[i + 1]], as
+    _hashes gives them: the reverse complements are slices of the whole block's one."""
+    pieces = [letters[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+    exact = _hash_all(pieces)
+    if nucleic is None:
+        return exact, exact
+    total = len(letters)
+    flipped = reverse_complement(letters, nucleic)
+    rc = [flipped[total - b : total - a] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+    return exact, np.minimum(exact, _hash_all(rc))
+
+
+def _hash_all(pieces: list[bytes]) -> np.ndarray:
+    """_hash of each piece, as a uint64 array."""
+    digests = b"".join([hashlib.blake2b(piece, digest_size=8).digest() for piece in pieces])
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
 def _residue_classes(field: bytes, seq: bytes, index: dict, classes, table, where) -> bytes:
@@ -732,25 +900,24 @@ def _leakage(exact, canonical, split_codes, alphabet: str) -> dict:
 
 
 def _write_records(path, ids_path, labels, split_codes, lengths, classes) -> None:
-    """records.tsv, streamed: the ids come from the temporary ids file, in row order."""
-    names = [*classes] if classes else [""]
+    """records.tsv, streamed: the ids come from the temporary ids file, in row order; each
+    chunk of rows is put together column by column (map and join, no Python code per row)."""
+    names = np.array([*classes] if classes else [""], dtype=object)
+    split_names = np.array(SPLIT_NAMES, dtype=object)
     with open(ids_path) as ids, open(path, "w") as out:
         out.write("index\tid\tlabel\tsplit\tlength\n")
         start = 0
         while chunk := [line.rstrip("\n") for _, line in zip(range(1 << 16), ids, strict=False)]:
             stop = start + len(chunk)
-            label = labels[start:stop].tolist() if classes else [0] * len(chunk)
-            out.writelines(
-                f"{index}\t{record_id}\t{names[k]}\t{SPLIT_NAMES[code]}\t{length}\n"
-                for index, record_id, k, code, length in zip(
-                    range(start, stop),
-                    chunk,
-                    label,
-                    split_codes[start:stop].tolist(),
-                    lengths[start:stop].tolist(),
-                    strict=True,
-                )
+            label = names[labels[start:stop]] if classes else names[np.zeros(len(chunk), int)]
+            columns = (
+                map(str, range(start, stop)),
+                chunk,
+                label.tolist(),
+                split_names[split_codes[start:stop]].tolist(),
+                map(str, lengths[start:stop].tolist()),
             )
+            out.write("\n".join(map("\t".join, zip(*columns, strict=True))) + "\n")
             start = stop
 
 
