@@ -482,3 +482,36 @@ def test_bad_options_are_refused(tmp_path, options):
     with pytest.raises(InputError):
         preprocess(data, out, **options)
     assert not out.exists()
+
+
+# --- blocks of rows: any block size gives the same arrays ------------------------------------
+
+
+@pytest.mark.parametrize("trim", ["right", "left", "center"])
+def test_tiny_table_blocks_give_the_same_outputs(tmp_path, monkeypatch, trim):
+    """Rows are encoded a block of the table at a time; blocks far smaller than a row (so every
+    row spans several reads), or holding a few rows, give byte-identical outputs, with
+    trimming, ambiguity codes and a reverse-complement pair."""
+    import genoflow.preprocess as preprocess_module
+
+    rng = random.Random(5)
+    rows = class_rows({"x": 12, "y": 12}, length=30)
+    rows += [("long", "x", "", random_seq(rng, 90, "ACGTN")), ("rc", "y", "", "AACCG" * 3)]
+    rows += [("fw", "x", "", "CGGTT" * 3)]
+    ingested = make_ingest(tmp_path, rows)
+    outputs = {}
+    for block in (1 << 22, 7, 100):
+        monkeypatch.setattr(preprocess_module, "TABLE_BLOCK", block)
+        out = tmp_path / f"pre{block}"
+        preprocess(ingested, out, max_length=40, trim=trim, split="random")
+        outputs[block] = {name: (out / name).read_bytes() for name in OUTPUTS}
+    assert outputs[7] == outputs[1 << 22] == outputs[100]
+    arrays = load_arrays(tmp_path / "pre7")
+    long_row = read_ids(tmp_path / "pre7").index("long")
+    sequence = rows[-3][3]
+    kept = {"right": sequence[:40], "left": sequence[-40:], "center": sequence[25:65]}[trim]
+    table = get_alphabet("dna").encode_table()
+    assert (
+        arrays["tokens"][long_row].tolist()
+        == table[np.frombuffer(kept.encode(), np.uint8)].tolist()
+    )
