@@ -9,6 +9,7 @@ import io
 import lzma
 import random
 import re
+import sys
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -418,3 +419,19 @@ def test_batches_hold_the_records_that_end_in_a_chunk(tmp_path):
     ]  # fmt: skip
     for batch in batches:
         assert batch.ends[-1] == len(batch.sequences)
+
+
+@pytest.mark.parametrize("isal", [True, False], ids=["isal-if-installed", "zlib"])
+def test_gzip_with_and_without_isal(tmp_path, monkeypatch, isal):
+    """gzip input reads the same with python-isal's threaded reader and with the standard
+    library's (isal is optional), multi-member and truncated files included."""
+    if not isal:
+        monkeypatch.setitem(sys.modules, "isal", None)  # import isal fails: zlib
+    data = PHIX.read_bytes()
+    multi = tmp_path / "multi.fa.gz"
+    multi.write_bytes(multi_member_gzip(data, [5, 3000]))
+    assert chunked(multi, 1000) == line_by_line(PHIX)
+    cut = tmp_path / "cut.fa.gz"
+    cut.write_bytes(gzip.compress(b">r\n" + b"ACGT" * 5000 + b"\n")[:-30])
+    with pytest.raises(InputError, match="cannot read compressed data"):
+        list(read_fasta(cut))

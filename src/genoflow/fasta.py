@@ -40,10 +40,21 @@ def open_binary(path: str | Path) -> BinaryIO:
     for signature, name in _MAGIC.items():
         if magic.startswith(signature):
             if name is None:
-                return io.BufferedReader(gzip.GzipFile(fileobj=raw), buffer_size=1 << 20)
+                return _gunzip(path, raw)
             raw.close()
             raise InputError(path, f"file is {name}-compressed; genoflow reads plain or gzip files")
     return raw
+
+
+def _gunzip(path: str | Path, raw: BinaryIO) -> BinaryIO:
+    """A reader of decompressed data. With python-isal installed (optional), ISA-L inflates
+    (2-3x faster than zlib) in a thread of its own, while numpy parses in this one."""
+    try:
+        from isal import igzip_threaded
+    except ImportError:
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw), buffer_size=1 << 20)
+    raw.close()  # the threaded reader opens the file itself (and so closes it, too)
+    return igzip_threaded.open(path, "rb", threads=1)
 
 
 def read_fasta(path: str | Path, allow_empty: bool = False) -> Iterator[FastaRecord]:
