@@ -495,7 +495,7 @@ def test_tiny_table_blocks_give_the_same_outputs(tmp_path, monkeypatch, trim):
     import genoflow.preprocess as preprocess_module
 
     rng = random.Random(5)
-    rows = class_rows({"x": 12, "y": 12}, length=30)
+    rows = class_rows({"x": 40, "y": 40}, length=30)  # 83 rows: blocks of many and of few
     rows += [("long", "x", "", random_seq(rng, 90, "ACGTN")), ("rc", "y", "", "AACCG" * 3)]
     rows += [("fw", "x", "", "CGGTT" * 3)]
     ingested = make_ingest(tmp_path, rows)

@@ -609,6 +609,15 @@ def _table_rows(ids, labels, splits, source_field: bytes, sequences: bytes, size
         raise InputError(None, "a label holds a line break")
     head_sizes = np.diff(breaks, prepend=-1) - 1
     row_sizes = head_sizes + sizes + 1
+    if len(ids) < 64:  # a few long records: join slices (no index arrays per byte)
+        heads_at = np.concatenate([[0], breaks + 1]).tolist()
+        ends = np.cumsum(sizes).tolist()
+        pieces = []
+        for k, end in enumerate(ends):
+            start = end - int(sizes[k])
+            pieces += (blob[heads_at[k] : heads_at[k + 1] - 1].tobytes(), sequences[start:end])
+            pieces.append(b"\n")
+        return b"".join(pieces), row_sizes
     row_starts = np.cumsum(row_sizes) - row_sizes
     rows = np.empty(int(row_sizes.sum()), dtype=np.uint8)
     others = _ranges(row_starts, row_starts + head_sizes + 1)  # head and one more byte ...

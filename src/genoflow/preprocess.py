@@ -660,17 +660,24 @@ def _encode_block(
         ends[too_long] = starts[too_long] + width
         sizes[too_long] = width
         encoded.trimmed += len(too_long)
-    edges = np.zeros(len(data) + 1, dtype=np.int8)  # +1 where a sequence starts, -1 after it
-    edges[starts[sizes > 0]] = 1
-    edges[ends[sizes > 0]] -= 1
-    letters = data[np.cumsum(edges[:-1], dtype=np.int8).view(bool)].tobytes()
-    del edges
-    tokens = np.zeros((n, width), dtype=np.uint8)
-    tokens[np.arange(width) < sizes[:, None]] = np.frombuffer(
-        letters.translate(to_tokens), dtype=np.uint8
-    )
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-    exact, canonical = _block_hashes(letters, offsets, nucleic)
+    del data
+    pieces = [block[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    if n < 64:  # a few long rows: one at a time (no joined copy)
+        tokens = np.zeros((n, width), dtype=np.uint8)
+        hashes = np.zeros((2, n), dtype=np.uint64)
+        for k, piece in enumerate(pieces):
+            tokens[k, : len(piece)] = np.frombuffer(piece.translate(to_tokens), dtype=np.uint8)
+            hashes[:, k] = _hashes(piece, nucleic)
+        exact, canonical = hashes
+    else:
+        letters = b"".join(pieces)
+        flat = np.frombuffer(letters.translate(to_tokens), dtype=np.uint8)
+        if n * width == len(flat):  # every row full: no padding
+            tokens = flat.reshape(n, width)
+        else:
+            tokens = np.zeros((n, width), dtype=np.uint8)
+            tokens[np.arange(width) < sizes[:, None]] = flat
+        exact, canonical = _block_hashes(pieces, letters, sizes, nucleic)
     rows.add_block(tokens, ids, sizes, exact, canonical)
     stop = done + n
     encoded.given[done:stop] = given
@@ -695,16 +702,15 @@ def _raise_row_problem(table, row, fields, size, n_records, width, classes, labe
     raise InputError(table, problem, **where)
 
 
-def _block_hashes(letters: bytes, offsets: list[int], nucleic: str | None):
-    """(exact, canonical) hashes of the sequences letters[offsets[i]:offsets[i + 1]], as
+def _block_hashes(pieces: list[bytes], letters: bytes, sizes: np.ndarray, nucleic: str | None):
+    """(exact, canonical) hashes of the rows' sequences `pieces` (joined: `letters`), as
     _hashes gives them: the reverse complements are slices of the whole block's one."""
-    pieces = [letters[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
     exact = _hash_all(pieces)
     if nucleic is None:
         return exact, exact
-    total = len(letters)
+    ends = (len(letters) - np.cumsum(sizes)).tolist()  # where each row's is, in the flipped
     flipped = reverse_complement(letters, nucleic)
-    rc = [flipped[total - b : total - a] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+    rc = [flipped[a : a + b] for a, b in zip(ends, sizes.tolist(), strict=True)]
     return exact, np.minimum(exact, _hash_all(rc))
 
 
