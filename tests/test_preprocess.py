@@ -502,6 +502,8 @@ def test_tiny_table_blocks_give_the_same_outputs(tmp_path, monkeypatch, trim):
     outputs = {}
     for block in (1 << 22, 7, 100):
         monkeypatch.setattr(preprocess_module, "TABLE_BLOCK", block)
+        # token rows written at a time: all, or 2 (CHUNK_BYTES // width)
+        monkeypatch.setattr(preprocess_module, "CHUNK_BYTES", 80 if block == 100 else 1 << 24)
         out = tmp_path / f"pre{block}"
         preprocess(ingested, out, max_length=40, trim=trim, split="random")
         outputs[block] = {name: (out / name).read_bytes() for name in OUTPUTS}

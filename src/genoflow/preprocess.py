@@ -662,23 +662,12 @@ def _encode_block(
         encoded.trimmed += len(too_long)
     del data
     pieces = [block[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
-    if n < 64:  # a few long rows: one at a time (no joined copy)
-        tokens = np.zeros((n, width), dtype=np.uint8)
-        hashes = np.zeros((2, n), dtype=np.uint64)
-        for k, piece in enumerate(pieces):
-            tokens[k, : len(piece)] = np.frombuffer(piece.translate(to_tokens), dtype=np.uint8)
-            hashes[:, k] = _hashes(piece, nucleic)
-        exact, canonical = hashes
-    else:
-        letters = b"".join(pieces)
-        flat = np.frombuffer(letters.translate(to_tokens), dtype=np.uint8)
-        if n * width == len(flat):  # every row full: no padding
-            tokens = flat.reshape(n, width)
-        else:
-            tokens = np.zeros((n, width), dtype=np.uint8)
-            tokens[np.arange(width) < sizes[:, None]] = flat
-        exact, canonical = _block_hashes(pieces, letters, sizes, nucleic)
-    rows.add_block(tokens, ids, sizes, exact, canonical)
+    for low in range(0, n, rows.rows):  # rows.rows x width tokens at most, however wide
+        high = min(n, low + rows.rows)
+        tokens, exact, canonical = _encode_rows(
+            pieces[low:high], sizes[low:high], width, to_tokens, nucleic
+        )
+        rows.add_block(tokens, ids[low:high], sizes[low:high], exact, canonical)
     stop = done + n
     encoded.given[done:stop] = given
     if labels is not None:
@@ -686,6 +675,26 @@ def _encode_block(
     else:
         encoded.values[done:stop] = values
     return stop
+
+
+def _encode_rows(pieces: list[bytes], sizes: np.ndarray, width: int, to_tokens, nucleic):
+    """(tokens padded to rows x width, exact hashes, canonical hashes) of rows' sequences."""
+    n = len(pieces)
+    if n < 64:  # a few long rows: one at a time (no joined copy)
+        tokens = np.zeros((n, width), dtype=np.uint8)
+        hashes = np.zeros((2, n), dtype=np.uint64)
+        for k, piece in enumerate(pieces):
+            tokens[k, : len(piece)] = np.frombuffer(piece.translate(to_tokens), dtype=np.uint8)
+            hashes[:, k] = _hashes(piece, nucleic)
+        return tokens, hashes[0], hashes[1]
+    letters = b"".join(pieces)
+    flat = np.frombuffer(letters.translate(to_tokens), dtype=np.uint8)
+    if n * width == len(flat):  # every row full: no padding
+        tokens = flat.reshape(n, width)
+    else:
+        tokens = np.zeros((n, width), dtype=np.uint8)
+        tokens[np.arange(width) < sizes[:, None]] = flat
+    return (tokens, *_block_hashes(pieces, letters, sizes, nucleic))
 
 
 def _raise_row_problem(table, row, fields, size, n_records, width, classes, labels, given, split):
