@@ -500,16 +500,16 @@ def test_tiny_table_blocks_give_the_same_outputs(tmp_path, monkeypatch, trim):
     rows += [("fw", "x", "", "CGGTT" * 3)]
     ingested = make_ingest(tmp_path, rows)
     outputs = {}
-    for block in (1 << 22, 7, 100):
+    # (table bytes read at a time, token bytes written at a time: 80 is 2 rows of 40)
+    for block, chunk in [(1 << 22, 1 << 24), (7, 1 << 24), (100, 1 << 24), (1 << 22, 80)]:
         monkeypatch.setattr(preprocess_module, "TABLE_BLOCK", block)
-        # token rows written at a time: all, or 2 (CHUNK_BYTES // width)
-        monkeypatch.setattr(preprocess_module, "CHUNK_BYTES", 80 if block == 100 else 1 << 24)
-        out = tmp_path / f"pre{block}"
+        monkeypatch.setattr(preprocess_module, "CHUNK_BYTES", chunk)
+        out = tmp_path / f"pre{block}-{chunk}"
         preprocess(ingested, out, max_length=40, trim=trim, split="random")
-        outputs[block] = {name: (out / name).read_bytes() for name in OUTPUTS}
-    assert outputs[7] == outputs[1 << 22] == outputs[100]
-    arrays = load_arrays(tmp_path / "pre7")
-    long_row = read_ids(tmp_path / "pre7").index("long")
+        outputs[block, chunk] = {name: (out / name).read_bytes() for name in OUTPUTS}
+    assert all(found == outputs[1 << 22, 1 << 24] for found in outputs.values())
+    arrays = load_arrays(tmp_path / f"pre7-{1 << 24}")
+    long_row = read_ids(tmp_path / f"pre7-{1 << 24}").index("long")
     sequence = rows[-3][3]
     kept = {"right": sequence[:40], "left": sequence[-40:], "center": sequence[25:65]}[trim]
     table = get_alphabet("dna").encode_table()
