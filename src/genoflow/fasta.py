@@ -108,7 +108,7 @@ class FastaBatch:
 
 
 def read_fasta_batches(
-    path: str | Path, allow_empty: bool = False, chunk_bytes: int = CHUNK_BYTES
+    path: str | Path, allow_empty: bool = False, chunk_bytes: int | None = None
 ) -> Iterator[FastaBatch]:
     """read_fasta, a chunk at a time: yields the records that end in each chunk of
     `chunk_bytes` as one FastaBatch, found with numpy (no Python work per line or per byte,
@@ -116,6 +116,7 @@ def read_fasta_batches(
 
     Errors are raised where read_fasta raises them: the records before a bad one are yielded
     first (as a shorter batch), then the InputError."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     parser = _ChunkParser(path, allow_empty)
     with open_binary(path) as handle:
         while True:
