@@ -586,8 +586,6 @@ def _encode_blocks(
     """_encode without tiling or labels per residue, a block of table rows at a time: rows
     found, trimmed, encoded and padded with numpy; per row, Python only splits the fields
     before the sequence and hashes the sequence. Returns the number of rows."""
-    class_index = {name: i for i, name in enumerate(classes)}
-    split_index = {name: code for code, name in enumerate(SPLIT_NAMES)}
     done = 0
     with open(table, "rb") as handle:
         handle.readline()  # id, label column(s), split, source, sequence
@@ -607,7 +605,7 @@ def _encode_blocks(
             carry = block[cut:]
             done = _encode_block(
                 block[:cut], done, table, rows, encoded, n_records, width, trim, split,
-                class_index, split_index, classes, targets, to_tokens, nucleic,
+                classes, targets, to_tokens, nucleic,
             )  # fmt: skip
             if not chunk and not carry:
                 break
@@ -616,43 +614,41 @@ def _encode_blocks(
 
 def _encode_block(
     block: bytes, done: int, table, rows: _Rows, encoded: _Encoded, n_records, width, trim,
-    split, class_index, split_index, classes, targets, to_tokens, nucleic,
+    split, classes, targets, to_tokens, nucleic,
 ) -> int:  # fmt: skip
     data = np.frombuffer(block, dtype=np.uint8)
     line_ends = np.flatnonzero(data == ord("\n"))
     line_starts = np.concatenate([[0], line_ends[:-1] + 1])
     tabs = np.flatnonzero(data == ord("\t"))
-    last_tab = tabs[np.searchsorted(tabs, line_ends) - 1]  # before the sequence
-    heads = [
-        head.split("\t")  # id, label(s), split, source
-        for head in b"\n".join(
-            block[a:b] for a, b in zip(line_starts.tolist(), last_tab.tolist(), strict=True)
-        )
-        .decode()
-        .split("\n")
-    ]
-    n = len(heads)
-    ids = [fields[0] for fields in heads]
-    given = [split_index.get(fields[-2], NO_SPLIT) for fields in heads]
+    first = np.searchsorted(tabs, line_starts)  # index of each row's first tab in `tabs`
+    last = np.searchsorted(tabs, line_ends) - 1  # ... and of its last, before the sequence
+    last_tab = tabs[last]
+    n = len(line_ends)
+    ids = _fields_text(data, line_starts, tabs[first]).split("\n")[:-1]
+    given = _field_codes(data, tabs[last - 2] + 1, tabs[last - 1], SPLIT_NAMES)
+    given[given < 0] = NO_SPLIT
+    given = given.astype(np.uint8)
     if targets:
         labels = None
-        values = [[float(v) for v in fields[1:-2]] for fields in heads]
+        heads = _fields_text(data, tabs[first] + 1, tabs[last - 2]).split("\n")[:-1]
+        values = [[float(v) for v in head.split("\t")] for head in heads]
     else:
-        labels = [class_index.get(fields[1], -1) for fields in heads]
+        labels = _field_codes(data, tabs[first] + 1, tabs[first + 1], classes)
     starts, ends = last_tab + 1, line_ends.copy()
     sizes = ends - starts
     # the first row with a problem, in the order the row-by-row pass checks them
     problem = n_records - done if done + n > n_records else n
-    if labels is not None and -1 in labels:
-        problem = min(problem, labels.index(-1))
-    if split == "given" and NO_SPLIT in given:
-        problem = min(problem, given.index(NO_SPLIT))
+    if labels is not None and (labels < 0).any():
+        problem = min(problem, int(np.argmax(labels < 0)))
+    if split == "given" and (given == NO_SPLIT).any():
+        problem = min(problem, int(np.argmax(given == NO_SPLIT)))
     too_long = np.flatnonzero(sizes > width)
     if trim == "error" and len(too_long):
         problem = min(problem, int(too_long[0]))
     if problem < n:
-        _raise_row_problem(table, done + problem + 1, heads[problem], int(sizes[problem]),
-                           n_records, width, classes, labels, given, split)  # fmt: skip
+        fields = block[line_starts[problem] : last_tab[problem]].decode().split("\t")
+        _raise_row_problem(table, done + problem + 1, fields, int(sizes[problem]),
+                           n_records, width, classes, labels, split)  # fmt: skip
     if len(too_long):  # trim: keep `width` letters of each long row
         over = sizes[too_long] - width
         shift = {"right": 0, "left": over, "center": over // 2}[trim]
@@ -677,6 +673,44 @@ def _encode_block(
     return stop
 
 
+def _fields_text(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> str:
+    """The table fields [starts[i], ends[i]) of each row, decoded, each followed by '\\n'."""
+    sizes = ends - starts + 1
+    text = np.full(int(sizes.sum()), ord("\n"), dtype=np.uint8)
+    is_field = np.ones(len(text), dtype=bool)
+    is_field[np.cumsum(sizes) - 1] = False
+    text[is_field] = data[_ranges(starts, ends)]
+    return text.tobytes().decode()
+
+
+def _field_codes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, names) -> np.ndarray:
+    """Per row, the index in `names` of its field [starts[i], ends[i]), or -1: the fields as
+    fixed-width byte strings, looked up with a sorted search (no Python work per row)."""
+    sizes = ends - starts
+    width = max(1, int(sizes.max()) if len(sizes) else 1)
+    keys = np.zeros((len(sizes), width), dtype=np.uint8)
+    keys[np.arange(width) < sizes[:, None]] = data[_ranges(starts, ends)]
+    keys = keys.view(f"S{width}").ravel()
+    encoded = [name.encode() for name in names]
+    known = [k for k, name in enumerate(encoded) if 0 < len(name) <= width]
+    codes = np.full(len(sizes), -1, dtype=np.int64)
+    if not known:
+        return codes
+    table = np.array([encoded[k] for k in known], dtype=f"S{width}")
+    order = np.argsort(table)
+    at = np.minimum(np.searchsorted(table[order], keys), len(known) - 1)
+    hit = (table[order][at] == keys) & (sizes > 0)
+    codes[hit] = np.array(known)[order][at[hit]]
+    return codes
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The positions [starts[i], ends[i]) of all ranges, concatenated."""
+    sizes = ends - starts
+    shift = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+    return shift + np.arange(int(sizes.sum()), dtype=np.int64)
+
+
 def _encode_rows(pieces: list[bytes], sizes: np.ndarray, width: int, to_tokens, nucleic):
     """(tokens padded to rows x width, exact hashes, canonical hashes) of rows' sequences."""
     n = len(pieces)
@@ -697,7 +731,7 @@ def _encode_rows(pieces: list[bytes], sizes: np.ndarray, width: int, to_tokens, 
     return (tokens, *_block_hashes(pieces, letters, sizes, nucleic))
 
 
-def _raise_row_problem(table, row, fields, size, n_records, width, classes, labels, given, split):
+def _raise_row_problem(table, row, fields, size, n_records, width, classes, labels, split):
     """The error the row-by-row pass raises for table row `row` (1-based, after the header)."""
     where = dict(line=row + 1, record=fields[0])
     if row > n_records:
