@@ -759,7 +759,8 @@ def _block_hashes(pieces: list[bytes], letters: bytes, sizes: np.ndarray, nuclei
 
 def _hash_all(pieces: list[bytes]) -> np.ndarray:
     """_hash of each piece, as a uint64 array."""
-    digests = b"".join([hashlib.blake2b(piece, digest_size=8).digest() for piece in pieces])
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(piece, digest_size=8).digest() for piece in pieces])
     return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
