@@ -19,6 +19,7 @@ import csv
 import hashlib
 import heapq
 import json
+import operator
 import os
 import re
 from array import array
@@ -386,6 +387,9 @@ def _without_stop_marks(batch: FastaBatch) -> FastaBatch:
     )  # fmt: skip
 
 
+_GROUP_1 = operator.itemgetter(1)
+
+
 def _labels_of(
     batch: FastaBatch, source, own_labels: list, own_splits: list, pattern, table, matched
 ) -> tuple[list, list, InputError | None]:
@@ -399,8 +403,14 @@ def _labels_of(
         splits = [own or entry[1] for own, entry in zip(own_splits, good, strict=False)]
         matched.update(ids[: len(good)])
     elif pattern is not None:
-        found = [m[1] if m else None for m in map(pattern.search, batch.descriptions)]
-        first_bad = next((i for i, label in enumerate(found) if not label), len(found))
+        matches = list(map(pattern.search, batch.descriptions))
+        try:
+            found = list(map(_GROUP_1, matches))  # (C loops: no Python code per record)
+        except TypeError:  # a header that does not match
+            found = [m[1] if m else None for m in matches]
+        first_bad = len(found)
+        if None in found or "" in found:
+            first_bad = next(i for i, label in enumerate(found) if not label)
         labels, splits = found[:first_bad], own_splits[:first_bad]
     else:
         first_bad = next((i for i, label in enumerate(own_labels) if label is None), len(ids))
