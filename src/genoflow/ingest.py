@@ -612,7 +612,11 @@ def _table_rows(ids, labels, splits, source_field: bytes, sequences: bytes, size
     encode for all rows), its sequence and a line break; the heads and line breaks in row
     order make one blob that lands in the rows' non-sequence bytes."""
     end = source_field.decode() + "\n"
-    heads = end.join(map("\t".join, zip(ids, labels, (s or "" for s in splits), strict=True)))
+    if splits.count(None) == len(splits):  # (usual: no split given)
+        splits = [""] * len(splits)
+    elif None in splits:
+        splits = [split or "" for split in splits]
+    heads = end.join(map("\t".join, zip(ids, labels, splits, strict=True)))
     blob = np.frombuffer((heads + end).encode(), dtype=np.uint8)
     breaks = np.flatnonzero(blob == ord("\n"))
     if len(breaks) != len(ids):  # a line break inside a label: no table row can hold it
