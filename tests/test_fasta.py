@@ -435,3 +435,25 @@ def test_gzip_with_and_without_isal(tmp_path, monkeypatch, isal):
     cut.write_bytes(gzip.compress(b">r\n" + b"ACGT" * 5000 + b"\n")[:-30])
     with pytest.raises(InputError, match="cannot read compressed data"):
         list(read_fasta(cut))
+
+
+def test_batches_need_memory_for_a_chunk_not_the_file(tmp_path):
+    """Reading a 24 MB file of short records in 1 MiB chunks allocates a few chunks' worth at
+    most (the chunk, numpy's masks and indices, the batch), never a share of the file."""
+    rng = np.random.default_rng(0)
+    body = np.frombuffer(b"ACGT", dtype=np.uint8)[rng.integers(0, 4, (100_000, 240))]
+    rows = np.full((100_000, 241), ord("\n"), dtype=np.uint8)
+    rows[:, :240] = body
+    headers = [f">r{i} x\n".encode() for i in range(100_000)]
+    path = tmp_path / "many.fa"
+    with open(path, "wb") as out:
+        for header, row in zip(headers, rows, strict=True):
+            out.write(header + row.tobytes())
+    tracemalloc.start()
+    try:
+        count = sum(len(batch) for batch in read_fasta_batches(path, chunk_bytes=1 << 20))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 100_000
+    assert peak < 16 * (1 << 20) < path.stat().st_size
