@@ -1,6 +1,8 @@
 """Streaming FASTA reader: plain, gzip or bgzip; any line width; LF or CRLF; no final newline.
 
-Records are yielded one at a time, so memory is bounded by the longest record, not the file.
+The file is read in chunks of about 2 MiB, each parsed with numpy at once; records come out in
+batches (the records that end in a chunk) or one at a time, so memory is bounded by a chunk and
+the longest record, not the file.
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ class _ChunkParser:
         if not chunk:  # end of file: the last line may lack its newline
             if data and not data.endswith(b"\n"):
                 data += b"\n"
-            batch = self._lines(data, final=True) if data else None
+            batch = self._lines(data) if data else None
             return self._finish(batch)
         cut = data.rfind(b"\n") + 1
         if cut == 0:  # no line ends here
@@ -170,7 +172,7 @@ class _ChunkParser:
                 self.carry = data  # a long header, or text before the first header
             return None
         self.carry = data[cut:]
-        batch = self._lines(data[:cut] if cut < len(data) else data, final=False)
+        batch = self._lines(data[:cut] if cut < len(data) else data)
         self.mid_line = False
         return batch
 
@@ -184,7 +186,7 @@ class _ChunkParser:
         last = self._batch([record_id], [description], [line], sequence, np.array([len(sequence)]))
         return last if batch is None else _concat(batch, last)
 
-    def _lines(self, block: bytes, final: bool) -> FastaBatch | None:
+    def _lines(self, block: bytes) -> FastaBatch | None:
         """The complete lines of `block` (it ends with a newline)."""
         data = np.frombuffer(block, dtype=np.uint8)
         line_ends = np.flatnonzero(data == _NEWLINE)
@@ -223,13 +225,13 @@ class _ChunkParser:
         new_ids, new_descriptions, new_lines = ids[:-1], descriptions[:-1], header_lines[:-1]
         lengths = np.diff(at_header)
         done = sequence[int(at_header[0]) : int(at_header[-1])]
-        if self.open is not None:
-            head = b"".join(self.pieces)
+        if self.open is not None:  # one join: a long record is in memory twice at most
             new_ids.insert(0, self.open[0])
             new_descriptions.insert(0, self.open[1])
             new_lines.insert(0, self.open[2])
-            lengths = np.concatenate([[len(head)], lengths])
-            done = head + done
+            lengths = np.concatenate([[sum(map(len, self.pieces))], lengths])
+            done = b"".join([*self.pieces, done])
+            self.pieces = []
         self.open = (ids[-1], descriptions[-1], header_lines[-1])
         tail = int(at_header[-1])
         self.pieces = [sequence[tail:]] if tail < len(sequence) else []
