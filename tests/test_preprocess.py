@@ -517,3 +517,15 @@ def test_tiny_table_blocks_give_the_same_outputs(tmp_path, monkeypatch, trim):
         arrays["tokens"][long_row].tolist()
         == table[np.frombuffer(kept.encode(), np.uint8)].tolist()
     )
+
+
+def test_labels_that_share_prefixes_or_are_not_ascii_are_told_apart(tmp_path):
+    """Labels are matched to classes as whole fields: 'a', 'ab' and 'é' are three classes,
+    and every row gets its own."""
+    rows = class_rows({"a": 8, "ab": 8, "é": 8}, length=30)
+    out = tmp_path / "pre"
+    meta = preprocess(make_ingest(tmp_path, rows), out, split="random")
+    assert meta["classes"] == ["a", "ab", "é"]
+    labels = np.load(out / "labels.npy")
+    ids = read_ids(out)
+    assert [meta["classes"][k] for k in labels] == [rid.rsplit("_", 1)[0] for rid in ids]
