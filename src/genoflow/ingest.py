@@ -443,6 +443,7 @@ class _Records:
         kinds |= np.where((self.lookup > self.n_letters) & (self.lookup != 255), AMBIGUOUS, 0)
         kinds[ord("a") :] |= LOWERCASE
         self.kinds = kinds.astype(np.uint8).tobytes()
+        self.plain = alpha.letters.encode()  # the bytes of kind 0
         self.rejecting = INVALID | (AMBIGUOUS if ambiguous != "encode" else 0)
         self.id_hashes = array("q")  # one entry per row of the table, in order
         self.lines = array("q")  # the header's line in its FASTA file
@@ -471,9 +472,12 @@ class _Records:
             return
         ends, starts = batch.ends, batch.starts
         sizes = ends - starts
-        kinds = np.frombuffer(batch.sequences.translate(self.kinds), dtype=np.uint8)
-        flags = _or_per_record(kinds, starts, sizes)
-        del kinds
+        if batch.sequences.translate(None, self.plain):  # (deleting is quicker than mapping)
+            kinds = np.frombuffer(batch.sequences.translate(self.kinds), dtype=np.uint8)
+            flags = _or_per_record(kinds, starts, sizes)
+            del kinds
+        else:  # only upper-case unambiguous letters: nothing to flag
+            flags = np.zeros(n, dtype=np.uint8)
         problems = np.flatnonzero(flags & self.rejecting).tolist()
         for i in problems:
             start, end = int(starts[i]), int(ends[i])
