@@ -951,25 +951,63 @@ def _leakage(exact, canonical, split_codes, alphabet: str) -> dict:
 
 def _write_records(path, ids_path, labels, split_codes, lengths, classes) -> None:
     """records.tsv, streamed: the ids come from the temporary ids file, in row order; each
-    chunk of rows is put together column by column (map and join, no Python code per row)."""
-    names = np.array([*classes] if classes else [""], dtype=object)
-    split_names = np.array(SPLIT_NAMES, dtype=object)
-    with open(ids_path) as ids, open(path, "w") as out:
-        out.write("index\tid\tlabel\tsplit\tlength\n")
+    chunk of rows is put together with numpy, field by field (no Python code per row)."""
+    names = [*classes] if classes else [""]
+    with open(ids_path, "rb") as ids, open(path, "wb") as out:
+        out.write(b"index\tid\tlabel\tsplit\tlength\n")
         start = 0
         while lines := ids.readlines(1 << 20):  # (whole lines, about 1 MiB of them)
-            chunk = "".join(lines).split("\n")[:-1]
-            stop = start + len(chunk)
-            label = names[labels[start:stop]] if classes else names[np.zeros(len(chunk), int)]
-            columns = (
-                map(str, range(start, stop)),
-                chunk,
-                label.tolist(),
-                split_names[split_codes[start:stop]].tolist(),
-                map(str, lengths[start:stop].tolist()),
-            )
-            out.write("\n".join(map("\t".join, zip(*columns, strict=True))) + "\n")
+            stop = start + len(lines)
+            chunk = np.frombuffer(b"".join(lines), dtype=np.uint8)
+            breaks = np.flatnonzero(chunk == ord("\n"))
+            id_sizes = np.diff(breaks, prepend=-1) - 1
+            codes = labels[start:stop] if classes else np.zeros(stop - start, dtype=np.int64)
+            fields = [
+                _decimal(np.arange(start, stop)),
+                (chunk[chunk != ord("\n")], id_sizes),
+                _named(codes, names),
+                _named(split_codes[start:stop], SPLIT_NAMES),
+                _decimal(lengths[start:stop]),
+            ]
+            out.write(_tsv_rows(fields))
             start = stop
+
+
+def _decimal(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-negative integers as decimal text: (their digits, one after the other; sizes)."""
+    values = np.asarray(values, dtype=np.int64)
+    sizes = np.ones(len(values), dtype=np.int64)
+    for power in range(1, 19):
+        sizes += values >= 10**power
+    width = int(sizes.max()) if len(sizes) else 1
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = (values[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+    return digits[np.arange(width) >= (width - sizes)[:, None]], sizes
+
+
+def _named(codes: np.ndarray, names) -> tuple[np.ndarray, np.ndarray]:
+    """Names by index, as UTF-8 text: (their bytes, one after the other; sizes)."""
+    encoded = [name.encode() for name in names]
+    width = max(1, *map(len, encoded))
+    table = np.zeros((len(encoded), width), dtype=np.uint8)
+    for k, name in enumerate(encoded):
+        table[k, : len(name)] = np.frombuffer(name, dtype=np.uint8)
+    sizes = np.array([len(name) for name in encoded], dtype=np.int64)[codes]
+    return table[codes][np.arange(width) < sizes[:, None]], sizes
+
+
+def _tsv_rows(fields: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
+    """Rows of tab-separated fields, each field given as (bytes of all rows, sizes)."""
+    sizes = np.stack([field_sizes for _, field_sizes in fields])
+    row_sizes = sizes.sum(axis=0) + len(fields)  # a tab after each field, a newline last
+    ends = np.cumsum(row_sizes)
+    rows = np.full(int(ends[-1]) if len(ends) else 0, ord("\t"), dtype=np.uint8)
+    rows[ends - 1] = ord("\n")
+    at = ends - row_sizes
+    for data, field_sizes in fields:
+        rows[_ranges(at, at + field_sizes)] = data
+        at = at + field_sizes + 1
+    return rows.tobytes()
 
 
 def _write_leakage(path, rows, ids_path) -> None:
