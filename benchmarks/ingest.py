@@ -170,6 +170,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shapes", default="short,long,short.gz", help="inputs to run")
     parser.add_argument("--work-dir", type=Path, help="where to generate (default: a temp dir)")
     parser.add_argument(
+        "--only", default="", help="comma-separated methods to run (floor, biopython, "
+        "simplefasta, pyfastx, gzip, genoflow); default all",
+    )  # fmt: skip
+    parser.add_argument(
+        "--src", type=Path, default=REPO / "src",
+        help="the genoflow sources to run (e.g. another checkout's src, for a before/after)",
+    )  # fmt: skip
+    parser.add_argument(
         "--results", type=Path, default=HERE / "results" / "ingest.json", help="JSON output"
     )
     args = parser.parse_args(argv)
@@ -198,7 +206,12 @@ def available_readers() -> list[str]:
 
 
 def benchmark(args, work: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    env = dict(os.environ, PYTHONPATH=str(args.src.resolve()))
+    only = {m.strip() for m in args.only.split(",") if m.strip()}
+
+    def wanted_method(name: str) -> bool:
+        return not only or name in only
+
     shapes = {
         "short": (round(500_000 * args.scale), 200),
         "long": (max(6, round(50 * args.scale)), 2_000_000),
@@ -216,18 +229,18 @@ def benchmark(args, work: Path) -> dict:
             with open(files[base], "rb") as plain, gzip.open(files[shape], "wb", 6) as packed:
                 shutil.copyfileobj(plain, packed, 1 << 22)
             sizes[shape] = sizes[base]
-    readers = available_readers()
+    readers = [r for r in available_readers() if wanted_method(r)]
     runs: dict[str, dict[str, list[dict]]] = {shape: {} for shape in wanted}
     for round_ in range(args.repeats):
         print(f"round {round_ + 1}/{args.repeats}", flush=True)
         for shape in wanted:
             path, plain = files[shape], files[shape.removesuffix(".gz")]
             methods = runs[shape]
-            if shape.endswith(".gz"):
+            if shape.endswith(".gz") and wanted_method("gzip"):
                 methods.setdefault("gzip -dc", []).append(
                     timed(["sh", "-c", f"gzip -dc '{path}' > /dev/null"], work / "gzip.log")
                 )
-            else:
+            elif not shape.endswith(".gz"):
                 for reader in readers:
                     measured = timed(
                         [sys.executable, __file__, "--reader", reader, str(plain)],
@@ -235,6 +248,8 @@ def benchmark(args, work: Path) -> dict:
                     )
                     measured["seconds"] = json.loads(measured.pop("stdout"))["seconds"]
                     methods.setdefault(reader, []).append(measured)
+            if not wanted_method("genoflow"):
+                continue
             stages = genoflow_run(path, work, env)
             for stage, measured in stages.items():
                 measured.pop("stdout")
