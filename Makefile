@@ -48,7 +48,7 @@ BENCH_ARGS ?=
 BENCHMARKS := $(wildcard benchmarks/ingest.py) benchmarks/training.py \
 	benchmarks/keras_forecaster.py benchmarks/workflow_overhead.py
 
-bench: $(VENV)/.installed $(KERAS_VENV)/.installed
+bench: $(VENV)/.installed-bench $(KERAS_VENV)/.installed
 	set -e; for script in $(BENCHMARKS); do \
 		echo "== $$script"; \
 		if [ $$script = benchmarks/keras_forecaster.py ]; then \
@@ -57,6 +57,10 @@ bench: $(VENV)/.installed $(KERAS_VENV)/.installed
 			$(BIN)/python $$script $(BENCH_ARGS); \
 		fi; \
 	done
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
 
 $(KERAS_VENV)/.installed:
 	test -x $(KERAS_VENV)/bin/python || $(PYTHON) -m venv $(KERAS_VENV)

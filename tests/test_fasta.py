@@ -9,6 +9,7 @@ import io
 import lzma
 import random
 import re
+import sys
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 
 from genoflow.errors import InputError
-from genoflow.fasta import read_fasta
+from genoflow.fasta import read_fasta, read_fasta_batches
 
 DATA = Path(__file__).parent / "data"
 PHIX = DATA / "phix.fa"
@@ -296,3 +297,163 @@ def test_fixture_bytes_match_the_documented_sha256(name):
     section = readme.split(f"## `{name}`", 1)[1].split("\n## ", 1)[0]
     documented = re.search(r"\| sha256 \| `([0-9a-f]{64})`", section).group(1)
     assert hashlib.sha256((DATA / name).read_bytes()).hexdigest() == documented
+
+
+# --- the chunked parser: every chunk boundary gives what a line-by-line reader gives ---------
+
+
+def line_by_line(path, allow_empty=False):
+    """The reference: genoflow's earlier line-by-line reader (plain files), as (records, error)."""
+    found, header, header_line, chunks = [], None, 0, []
+
+    def finish():
+        description = header.decode("utf-8", errors="replace").strip()
+        if not description:
+            raise InputError(path, "header has no record id", line=header_line)
+        sequence = b"".join(chunks)
+        if not sequence and not allow_empty:
+            raise InputError(
+                path, "empty sequence", line=header_line, record=description.split()[0]
+            )
+        found.append((description.split()[0], description, sequence, header_line))
+
+    try:
+        for number, raw_line in enumerate(io.BytesIO(Path(path).read_bytes()), start=1):
+            line = raw_line.rstrip(b"\r\n")
+            if line.startswith(b">"):
+                if header is not None:
+                    finish()
+                header, header_line, chunks = line[1:], number, []
+            elif header is None:
+                if line.strip():
+                    raise InputError(path, "not a FASTA file", line=number)
+            elif line:
+                chunks.append(line.rstrip())
+        if header is None:
+            raise InputError(path, "no FASTA records found (empty file?)")
+        finish()
+    except InputError as error:
+        return found, (error.line, error.record, error.problem.split(":")[0])
+    return found, None
+
+
+def chunked(path, chunk_bytes, allow_empty=False):
+    found = []
+    try:
+        for batch in read_fasta_batches(path, allow_empty=allow_empty, chunk_bytes=chunk_bytes):
+            found += [(r.id, r.description, r.sequence, r.line) for r in batch.records()]
+    except InputError as error:
+        return found, (error.line, error.record, error.problem.split(":")[0])
+    return found, None
+
+
+QUIRKY = [
+    b">r1 first one\nACGT\nAC\n>r2\nGGGG\n",
+    b">r1 x\r\nACGT\r\nAC\r\n>r2 y\r\nGG\r\n",  # CRLF
+    b">r1\nACGTACGTACGT",  # no final newline
+    b">r1\r\nACGT\r",  # a lone CR at the very end
+    b"\n \n>r1 a\nAC  \n\nGT\n   \n\n>r2\n\nTT\n\n\n",  # blank lines, trailing spaces
+    b">r1\n" + b"ACGT" * 40 + b"\n>r2 long header " + b"h" * 50 + b"\nAC\n",  # long lines
+    b">r1\nAC\tGT \t \r\n>r2\n  AC\n",  # inner and leading whitespace stay
+    b">r1\nA\n>r2\n>r3\nC\n",  # an empty record
+    b">r1\nA\n>  \nC\n",  # a header without id
+    b"\n\nACGT\n>r1\nA\n",  # text before the first header
+    b">r1\nA\n>r2\n",  # an empty last record
+    b">\xc3\xa9t\xc3 caf\xc3\xa9\nAC\n>r2 \xff\nA>C\n",  # UTF-8, a bad byte, '>' inside a line
+    b">r1\tx y\n>r2\x1cz w\nA\n>\tr3 \nC\n",  # ids end at any whitespace
+    b"",  # empty file
+    b"\n  \n",  # only blank lines
+]
+
+
+@pytest.mark.parametrize("text", QUIRKY, ids=range(len(QUIRKY)))
+@pytest.mark.parametrize("allow_empty", [False, True], ids=["strict", "allow-empty"])
+def test_every_chunk_size_reads_like_the_line_reader(tmp_path, text, allow_empty):
+    """Chunks of 1 to 23 bytes (so boundaries fall inside headers, between CR and LF, inside
+    trailing whitespace, in blank lines) give the records and the error of a line reader."""
+    path = tmp_path / "quirky.fa"
+    path.write_bytes(text)
+    expected = line_by_line(path, allow_empty)
+    for chunk_bytes in [*range(1, 24), 1 << 21]:
+        assert chunked(path, chunk_bytes, allow_empty) == expected, chunk_bytes
+
+
+def test_random_files_in_small_chunks_match_the_line_reader(tmp_path):
+    """Random records (widths, CRLF, blank lines, trailing spaces, long records) read in small
+    chunks, plain and gzip, equal the line reader's records."""
+    rng = random.Random(3)
+    for trial in range(20):
+        newline = rng.choice([b"\n", b"\r\n"])
+        parts = []
+        for i in range(rng.randint(1, 30)):
+            parts.append(b">r%d desc %d" % (i, trial) + newline)
+            sequence = random_dna(rng.choice([1, 5, 80, 333, 5000]), seed=trial * 100 + i)
+            width = rng.choice([1, 7, 60, 80, 10_000])
+            for start in range(0, len(sequence), width):
+                parts.append(sequence[start : start + width].encode() + rng.choice([b"", b" "]))
+                parts.append(newline + rng.choice([b"", b"", newline]))
+        text = b"".join(parts)
+        if rng.random() < 0.3:
+            text = text.rstrip(b"\r\n")
+        path = tmp_path / f"random{trial}.fa"
+        path.write_bytes(text)
+        expected = line_by_line(path)
+        assert expected[1] is None
+        for chunk_bytes in (3, 64, 1000, 4096):
+            assert chunked(path, chunk_bytes) == expected
+        packed = tmp_path / f"random{trial}.fa.gz"
+        packed.write_bytes(gzip.compress(text, compresslevel=1))
+        assert chunked(packed, 1000) == expected
+
+
+def test_batches_hold_the_records_that_end_in_a_chunk(tmp_path):
+    """A batch's joined sequences and ends give each record; a record longer than a chunk
+    arrives whole in the batch of the chunk where it ends."""
+    path = tmp_path / "b.fa"
+    path.write_bytes(b">a one\nAC\nGT\n>b\n" + b"T" * 100 + b"\n>c\nG\n")
+    batches = list(read_fasta_batches(path, chunk_bytes=16))
+    assert sum(len(b) for b in batches) == 3
+    records = [r for b in batches for r in b.records()]
+    assert [(r.id, r.sequence, r.line) for r in records] == [
+        ("a", b"ACGT", 1), ("b", b"T" * 100, 4), ("c", b"G", 6)
+    ]  # fmt: skip
+    for batch in batches:
+        assert batch.ends[-1] == len(batch.sequences)
+
+
+@pytest.mark.parametrize("isal", [True, False], ids=["isal-if-installed", "zlib"])
+def test_gzip_with_and_without_isal(tmp_path, monkeypatch, isal):
+    """gzip input reads the same with python-isal's threaded reader and with the standard
+    library's (isal is optional), multi-member and truncated files included."""
+    if not isal:
+        monkeypatch.setitem(sys.modules, "isal", None)  # import isal fails: zlib
+    data = PHIX.read_bytes()
+    multi = tmp_path / "multi.fa.gz"
+    multi.write_bytes(multi_member_gzip(data, [5, 3000]))
+    assert chunked(multi, 1000) == line_by_line(PHIX)
+    cut = tmp_path / "cut.fa.gz"
+    cut.write_bytes(gzip.compress(b">r\n" + b"ACGT" * 5000 + b"\n")[:-30])
+    with pytest.raises(InputError, match="cannot read compressed data"):
+        list(read_fasta(cut))
+
+
+def test_batches_need_memory_for_a_chunk_not_the_file(tmp_path):
+    """Reading a 24 MB file of short records in 1 MiB chunks allocates a few chunks' worth at
+    most (the chunk, numpy's masks and indices, the batch), never a share of the file."""
+    rng = np.random.default_rng(0)
+    body = np.frombuffer(b"ACGT", dtype=np.uint8)[rng.integers(0, 4, (100_000, 240))]
+    rows = np.full((100_000, 241), ord("\n"), dtype=np.uint8)
+    rows[:, :240] = body
+    headers = [f">r{i} x\n".encode() for i in range(100_000)]
+    path = tmp_path / "many.fa"
+    with open(path, "wb") as out:
+        for header, row in zip(headers, rows, strict=True):
+            out.write(header + row.tobytes())
+    tracemalloc.start()
+    try:
+        count = sum(len(batch) for batch in read_fasta_batches(path, chunk_bytes=1 << 20))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 100_000
+    assert peak < 16 * (1 << 20) < path.stat().st_size

@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from genoflow.errors import InputError
@@ -599,3 +600,44 @@ def test_failed_ingest_leaves_nothing_behind(tmp_path, make):
     with pytest.raises(InputError):
         ingest(inputs, out, alphabet="dna", **options)
     assert files_in(out) == []
+
+
+# --- whole batches: many records, some rejected, written as one block ------------------------
+
+
+@pytest.mark.parametrize("chunk_bytes", [97, 1 << 21], ids=["tiny-chunks", "one-batch"])
+def test_many_records_are_checked_and_written_like_one_at_a_time(
+    tmp_path, monkeypatch, chunk_bytes
+):
+    """300 records (lower case, ambiguity codes, non-ASCII ids, bad letters), read in chunks
+    of 97 bytes or in one batch: each kept row is exactly `id, label, split, source,
+    SEQUENCE`, rejected ones are listed in order, and the letter counts are the kept rows'."""
+    import genoflow.fasta as fasta_module
+
+    monkeypatch.setattr(fasta_module, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(1)
+    letters = np.frombuffer(b"ACGTacgtNRY", dtype=np.uint8)
+    records, expected, rejected = [], [], []
+    for i in range(300):
+        sequence = letters[rng.integers(0, 11, rng.integers(1, 120))].tobytes().decode()
+        if i % 37 == 5:
+            sequence = sequence[:3] + "Z" + sequence[3:]
+        record_id = f"r{i}" if i % 11 else f"r{i}é"
+        label = ("pos", "neg")[i % 2]
+        records.append(f">{record_id} {label}\n{sequence}\n")
+        if "Z" in sequence:
+            rejected.append(record_id)
+        else:
+            expected.append(f"{record_id}\t{label}\t\tmany.fa\t{sequence.upper()}")
+    fasta = write(tmp_path / "many.fa", "".join(records))
+    out = tmp_path / "out"
+    summary = ingest(
+        [FastaInput(fasta)], out, alphabet="dna", label_pattern=HEADER_LABEL,
+        invalid="skip_record",
+    )  # fmt: skip
+    rows = (out / "sequences.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    assert rows == expected
+    assert [r["id"] for r in read_table(out / "rejected.tsv")] == rejected
+    kept = "".join(row.rsplit("\t", 1)[1] for row in expected)
+    assert summary["letters"] == {c: kept.count(c) for c in sorted(set(kept))}
+    assert summary["records"] == len(expected) and summary["rejected"] == len(rejected)

@@ -482,3 +482,50 @@ def test_bad_options_are_refused(tmp_path, options):
     with pytest.raises(InputError):
         preprocess(data, out, **options)
     assert not out.exists()
+
+
+# --- blocks of rows: any block size gives the same arrays ------------------------------------
+
+
+@pytest.mark.parametrize("trim", ["right", "left", "center"])
+def test_tiny_table_blocks_give_the_same_outputs(tmp_path, monkeypatch, trim):
+    """Rows are encoded a block of the table at a time; blocks far smaller than a row (so every
+    row spans several reads), or holding a few rows, give byte-identical outputs, with
+    trimming, ambiguity codes and a reverse-complement pair."""
+    import genoflow.preprocess as preprocess_module
+
+    rng = random.Random(5)
+    rows = class_rows({"x": 40, "y": 40}, length=30)  # 83 rows: blocks of many and of few
+    rows += [("long", "x", "", random_seq(rng, 90, "ACGTN")), ("rc", "y", "", "AACCG" * 3)]
+    rows += [("fw", "x", "", "CGGTT" * 3)]
+    ingested = make_ingest(tmp_path, rows)
+    outputs = {}
+    # (table bytes read at a time, token bytes written at a time: 80 is 2 rows of 40)
+    for block, chunk in [(1 << 22, 1 << 24), (7, 1 << 24), (100, 1 << 24), (1 << 22, 80)]:
+        monkeypatch.setattr(preprocess_module, "TABLE_BLOCK", block)
+        monkeypatch.setattr(preprocess_module, "CHUNK_BYTES", chunk)
+        out = tmp_path / f"pre{block}-{chunk}"
+        preprocess(ingested, out, max_length=40, trim=trim, split="random")
+        outputs[block, chunk] = {name: (out / name).read_bytes() for name in OUTPUTS}
+    assert all(found == outputs[1 << 22, 1 << 24] for found in outputs.values())
+    arrays = load_arrays(tmp_path / f"pre7-{1 << 24}")
+    long_row = read_ids(tmp_path / f"pre7-{1 << 24}").index("long")
+    sequence = rows[-3][3]
+    kept = {"right": sequence[:40], "left": sequence[-40:], "center": sequence[25:65]}[trim]
+    table = get_alphabet("dna").encode_table()
+    assert (
+        arrays["tokens"][long_row].tolist()
+        == table[np.frombuffer(kept.encode(), np.uint8)].tolist()
+    )
+
+
+def test_labels_that_share_prefixes_or_are_not_ascii_are_told_apart(tmp_path):
+    """Labels are matched to classes as whole fields: 'a', 'ab' and 'é' are three classes,
+    and every row gets its own."""
+    rows = class_rows({"a": 8, "ab": 8, "é": 8}, length=30)
+    out = tmp_path / "pre"
+    meta = preprocess(make_ingest(tmp_path, rows), out, split="random")
+    assert meta["classes"] == ["a", "ab", "é"]
+    labels = np.load(out / "labels.npy")
+    ids = read_ids(out)
+    assert [meta["classes"][k] for k in labels] == [rid.rsplit("_", 1)[0] for rid in ids]

@@ -8,12 +8,12 @@ checks a schema cannot express (files exist, dataset model lists name defined mo
 from __future__ import annotations
 
 from pathlib import Path
-
-import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING
 
 from genoflow.errors import InputError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 NEURAL = ("classification", "token_classification", "multilabel", "regression", "forecasting")
 # Which tasks each model type can be trained on; a dataset trains the compatible ones.
@@ -35,6 +35,11 @@ MODEL_TASKS: dict[str, tuple[str, ...]] = {
 
 def config_errors(config: dict, schema_path: str | Path) -> list[str]:
     """Every problem in `config`, one line each, as 'key.path: problem'."""
+    # imported here: every `genoflow` command imports this module (for MODEL_TASKS), and
+    # jsonschema takes longer to import than a small ingest takes to run
+    import yaml
+    from jsonschema import Draft202012Validator
+
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = Draft202012Validator(schema)
     problems = [_describe(error) for error in validator.iter_errors(config)]

@@ -19,6 +19,7 @@ import csv
 import hashlib
 import heapq
 import json
+import operator
 import os
 import re
 from array import array
@@ -31,7 +32,7 @@ import numpy as np
 
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError
-from genoflow.fasta import FastaRecord, read_fasta
+from genoflow.fasta import FastaBatch, FastaRecord, read_fasta, read_fasta_batches
 from genoflow.io import UNLABELLED, atomic_path, sha256sum
 from genoflow.regions import Reference, region_records
 
@@ -53,6 +54,11 @@ class FastaInput:
         """(record, label or None, split or None) per record: the file's own label and split."""
         for record in read_fasta(self.path):
             yield record, self.label, self.split
+
+    def batches(self) -> Iterator[tuple[FastaBatch, list, list]]:
+        """(batch of records, their labels, their splits): the file's own label and split."""
+        for batch in read_fasta_batches(self.path):
+            yield batch, [self.label] * len(batch), [self.split] * len(batch)
 
 
 @dataclass(frozen=True)
@@ -283,21 +289,24 @@ def ingest(
             )  # fmt: skip
             for number, source in enumerate(inputs):
                 kept.start_file(number, source)
-                try:
-                    for record, own_label, own_split in source.records():
-                        sequence = record.sequence
-                        if alphabet == "protein" and sequence.endswith(b"*") and not per_residue:
-                            sequence = sequence[:-1]  # a stop codon mark, not a residue
-                        label, split = (
-                            _label_of(record, source, own_label, own_split, pattern, table, matched)
-                            if labelled
-                            else ("", own_split)
+                batches = source.batches() if isinstance(source, FastaInput) else _batched(source)
+                # A source yields the records before a bad one, then raises: a problem in an
+                # earlier record (found by add_batch) comes first.
+                for batch, own_labels, own_splits in batches:
+                    if alphabet == "protein" and not per_residue:
+                        batch = _without_stop_marks(batch)
+                    error = None
+                    if labelled:
+                        labels, splits, error = _labels_of(
+                            batch, source, own_labels, own_splits, pattern, table, matched
                         )
-                        kept.add(record, label, split, sequence)
-                except InputError:
-                    kept.flush()  # a problem in an earlier record of the batch comes first
-                    raise
-                kept.flush()
+                        if error is not None:
+                            batch = batch.head(len(labels))
+                    else:
+                        labels, splits = [""] * len(batch), own_splits
+                    kept.add_batch(batch, labels, splits)
+                    if error is not None:
+                        raise error
         repeats = _repeated_ids(kept, inputs, table_tmp, duplicate_ids)
         if table is not None:
             unmatched = sorted(table.keys() - matched)
@@ -322,19 +331,104 @@ def ingest(
     return summary
 
 
-BATCH_BYTES = 1 << 22  # sequence bytes checked at once (a longer record is a batch of its own)
+BATCH_BYTES = 1 << 22  # sequence bytes of BED or CSV records checked at once
 BATCH_RECORDS = 1 << 14
-LOWERCASE, AMBIGUOUS = 1, 2  # per-record flags
+LOWERCASE, AMBIGUOUS, INVALID = 1, 2, 4  # per-record flags (INVALID: not in the alphabet)
+# A record id's 64-bit hash, to find repeated ids within one run: Python's own string hash
+# (fast, and equal for equal ids within a process); equal hashes are only candidates, confirmed
+# by comparing the ids.
+_id_hash = hash
 
 
-def _id_hash(record_id: str) -> int:
-    """64-bit hash of a record id (the same in every run), to find repeated ids."""
-    return int.from_bytes(hashlib.blake2b(record_id.encode(), digest_size=8).digest(), "little")
+def _batched(source) -> Iterator[tuple[FastaBatch, list, list]]:
+    """The records of a BED or CSV input in batches (labels and splits alongside); a record
+    that fails is raised after the batch of those before it."""
+    group: list[tuple[FastaRecord, str | None, str | None]] = []
+    size = 0
+    try:
+        for item in source.records():
+            group.append(item)
+            size += len(item[0].sequence)
+            if len(group) >= BATCH_RECORDS or size >= BATCH_BYTES:
+                yield _batch_of(group)
+                group, size = [], 0
+    except InputError:
+        if group:
+            yield _batch_of(group)
+        raise
+    if group:
+        yield _batch_of(group)
+
+
+def _batch_of(group: list[tuple[FastaRecord, str | None, str | None]]) -> tuple:
+    records = [record for record, _, _ in group]
+    lengths = np.fromiter((len(r.sequence) for r in records), dtype=np.int64, count=len(records))
+    batch = FastaBatch(
+        [r.id for r in records], [r.description for r in records],
+        np.array([r.line for r in records], dtype=np.int64),
+        b"".join(r.sequence for r in records), np.cumsum(lengths),
+    )  # fmt: skip
+    return batch, [label for _, label, _ in group], [split for _, _, split in group]
+
+
+def _without_stop_marks(batch: FastaBatch) -> FastaBatch:
+    """Protein records lose a final '*' (a stop codon mark, not a residue)."""
+    ends = batch.ends
+    data = np.frombuffer(batch.sequences, dtype=np.uint8)
+    marked = ends > batch.starts
+    marked[marked] = data[ends[marked] - 1] == ord("*")
+    if not marked.any():
+        return batch
+    keep = np.ones(len(data), dtype=bool)
+    keep[ends[marked] - 1] = False
+    return FastaBatch(
+        batch.ids, batch.descriptions, batch.lines, data[keep].tobytes(),
+        ends - np.cumsum(marked),
+    )  # fmt: skip
+
+
+_GROUP_1 = operator.itemgetter(1)
+
+
+def _labels_of(
+    batch: FastaBatch, source, own_labels: list, own_splits: list, pattern, table, matched
+) -> tuple[list, list, InputError | None]:
+    """(labels, splits, error) of a batch's records, as _label_of gives them, up to the first
+    record that has none (its error is returned, and the lists stop before it)."""
+    ids = batch.ids
+    if table is not None:
+        entries = list(map(table.get, ids))
+        good = entries if None not in entries else entries[: entries.index(None)]
+        labels = [entry[0] for entry in good]
+        splits = [own or entry[1] for own, entry in zip(own_splits, good, strict=False)]
+        matched.update(ids[: len(good)])
+    elif pattern is not None:
+        matches = list(map(pattern.search, batch.descriptions))
+        try:
+            found = list(map(_GROUP_1, matches))  # (C loops: no Python code per record)
+        except TypeError:  # a header that does not match
+            found = [m[1] if m else None for m in matches]
+        first_bad = len(found)
+        if None in found or "" in found:
+            first_bad = next(i for i, label in enumerate(found) if not label)
+        labels, splits = found[:first_bad], own_splits[:first_bad]
+    else:
+        first_bad = next((i for i, label in enumerate(own_labels) if label is None), len(ids))
+        labels, splits = own_labels[:first_bad], own_splits[:first_bad]
+    if len(labels) == len(ids):
+        return labels, splits, None
+    k = len(labels)
+    record = FastaRecord(ids[k], batch.descriptions[k], b"", int(batch.lines[k]))
+    try:
+        _label_of(record, source, own_labels[k], own_splits[k], pattern, table, matched)
+    except InputError as error:
+        return labels, splits, error
+    raise AssertionError("a record without a label got one")  # pragma: no cover
 
 
 class _Records:
-    """The records kept so far (33 bytes each), the summary's counts, rejected.tsv as it is
-    written, and the batch of records waiting to be checked and written."""
+    """The records kept so far (33 bytes each), the summary's counts, and rejected.tsv as it
+    is written."""
 
     def __init__(
         self, alpha, ambiguous: str, invalid: str, out, rejected, classes: str | None
@@ -344,7 +438,14 @@ class _Records:
         # (regression and multilabel labels are values, not classes).
         self.count_classes = classes
         self.lookup, self.n_letters = alpha.encode_table(), len(alpha.letters)
-        self.id_hashes = array("Q")  # one entry per row of the table, in order
+        # byte -> LOWERCASE | AMBIGUOUS | INVALID, applied with bytes.translate (C speed)
+        kinds = np.where(self.lookup == 255, INVALID, 0)
+        kinds |= np.where((self.lookup > self.n_letters) & (self.lookup != 255), AMBIGUOUS, 0)
+        kinds[ord("a") :] |= LOWERCASE
+        self.kinds = kinds.astype(np.uint8).tobytes()
+        self.plain = alpha.letters.encode()  # the bytes of kind 0
+        self.rejecting = INVALID | (AMBIGUOUS if ambiguous != "encode" else 0)
+        self.id_hashes = array("q")  # one entry per row of the table, in order
         self.lines = array("q")  # the header's line in its FASTA file
         self.lengths = array("q")
         self.offsets = array("q")  # where the row starts in the table
@@ -357,73 +458,69 @@ class _Records:
         self.rejected.writerow(["file", "line", "id", "reason"])
         self.rejected_inputs = array("I")  # the input of each row of rejected.tsv
         self.reasons: Counter[str] = Counter()
-        self.batch: list[tuple] = []
-        self.batch_bytes = 0
 
     def start_file(self, number: int, source: FastaInput) -> None:
         self.number, self.source = number, source
         self.source_field = f"\t{source.path.name}\t".encode()
         self.file_starts.append(len(self.lengths))
 
-    def add(self, record, label: str, split: str | None, sequence: bytes) -> None:
-        if self.batch and self.batch_bytes + len(sequence) > BATCH_BYTES:
-            self.flush()
-        self.batch.append((record, label, split, sequence))
-        self.batch_bytes += len(sequence)
-        if len(self.batch) >= BATCH_RECORDS:
-            self.flush()
-
-    def flush(self) -> None:
-        """Check the batch's letters at once, reject (or fail on) bad records, write the rest."""
-        batch, self.batch, self.batch_bytes = self.batch, [], 0
-        if not batch:
+    def add_batch(self, batch: FastaBatch, labels: list, splits: list) -> None:
+        """Check a batch's letters at once, reject (or fail on) bad records, write the rest:
+        no Python work per letter, and per record only what a table row needs."""
+        n = len(batch)
+        if not n:
             return
-        joined = b"".join(item[3] for item in batch)
-        sizes = np.fromiter((len(item[3]) for item in batch), dtype=np.int64, count=len(batch))
-        ends = np.cumsum(sizes)
-        starts = ends - sizes
-        raw = np.frombuffer(joined, dtype=np.uint8)
-        tokens = self.lookup[raw]
-        bad = tokens == 255
-        if self.ambiguous != "encode":
-            bad |= tokens > self.n_letters
-        problems = set(np.searchsorted(ends, np.flatnonzero(bad), side="right").tolist())
-        flags = np.where(_any_per_record(raw >= ord("a"), starts, sizes), LOWERCASE, 0)
-        ambiguous = (tokens > self.n_letters) & (tokens != 255)
-        flags |= np.where(_any_per_record(ambiguous, starts, sizes), AMBIGUOUS, 0)
-        del bad, tokens, ambiguous, raw
-        upper = joined.upper()
-        del joined
-        view = memoryview(upper)
-        letters = _bincount(upper)
-        pieces = []
-        for i, (record, label, split, sequence) in enumerate(batch):
+        ends, starts = batch.ends, batch.starts
+        sizes = ends - starts
+        if batch.sequences.translate(None, self.plain):  # (deleting is quicker than mapping)
+            kinds = np.frombuffer(batch.sequences.translate(self.kinds), dtype=np.uint8)
+            flags = _or_per_record(kinds, starts, sizes)
+            del kinds
+        else:  # only upper-case unambiguous letters: nothing to flag
+            flags = np.zeros(n, dtype=np.uint8)
+        problems = np.flatnonzero(flags & self.rejecting).tolist()
+        for i in problems:
             start, end = int(starts[i]), int(ends[i])
-            if i in problems:
-                self._problem(record, sequence)
-                letters -= _bincount(view[start:end])
-                continue
-            prefix = f"{record.id}\t{label}\t{split or ''}".encode() + self.source_field
-            self.id_hashes.append(_id_hash(record.id))
-            self.lines.append(record.line)
-            self.lengths.append(end - start)
-            self.offsets.append(self.position)
-            self.flags.append(int(flags[i]))
-            self.count(label, 1)
-            self.position += len(prefix) + end - start + 1
-            pieces += (prefix, view[start:end], b"\n")
-        self.letters += letters
-        self.out.write(b"".join(pieces))
+            self._problem(batch.ids[i], int(batch.lines[i]), batch.sequences[start:end])
+        sequences = batch.sequences
+        if np.any(flags & LOWERCASE):
+            sequences = sequences.upper()
+        ids, lines = batch.ids, batch.lines
+        if problems:
+            keep = np.ones(n, dtype=bool)
+            keep[problems] = False
+            data = np.frombuffer(sequences, dtype=np.uint8)
+            sequences = data[_ranges(starts[keep], ends[keep])].tobytes()
+            ids = [ids[i] for i in np.flatnonzero(keep).tolist()]
+            labels = [labels[i] for i in np.flatnonzero(keep).tolist()]
+            splits = [splits[i] for i in np.flatnonzero(keep).tolist()]
+            lines, sizes, flags = lines[keep], sizes[keep], flags[keep]
+        if not ids:
+            return
+        self.letters += _letter_counts(sequences, self.alpha, bool(np.any(flags & AMBIGUOUS)))
+        rows, row_sizes = _table_rows(ids, labels, splits, self.source_field, sequences, sizes)
+        self.out.write(rows)
+        self.id_hashes.extend(map(_id_hash, ids))
+        self.lines.frombytes(lines.astype(np.int64).tobytes())
+        self.lengths.frombytes(sizes.astype(np.int64).tobytes())
+        self.offsets.frombytes((self.position + np.cumsum(row_sizes) - row_sizes).tobytes())
+        self.position += int(row_sizes.sum())
+        self.flags += (flags & (LOWERCASE | AMBIGUOUS)).astype(np.uint8).tobytes()
+        if self.count_classes == "records":
+            self.classes.update(labels)
+        elif self.count_classes == "residues":
+            for label in labels:
+                self.count(label, 1)
 
-    def _problem(self, record, sequence: bytes) -> None:
+    def _problem(self, record_id: str, line: int, sequence: bytes) -> None:
         tokens = self.lookup[np.frombuffer(sequence, dtype=np.uint8)]
         kind, message = _alphabet_problem(
             tokens, sequence, self.alpha.name, self.n_letters, self.ambiguous
         )
         policy = self.invalid if kind == "invalid" else self.ambiguous
         if policy == "error":
-            raise InputError(self.source.path, message, line=record.line, record=record.id)
-        self.rejected.writerow([str(self.source.path), record.line, record.id, message])
+            raise InputError(self.source.path, message, line=line, record=record_id)
+        self.rejected.writerow([str(self.source.path), line, record_id, message])
         self.rejected_inputs.append(self.number)
         self.reasons[_reason_kind(message)] += 1
 
@@ -483,13 +580,71 @@ def _reference_of(source: RegionInput) -> dict:
     return {"reference": str(source.reference), "reference_sha256": sha256sum(source.reference)}
 
 
-def _any_per_record(mask: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Per record (given by starts and sizes in `mask`): is any of its positions set?"""
-    found = np.zeros(len(sizes), dtype=bool)
+def _or_per_record(kinds: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Per record (given by starts and sizes in `kinds`): the OR of its bytes' kind bits."""
+    flags = np.zeros(len(sizes), dtype=np.uint8)
     filled = sizes > 0
-    if filled.any():
-        found[filled] = np.logical_or.reduceat(mask, starts[filled])
-    return found
+    if filled.any() and kinds.any():
+        flags[filled] = np.bitwise_or.reduceat(kinds, starts[filled])
+    return flags
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The positions [starts[i], ends[i]) of all ranges, concatenated."""
+    sizes = ends - starts
+    shift = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+    return shift + np.arange(int(sizes.sum()), dtype=np.int64)
+
+
+def _letter_counts(sequences: bytes, alpha, ambiguous: bool) -> np.ndarray:
+    """Byte counts (256) of upper-case sequences that hold only the alphabet's letters: a
+    compare per letter (the unambiguous ones, unless `ambiguous`) beats np.bincount, which
+    widens every byte to 8."""
+    letters = alpha.tokens if ambiguous else alpha.letters
+    if len(letters) > 16:
+        return _bincount(sequences)
+    data = np.frombuffer(sequences, dtype=np.uint8)
+    counts = np.zeros(256, dtype=np.int64)
+    for letter in letters.encode():
+        counts[letter] = np.count_nonzero(data == letter)
+    return counts
+
+
+def _table_rows(ids, labels, splits, source_field: bytes, sequences: bytes, sizes: np.ndarray):
+    """The rows `id, label(s), split, source, sequence` of a batch as one bytes object, and
+    each row's size. Put together with numpy: a row is its head (id to source, from one
+    encode for all rows), its sequence and a line break; the heads and line breaks in row
+    order make one blob that lands in the rows' non-sequence bytes."""
+    end = source_field.decode() + "\n"
+    if splits.count(None) == len(splits):  # (usual: no split given)
+        splits = [""] * len(splits)
+    elif None in splits:
+        splits = [split or "" for split in splits]
+    heads = end.join(map("\t".join, zip(ids, labels, splits, strict=True)))
+    blob = np.frombuffer((heads + end).encode(), dtype=np.uint8)
+    breaks = np.flatnonzero(blob == ord("\n"))
+    if len(breaks) != len(ids):  # a line break inside a label: no table row can hold it
+        raise InputError(None, "a label holds a line break")
+    head_sizes = np.diff(breaks, prepend=-1) - 1
+    row_sizes = head_sizes + sizes + 1
+    if len(ids) < 64:  # a few long records: join slices (no index arrays per byte)
+        heads_at = np.concatenate([[0], breaks + 1]).tolist()
+        ends = np.cumsum(sizes).tolist()
+        pieces = []
+        for k, end in enumerate(ends):
+            start = end - int(sizes[k])
+            pieces += (blob[heads_at[k] : heads_at[k + 1] - 1].tobytes(), sequences[start:end])
+            pieces.append(b"\n")
+        return b"".join(pieces), row_sizes
+    row_starts = np.cumsum(row_sizes) - row_sizes
+    rows = np.empty(int(row_sizes.sum()), dtype=np.uint8)
+    others = _ranges(row_starts, row_starts + head_sizes + 1)  # head and one more byte ...
+    others[breaks] = row_starts + row_sizes - 1  # ... which is the line break at the end
+    rows[others] = blob
+    is_sequence = np.ones(len(rows), dtype=bool)
+    is_sequence[others] = False
+    rows[is_sequence] = np.frombuffer(sequences, dtype=np.uint8)
+    return rows.tobytes(), row_sizes
 
 
 def _bincount(data) -> np.ndarray:
@@ -515,7 +670,7 @@ def _repeated_ids(kept: _Records, inputs, table: Path, policy: str):
     Rows whose 64-bit id hashes are equal are read back, a group at a time, and compared by
     their real ids and a digest of label(s) and sequence.
     """
-    hashes = np.frombuffer(kept.id_hashes, dtype=np.uint64)
+    hashes = np.frombuffer(kept.id_hashes, dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
     if len(hashes) < 2:
         return none, none

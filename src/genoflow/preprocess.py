@@ -451,6 +451,23 @@ class _Rows:
         self.exact.clear()
         self.canonical.clear()
 
+    def add_block(
+        self, tokens: np.ndarray, ids: list[str], lengths: np.ndarray, exact: np.ndarray,
+        canonical: np.ndarray,
+    ) -> None:  # fmt: skip
+        """Many rows at once: their tokens already padded (rows x width), ids, lengths and
+        hashes."""
+        self.flush()
+        start, stop = self.written, self.written + len(ids)
+        if stop > self.n_rows:
+            raise ValueError(f"more than the {self.n_rows} rows planned")
+        self.handle.write(np.ascontiguousarray(tokens).data)
+        self.ids.write("\n".join(ids) + "\n")
+        self.encoded.lengths[start:stop] = lengths
+        self.encoded.exact[start:stop] = exact
+        self.encoded.canonical[start:stop] = canonical
+        self.written = stop
+
     def close(self, complete: bool = True) -> None:
         try:
             if complete:
@@ -488,6 +505,19 @@ def _encode(
     residue_index = {**class_index, UNLABELLED.encode(): NO_LABEL}
     labels, given, values = [], [], []  # per record, copied to the arrays a chunk at a time
     i = done = 0
+    if tile is None and not per_residue:  # one row per record: whole blocks of rows at once
+        try:
+            i = _encode_blocks(
+                table, rows, encoded, n_records, width, trim, split, classes, targets,
+                to_tokens, nucleic,
+            )  # fmt: skip
+        except BaseException:
+            rows.close(complete=False)
+            raise
+        rows.close()
+        if i != n_records or rows.written != n_rows:
+            raise InputError(table, f"{i} rows, but summary.json says {n_records}")
+        return encoded
     try:
         with open(table, "rb") as handle:
             handle.readline()  # id, label column(s), split, source, sequence
@@ -544,6 +574,194 @@ def _encode(
     if i != n_records or rows.written != n_rows:
         raise InputError(table, f"{i} rows, but summary.json says {n_records}")
     return encoded
+
+
+TABLE_BLOCK = 1 << 22  # bytes of sequences.tsv read at a time (whole rows: more, for longer)
+
+
+def _encode_blocks(
+    table, rows: _Rows, encoded: _Encoded, n_records, width, trim, split, classes, targets,
+    to_tokens, nucleic,
+) -> int:  # fmt: skip
+    """_encode without tiling or labels per residue, a block of table rows at a time: rows
+    found, trimmed, encoded and padded with numpy; per row, Python only splits the fields
+    before the sequence and hashes the sequence. Returns the number of rows."""
+    done = 0
+    with open(table, "rb") as handle:
+        handle.readline()  # id, label column(s), split, source, sequence
+        carry = b""
+        while True:
+            chunk = handle.read(max(TABLE_BLOCK, len(carry)))
+            block = carry + chunk if carry else chunk
+            cut = block.rfind(b"\n") + 1
+            if chunk and cut == 0:  # a row longer than the block: read on
+                carry = block
+                continue
+            if not chunk and block and cut < len(block):  # a last row without its newline
+                block += b"\n"
+                cut = len(block)
+            if not cut:
+                break
+            carry = block[cut:]
+            done = _encode_block(
+                block[:cut], done, table, rows, encoded, n_records, width, trim, split,
+                classes, targets, to_tokens, nucleic,
+            )  # fmt: skip
+            if not chunk and not carry:
+                break
+    return done
+
+
+def _encode_block(
+    block: bytes, done: int, table, rows: _Rows, encoded: _Encoded, n_records, width, trim,
+    split, classes, targets, to_tokens, nucleic,
+) -> int:  # fmt: skip
+    data = np.frombuffer(block, dtype=np.uint8)
+    line_ends = np.flatnonzero(data == ord("\n"))
+    line_starts = np.concatenate([[0], line_ends[:-1] + 1])
+    tabs = np.flatnonzero(data == ord("\t"))
+    first = np.searchsorted(tabs, line_starts)  # index of each row's first tab in `tabs`
+    last = np.searchsorted(tabs, line_ends) - 1  # ... and of its last, before the sequence
+    last_tab = tabs[last]
+    n = len(line_ends)
+    ids = _fields_text(data, line_starts, tabs[first]).split("\n")[:-1]
+    given = _field_codes(data, tabs[last - 2] + 1, tabs[last - 1], SPLIT_NAMES)
+    given[given < 0] = NO_SPLIT
+    given = given.astype(np.uint8)
+    if targets:
+        labels = None
+        heads = _fields_text(data, tabs[first] + 1, tabs[last - 2]).split("\n")[:-1]
+        values = [[float(v) for v in head.split("\t")] for head in heads]
+    else:
+        labels = _field_codes(data, tabs[first] + 1, tabs[first + 1], classes)
+    starts, ends = last_tab + 1, line_ends.copy()
+    sizes = ends - starts
+    # the first row with a problem, in the order the row-by-row pass checks them
+    problem = n_records - done if done + n > n_records else n
+    if labels is not None and (labels < 0).any():
+        problem = min(problem, int(np.argmax(labels < 0)))
+    if split == "given" and (given == NO_SPLIT).any():
+        problem = min(problem, int(np.argmax(given == NO_SPLIT)))
+    too_long = np.flatnonzero(sizes > width)
+    if trim == "error" and len(too_long):
+        problem = min(problem, int(too_long[0]))
+    if problem < n:
+        fields = block[line_starts[problem] : last_tab[problem]].decode().split("\t")
+        _raise_row_problem(table, done + problem + 1, fields, int(sizes[problem]),
+                           n_records, width, classes, labels, split)  # fmt: skip
+    if len(too_long):  # trim: keep `width` letters of each long row
+        over = sizes[too_long] - width
+        shift = {"right": 0, "left": over, "center": over // 2}[trim]
+        starts[too_long] += shift
+        ends[too_long] = starts[too_long] + width
+        sizes[too_long] = width
+        encoded.trimmed += len(too_long)
+    del data
+    pieces = [block[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+    for low in range(0, n, rows.rows):  # rows.rows x width tokens at most, however wide
+        high = min(n, low + rows.rows)
+        tokens, exact, canonical = _encode_rows(
+            pieces[low:high], sizes[low:high], width, to_tokens, nucleic
+        )
+        rows.add_block(tokens, ids[low:high], sizes[low:high], exact, canonical)
+    stop = done + n
+    encoded.given[done:stop] = given
+    if labels is not None:
+        encoded.labels[done:stop] = labels
+    else:
+        encoded.values[done:stop] = values
+    return stop
+
+
+def _fields_text(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> str:
+    """The table fields [starts[i], ends[i]) of each row, decoded, each followed by '\\n'."""
+    sizes = ends - starts + 1
+    text = np.full(int(sizes.sum()), ord("\n"), dtype=np.uint8)
+    is_field = np.ones(len(text), dtype=bool)
+    is_field[np.cumsum(sizes) - 1] = False
+    text[is_field] = data[_ranges(starts, ends)]
+    return text.tobytes().decode()
+
+
+def _field_codes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, names) -> np.ndarray:
+    """Per row, the index in `names` of its field [starts[i], ends[i]), or -1: the fields as
+    fixed-width byte strings, looked up with a sorted search (no Python work per row)."""
+    sizes = ends - starts
+    width = max(1, int(sizes.max()) if len(sizes) else 1)
+    keys = np.zeros((len(sizes), width), dtype=np.uint8)
+    keys[np.arange(width) < sizes[:, None]] = data[_ranges(starts, ends)]
+    keys = keys.view(f"S{width}").ravel()
+    encoded = [name.encode() for name in names]
+    known = [k for k, name in enumerate(encoded) if 0 < len(name) <= width]
+    codes = np.full(len(sizes), -1, dtype=np.int64)
+    if not known:
+        return codes
+    table = np.array([encoded[k] for k in known], dtype=f"S{width}")
+    order = np.argsort(table)
+    at = np.minimum(np.searchsorted(table[order], keys), len(known) - 1)
+    hit = (table[order][at] == keys) & (sizes > 0)
+    codes[hit] = np.array(known)[order][at[hit]]
+    return codes
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The positions [starts[i], ends[i]) of all ranges, concatenated."""
+    sizes = ends - starts
+    shift = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
+    return shift + np.arange(int(sizes.sum()), dtype=np.int64)
+
+
+def _encode_rows(pieces: list[bytes], sizes: np.ndarray, width: int, to_tokens, nucleic):
+    """(tokens padded to rows x width, exact hashes, canonical hashes) of rows' sequences."""
+    n = len(pieces)
+    if n < 64:  # a few long rows: one at a time (no joined copy)
+        tokens = np.zeros((n, width), dtype=np.uint8)
+        hashes = np.zeros((2, n), dtype=np.uint64)
+        for k, piece in enumerate(pieces):
+            tokens[k, : len(piece)] = np.frombuffer(piece.translate(to_tokens), dtype=np.uint8)
+            hashes[:, k] = _hashes(piece, nucleic)
+        return tokens, hashes[0], hashes[1]
+    letters = b"".join(pieces)
+    flat = np.frombuffer(letters.translate(to_tokens), dtype=np.uint8)
+    if n * width == len(flat):  # every row full: no padding
+        tokens = flat.reshape(n, width)
+    else:
+        tokens = np.zeros((n, width), dtype=np.uint8)
+        tokens[np.arange(width) < sizes[:, None]] = flat
+    return (tokens, *_block_hashes(pieces, letters, sizes, nucleic))
+
+
+def _raise_row_problem(table, row, fields, size, n_records, width, classes, labels, split):
+    """The error the row-by-row pass raises for table row `row` (1-based, after the header)."""
+    where = dict(line=row + 1, record=fields[0])
+    if row > n_records:
+        raise InputError(table, f"more rows than the {n_records} in summary.json")
+    if labels is not None and fields[1] not in classes:
+        problem = f"label {fields[1]!r} is not among classes {classes}"
+        raise InputError(table, problem, **where)
+    if split == "given" and fields[-2] not in SPLIT_NAMES:
+        raise InputError(table, "split method 'given' but this record has no split", **where)
+    problem = f"length {size} exceeds max_length {width} (trim=error)"
+    raise InputError(table, problem, **where)
+
+
+def _block_hashes(pieces: list[bytes], letters: bytes, sizes: np.ndarray, nucleic: str | None):
+    """(exact, canonical) hashes of the rows' sequences `pieces` (joined: `letters`), as
+    _hashes gives them: the reverse complements are slices of the whole block's one."""
+    exact = _hash_all(pieces)
+    if nucleic is None:
+        return exact, exact
+    ends = (len(letters) - np.cumsum(sizes)).tolist()  # where each row's is, in the flipped
+    flipped = reverse_complement(letters, nucleic)
+    rc = [flipped[a : a + b] for a, b in zip(ends, sizes.tolist(), strict=True)]
+    return exact, np.minimum(exact, _hash_all(rc))
+
+
+def _hash_all(pieces: list[bytes]) -> np.ndarray:
+    """_hash of each piece, as a uint64 array."""
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(piece, digest_size=8).digest() for piece in pieces])
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
 
 def _residue_classes(field: bytes, seq: bytes, index: dict, classes, table, where) -> bytes:
@@ -732,26 +950,64 @@ def _leakage(exact, canonical, split_codes, alphabet: str) -> dict:
 
 
 def _write_records(path, ids_path, labels, split_codes, lengths, classes) -> None:
-    """records.tsv, streamed: the ids come from the temporary ids file, in row order."""
+    """records.tsv, streamed: the ids come from the temporary ids file, in row order; each
+    chunk of rows is put together with numpy, field by field (no Python code per row)."""
     names = [*classes] if classes else [""]
-    with open(ids_path) as ids, open(path, "w") as out:
-        out.write("index\tid\tlabel\tsplit\tlength\n")
+    with open(ids_path, "rb") as ids, open(path, "wb") as out:
+        out.write(b"index\tid\tlabel\tsplit\tlength\n")
         start = 0
-        while chunk := [line.rstrip("\n") for _, line in zip(range(1 << 16), ids, strict=False)]:
-            stop = start + len(chunk)
-            label = labels[start:stop].tolist() if classes else [0] * len(chunk)
-            out.writelines(
-                f"{index}\t{record_id}\t{names[k]}\t{SPLIT_NAMES[code]}\t{length}\n"
-                for index, record_id, k, code, length in zip(
-                    range(start, stop),
-                    chunk,
-                    label,
-                    split_codes[start:stop].tolist(),
-                    lengths[start:stop].tolist(),
-                    strict=True,
-                )
-            )
+        while lines := ids.readlines(1 << 20):  # (whole lines, about 1 MiB of them)
+            stop = start + len(lines)
+            chunk = np.frombuffer(b"".join(lines), dtype=np.uint8)
+            breaks = np.flatnonzero(chunk == ord("\n"))
+            id_sizes = np.diff(breaks, prepend=-1) - 1
+            codes = labels[start:stop] if classes else np.zeros(stop - start, dtype=np.int64)
+            fields = [
+                _decimal(np.arange(start, stop)),
+                (chunk[chunk != ord("\n")], id_sizes),
+                _named(codes, names),
+                _named(split_codes[start:stop], SPLIT_NAMES),
+                _decimal(lengths[start:stop]),
+            ]
+            out.write(_tsv_rows(fields))
             start = stop
+
+
+def _decimal(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-negative integers as decimal text: (their digits, one after the other; sizes)."""
+    values = np.asarray(values, dtype=np.int64)
+    sizes = np.ones(len(values), dtype=np.int64)
+    for power in range(1, 19):
+        sizes += values >= 10**power
+    width = int(sizes.max()) if len(sizes) else 1
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    digits = (values[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+    return digits[np.arange(width) >= (width - sizes)[:, None]], sizes
+
+
+def _named(codes: np.ndarray, names) -> tuple[np.ndarray, np.ndarray]:
+    """Names by index, as UTF-8 text: (their bytes, one after the other; sizes)."""
+    encoded = [name.encode() for name in names]
+    width = max(1, *map(len, encoded))
+    table = np.zeros((len(encoded), width), dtype=np.uint8)
+    for k, name in enumerate(encoded):
+        table[k, : len(name)] = np.frombuffer(name, dtype=np.uint8)
+    sizes = np.array([len(name) for name in encoded], dtype=np.int64)[codes]
+    return table[codes][np.arange(width) < sizes[:, None]], sizes
+
+
+def _tsv_rows(fields: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
+    """Rows of tab-separated fields, each field given as (bytes of all rows, sizes)."""
+    sizes = np.stack([field_sizes for _, field_sizes in fields])
+    row_sizes = sizes.sum(axis=0) + len(fields)  # a tab after each field, a newline last
+    ends = np.cumsum(row_sizes)
+    rows = np.full(int(ends[-1]) if len(ends) else 0, ord("\t"), dtype=np.uint8)
+    rows[ends - 1] = ord("\n")
+    at = ends - row_sizes
+    for data, field_sizes in fields:
+        rows[_ranges(at, at + field_sizes)] = data
+        at = at + field_sizes + 1
+    return rows.tobytes()
 
 
 def _write_leakage(path, rows, ids_path) -> None:
