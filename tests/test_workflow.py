@@ -353,7 +353,7 @@ def protein_project(tmp_path_factory) -> Path:
     write_motif_count_data(root, n=200)
     write_multilabel_table(root)
     data = REPO / "tests" / "data"
-    amp = REPO / "workflow" / "resources" / "benchmarks" / "amp_scanner" / "samples.tsv"
+    amp = write_amp_excerpt(root, per_file=60)
     config = {
         "datasets": {
             "structure": {"task": "token_classification", "alphabet": "protein",
@@ -385,10 +385,25 @@ def protein_project(tmp_path_factory) -> Path:
         "train": {"max_epochs": 2, "batch_size": 32},
         "threads": 1,
         "evaluate": {"bootstrap": 20},
+        "interpret": {"records": 20},
     }  # fmt: skip
     (root / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(root, "--cores", "2")
     return root
+
+
+def write_amp_excerpt(root: Path, per_file: int) -> Path:
+    """The first `per_file` peptides of each AMP Scanner file, with the files' labels and
+    splits: a sample sheet in root/amp."""
+    source = REPO / "workflow" / "resources" / "benchmarks" / "amp_scanner"
+    (root / "amp").mkdir()
+    sheet = (source / "samples.tsv").read_text().splitlines()
+    for line in sheet[1:]:
+        name = line.split("\t")[0]
+        lines = (source / name).read_text().splitlines()[: 2 * per_file]  # one line each
+        (root / "amp" / name).write_text("\n".join(lines) + "\n")
+    (root / "amp" / "samples.tsv").write_text("\n".join(sheet) + "\n")
+    return root / "amp" / "samples.tsv"
 
 
 def test_per_residue_labels_run_end_to_end(protein_project):
@@ -439,9 +454,11 @@ def test_variable_length_peptides_keep_their_given_split(protein_project):
     results = protein_project / "results" / "peptides"
     meta = json.loads((results / "preprocess" / "meta.json").read_text())
     sizes = {split: sum(counts.values()) for split, counts in meta["split_sizes"].items()}
-    assert sizes == {"train": 1424, "val": 708, "test": 1424}
+    assert sizes == {"train": 120, "val": 120, "test": 120}  # the files' own split
     predictions = pd.read_csv(results / "gru" / "seed0" / "predictions.tsv", sep="\t")
-    assert len(predictions) == 1424 and set(predictions["label"]) == {"AMP", "DECOY"}
+    assert len(predictions) == 120 and set(predictions["label"]) == {"AMP", "DECOY"}
+    lengths = pd.read_csv(results / "preprocess" / "records.tsv", sep="\t")["length"]
+    assert lengths.min() < lengths.max()  # varied lengths, trained in length buckets
 
 
 def test_workflow_and_package_agree_on_figures():

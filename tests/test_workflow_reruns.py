@@ -113,9 +113,10 @@ def test_every_stage_lists_the_modules_it_imports():
     entries = {
         "ingest": ["ingest"], "ingest_matrix": ["expression"], "preprocess": ["preprocess"],
         "preprocess_series": ["timeseries"], "train": ["train", "baselines", "forecast"],
-        "evaluate": ["metrics", "forecast"], "network": ["network", "train"],
+        "evaluate": ["metrics", "forecast"], "network": ["network", "train", "figures"],
         "summarize": ["summarize"], "figures": ["figures"], "report": ["report"],
-        "predict": ["predict"],
+        "predict": ["predict"], "interpret": ["interpret", "figures"], "simulate": ["simulate"],
+        "distance_figure": ["figures"],
     }  # fmt: skip
     assert set(entries) == set(stages)
     for stage, modules in entries.items():
