@@ -31,7 +31,8 @@ if os.environ.get("GENOFLOW_SLURM") != "1":
 pytestmark = pytest.mark.e2e
 
 PROFILE = REPO / "workflow" / "profiles" / "slurm" / "config.yaml"
-SLURM_RULES = {"ingest", "preprocess", "train"}  # the stages of the tiny sequence dataset
+# The compute stages of the tiny sequence dataset (interpret: ISM of its best model).
+SLURM_RULES = {"ingest", "preprocess", "train", "interpret"}
 LOCAL_RULES = {"evaluate", "summarize", "figures_classification", "report"}
 TIMEOUT = 900  # seconds for one snakemake run (about 3 minutes on 2 cores)
 
@@ -126,7 +127,7 @@ def test_heavy_stages_ran_as_completed_slurm_jobs(slurm_run):
     assert all(job["State"] == "COMPLETED" and job["ExitCode"] == "0:0" for job in jobs), jobs
     trained = sorted(job["wildcards"] for job in jobs if job["rule"] == "train")
     assert trained == sorted(f"tiny_{model}_0" for model in MODELS)
-    assert len(jobs) == 2 + len(MODELS)  # ingest, preprocess, one training job per model
+    assert len(jobs) == 3 + len(MODELS)  # ingest, preprocess, interpret, a training job a model
 
 
 def test_light_rules_ran_on_the_submitting_host(slurm_run):
@@ -139,7 +140,10 @@ def test_light_rules_ran_on_the_submitting_host(slurm_run):
 def test_jobs_get_the_profile_resources(slurm_run):
     """Wall time from the profile's `runtime` expressions at attempt 1, one CPU (threads: 1 in
     the config) and, with the GPU request turned off for this node, no GPU."""
-    limits = {"ingest": "01:00:00", "preprocess": "01:00:00", "train": "04:00:00"}
+    limits = {
+        "ingest": "01:00:00", "preprocess": "01:00:00", "train": "04:00:00",
+        "interpret": "01:00:00",
+    }  # fmt: skip
     for job in slurm_run["jobs"]:
         assert job["Timelimit"] == limits[job["rule"]], job
         assert "cpu=1," in job["ReqTRES"] and "mem=1000M" in job["ReqTRES"], job
