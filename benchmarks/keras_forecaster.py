@@ -36,31 +36,18 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from stats import fmt, summary  # benchmarks/stats.py: scripts run from this folder
+
 STARTED = time.perf_counter()
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SERIES, POINTS, INPUT = 12, 109, 9  # 10 training series x (109 - 9) windows = 1000
-
-
-def summary(values: list[float]) -> dict:
-    return {
-        "median": statistics.median(values),
-        "min": min(values),
-        "max": max(values),
-        "n": len(values),
-        "values": values,
-    }
-
-
-def fmt(s: dict, digits: int = 2) -> str:
-    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
 
 
 def make_data(root: Path, seed: int) -> tuple[Path, Path]:

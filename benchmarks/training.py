@@ -49,23 +49,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from stats import fmt, summary  # benchmarks/stats.py: scripts run from this folder
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 FAMILIES = ("rnn", "lstm", "gru", "transformer", "cnn")
-
-
-def summary(values: list[float]) -> dict:
-    return {
-        "median": statistics.median(values),
-        "min": min(values),
-        "max": max(values),
-        "n": len(values),
-        "values": values,
-    }
-
-
-def fmt(s: dict, digits: int = 1) -> str:
-    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
 
 
 # ---------------------------------------------------------------------------- the data

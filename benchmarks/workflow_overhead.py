@@ -31,12 +31,13 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from stats import fmt, summary  # benchmarks/stats.py: scripts run from this folder
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -49,20 +50,6 @@ status=$?
 echo "$start $(date +%s.%N) $status $*" >> "$GENOFLOW_BENCH_JOBS"
 exit $status
 """
-
-
-def summary(values: list[float]) -> dict:
-    return {
-        "median": statistics.median(values),
-        "min": min(values),
-        "max": max(values),
-        "n": len(values),
-        "values": values,
-    }
-
-
-def fmt(s: dict, digits: int = 1) -> str:
-    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
 
 
 def union_seconds(intervals: list[tuple[float, float]]) -> float:
