@@ -504,21 +504,10 @@ def _encode(
     )
     residue_index = {**class_index, UNLABELLED.encode(): NO_LABEL}
     labels, given, values = [], [], []  # per record, copied to the arrays a chunk at a time
-    i = done = 0
-    if tile is None and not per_residue:  # one row per record: whole blocks of rows at once
-        try:
-            i = _encode_blocks(
-                table, rows, encoded, n_records, width, trim, split, classes, targets,
-                to_tokens, nucleic,
-            )  # fmt: skip
-        except BaseException:
-            rows.close(complete=False)
-            raise
-        rows.close()
-        if i != n_records or rows.written != n_rows:
-            raise InputError(table, f"{i} rows, but summary.json says {n_records}")
-        return encoded
-    try:
+
+    def record_by_record() -> int:
+        """Tiled or per-residue data: one row (or several windows) per table row."""
+        i = done = 0
         with open(table, "rb") as handle:
             handle.readline()  # id, label column(s), split, source, sequence
             for i, line in enumerate(handle, start=1):
@@ -567,6 +556,16 @@ def _encode(
                 if len(given) == 1 << 16:
                     done = _copy_records(encoded, done, labels, given, values)
         _copy_records(encoded, done, labels, given, values)
+        return i
+
+    try:
+        if tile is None and not per_residue:  # one row per record: whole blocks of rows at once
+            i = _encode_blocks(
+                table, rows, encoded, n_records, width, trim, split, classes, targets,
+                to_tokens, nucleic,
+            )  # fmt: skip
+        else:
+            i = record_by_record()
     except BaseException:
         rows.close(complete=False)
         raise
