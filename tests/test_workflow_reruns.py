@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
@@ -119,12 +120,16 @@ def test_every_stage_lists_the_modules_it_imports():
         "distance_figure": ["figures"],
     }  # fmt: skip
     assert set(entries) == set(stages)
-    for stage, modules in entries.items():
-        code = f"import sys; import {', '.join('genoflow.' + m for m in modules)}; " + (
-            "print(' '.join(m.split('.')[1] for m in sys.modules if m.startswith('genoflow.')))"
-        )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env=genoflow_env(), check=True).stdout.split()  # fmt: skip
+    listing = "print(' '.join(m.split('.')[1] for m in sys.modules if m.startswith('genoflow.')))"
+
+    def imported(modules: list[str]) -> list[str]:  # in a fresh interpreter
+        code = f"import sys, {', '.join('genoflow.' + m for m in modules)}; {listing}"
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=genoflow_env(), check=True).stdout.split()  # fmt: skip
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # interpreters side by side
+        outputs = dict(zip(entries, pool.map(imported, entries.values()), strict=True))
+    for stage, out in outputs.items():
         loaded = set(out) - {"cli", "config"}  # argument parsing, not results
         assert loaded <= set(stages[stage]), (stage, sorted(loaded - set(stages[stage])))
         for module in stages[stage]:

@@ -1013,12 +1013,13 @@ def write_distance_figure(summaries: dict[int, Path], out: Path) -> Path:
         distances = sorted(summaries)
         if len(distances) > 1 and min(distances) > 0:
             ax.set_xscale("log")
+            ax.minorticks_off()  # only the distances measured are labelled
         ax.set_xticks(distances, [str(d) for d in distances])
         ax.set_xlabel("Letters between the two motifs")
         ax.set_ylabel("Test accuracy")
         ax.set_ylim(0.4, 1.02)
         ax.set_title("Long-range memory: accuracy against motif distance", loc="left")
-        ax.legend(frameon=False, fontsize=7, loc="lower left")
+        ax.legend(frameon=False, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
         _save(figure, Path(out), title="distance")
     return Path(out)
 
