@@ -38,7 +38,7 @@ def test_ingest_and_preprocess_come_from_the_cache_in_a_second_project(tmp_path)
         project = one_model_project(tmp_path / name, model, {"max_epochs": 1})
         result = subprocess.run(
             ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(project),
-             "--cores", "1", "--cache", *targets],
+             "--cores", "1", *targets, "--cache"],  # (--cache would take the targets as rules)
             capture_output=True, text=True, env=env, timeout=600,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-3000:]
