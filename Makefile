@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 # Jobs call `python -m genoflow`: put the venv first on PATH for Snakemake and its jobs.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-cluster lint report bench install install-test install-cluster clean
+.PHONY: run test test-reruns test-cluster lint report bench install install-test install-cluster clean
 
 run: $(VENV)/.installed
 	snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
@@ -22,7 +22,12 @@ report: $(VENV)/.installed
 # The report tests open the report in a real headless Chromium (Debian's; installed if missing).
 test: $(VENV)/.installed-test
 	scripts/install-chromium.sh
-	pytest -q --ignore=tests/cluster
+	pytest -q --ignore=tests/cluster --ignore=tests/test_workflow_reruns.py
+
+# Slower end-to-end checks of reruns (~2 min): the between-workflow cache, a kill -9 resume,
+# DDP with 2 processes and the code-change rerun lists; kept apart so `make test` stays fast.
+test-reruns: $(VENV)/.installed-test
+	pytest -q tests/test_workflow_reruns.py
 
 # The workflow through workflow/profiles/slurm on a real single-node SLURM cluster that
 # scripts/slurm-cluster.sh installs (Debian packages; needs root) and starts on this machine.
