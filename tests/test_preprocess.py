@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import genoflow.preprocess as preprocess_module
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError
 from genoflow.ingest import FastaInput, ingest, read_sample_sheet
-from genoflow.preprocess import load_arrays, preprocess, read_ids
+from genoflow.preprocess import WIDE_ROW, load_arrays, preprocess, read_ids
 
 SPLIT_CODE = {"train": 0, "val": 1, "test": 2}
 OUTPUTS = [
@@ -424,6 +425,52 @@ def test_leakage_reports_rna_reverse_complements(tmp_path):
     data = make_ingest(tmp_path, rows, alphabet="rna")
     meta = preprocess(data, tmp_path / "pre", split="given")
     assert meta["leakage"]["reverse_complement_groups_across_splits"] == len(pairs)
+
+
+def test_leakage_in_many_rows_of_many_lengths(tmp_path):
+    """Whole blocks of rows of different lengths (the vectorised hashes): every reverse
+    complement across splits is found, listed in the order of its first row; a sequence that
+    is its own reverse complement is not a leak."""
+    rng = random.Random(4)
+    seqs: dict[str, None] = {}
+    while len(seqs) < 300:
+        seqs[random_seq(rng, rng.randint(20, 90))] = None
+    rows, pairs = [], 0
+    for i, seq in enumerate(seqs):
+        rows.append((f"s{i}", "ab"[i % 2], "train", seq))
+        if i % 15 == 0:
+            rows.append((f"rc{i}", "ab"[i % 2], "test", reverse_complement(seq)))
+            pairs += 1
+    rows.append(("palindrome", "a", "test", "ACGT" * 5))  # its own reverse complement
+    data = make_ingest(tmp_path, rows)
+    meta = preprocess(data, tmp_path / "pre", split="given")
+    assert meta["leakage"]["reverse_complement_groups_across_splits"] == pairs
+    leakage = read_leakage(tmp_path / "pre" / "leakage.tsv")
+    assert [ids for *_, ids in leakage] == [[f"s{i}", f"rc{i}"] for i in range(0, 300, 15)]
+
+
+@pytest.mark.parametrize("width", [37, 64, WIDE_ROW + 5])
+def test_canonical_hash_is_shared_by_reverse_complements_only(width):
+    """canonical_hashes: a sequence and its reverse complement hash alike, whatever their
+    length and padding (narrow rows: the vectorised hash; wide rows: BLAKE2b per row)."""
+    alphabet = get_alphabet("dna")
+    to_tokens = alphabet.encode_table()
+    complement = preprocess_module._token_complement(alphabet)
+    rng = random.Random(width)
+    seqs = [random_seq(rng, rng.randint(1, width), "ACGTN") for _ in range(40)]
+    seqs += [reverse_complement_iupac(seq) for seq in seqs]
+    rows = np.zeros((len(seqs), width), dtype=np.uint8)
+    for k, seq in enumerate(seqs):
+        rows[k, : len(seq)] = to_tokens[np.frombuffer(seq.encode(), dtype=np.uint8)]
+    lengths = np.array([len(seq) for seq in seqs])
+    hashes = preprocess_module.canonical_hashes(rows, lengths, complement)
+    np.testing.assert_array_equal(hashes[:40], hashes[40:])
+    distinct = {min(seq, reverse_complement_iupac(seq)) for seq in seqs}
+    assert len(set(hashes.tolist())) == len(distinct)
+
+
+def reverse_complement_iupac(seq: str) -> str:
+    return seq.translate(str.maketrans("ACGTN", "TGCAN"))[::-1]
 
 
 # --- meta.json -------------------------------------------------------------------------------

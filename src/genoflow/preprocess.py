@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genoflow.alphabets import get_alphabet, reverse_complement
+from genoflow.alphabets import COMPLEMENT, get_alphabet
 from genoflow.errors import InputError
 from genoflow.io import UNLABELLED, read_json, write_json
 
@@ -391,9 +391,10 @@ class _Rows:
 
     def __init__(
         self, path: Path, ids: Path, encoded: _Encoded, n_rows: int, width: int,
-        residues: Path, per_residue: bool,
+        residues: Path, per_residue: bool, complement: np.ndarray | None,
     ) -> None:  # fmt: skip
         self.handle = _open_rows(path, n_rows, width)
+        self.complement = complement  # token -> its complement's (DNA, RNA), else None
         self.residue_width = width if per_residue else 0
         self.residue_handle = _open_rows(residues, n_rows, self.residue_width)
         self.ids = open(ids, "w")  # noqa: SIM115 - closed by close()
@@ -406,14 +407,13 @@ class _Rows:
         self.starts: list[int] = []
         self.labels: list[int] = []
         self.exact: list[int] = []
-        self.canonical: list[int] = []
         self.written = 0
 
     def add(
-        self, tokens: bytes, row_id: str, exact: int, canonical: int, start: int = 0,
-        label: int = 0, residues: bytes = b"",
+        self, tokens: bytes, row_id: str, exact: int, start: int = 0, label: int = 0,
+        residues: bytes = b"",
     ) -> None:  # fmt: skip
-        """One row: its tokens (bytes, padded here), id, hashes, with tiling the window's
+        """One row: its tokens (bytes, padded here), id, hash, with tiling the window's
         start in its record and (next_base) its label, and its residues' class indices."""
         self.tokens.append(tokens)
         self.residues.append(residues)
@@ -422,7 +422,6 @@ class _Rows:
         self.starts.append(start)
         self.labels.append(label)
         self.exact.append(exact)
-        self.canonical.append(canonical)
         if len(self.tokens) == self.rows:
             self.flush()
 
@@ -431,7 +430,8 @@ class _Rows:
         if stop > self.n_rows:
             raise ValueError(f"more than the {self.n_rows} rows planned")
         width = self.width
-        self.handle.write(b"".join(t.ljust(width, b"\0") for t in self.tokens))
+        tokens = b"".join(t.ljust(width, b"\0") for t in self.tokens)
+        self.handle.write(tokens)
         if self.residue_width:
             padding = bytes([NO_LABEL])
             self.residue_handle.write(b"".join(r.ljust(width, padding) for r in self.residues))
@@ -442,21 +442,22 @@ class _Rows:
             encoded.starts[start:stop] = self.starts
             encoded.row_labels[start:stop] = self.labels
         encoded.exact[start:stop] = np.array(self.exact, dtype=np.uint64)
-        encoded.canonical[start:stop] = np.array(self.canonical, dtype=np.uint64)
+        if self.complement is not None and tokens:
+            rows = np.frombuffer(tokens, dtype=np.uint8).reshape(-1, width)
+            lengths = encoded.lengths[start:stop]
+            encoded.canonical[start:stop] = canonical_hashes(rows, lengths, self.complement)
         self.written = stop
         for pending in (
             self.tokens, self.residues, self.names, self.lengths, self.starts, self.labels
         ):  # fmt: skip
             pending.clear()
         self.exact.clear()
-        self.canonical.clear()
 
     def add_block(
-        self, tokens: np.ndarray, ids: list[str], lengths: np.ndarray, exact: np.ndarray,
-        canonical: np.ndarray,
-    ) -> None:  # fmt: skip
+        self, tokens: np.ndarray, ids: list[str], lengths: np.ndarray, exact: np.ndarray
+    ) -> None:
         """Many rows at once: their tokens already padded (rows x width), ids, lengths and
-        hashes."""
+        exact hashes."""
         self.flush()
         start, stop = self.written, self.written + len(ids)
         if stop > self.n_rows:
@@ -465,7 +466,8 @@ class _Rows:
         self.ids.write("\n".join(ids) + "\n")
         self.encoded.lengths[start:stop] = lengths
         self.encoded.exact[start:stop] = exact
-        self.encoded.canonical[start:stop] = canonical
+        if self.complement is not None:
+            self.encoded.canonical[start:stop] = canonical_hashes(tokens, lengths, self.complement)
         self.written = stop
 
     def close(self, complete: bool = True) -> None:
@@ -497,11 +499,12 @@ def _encode(
     class_index = {name.encode(): i for i, name in enumerate(classes)}
     split_index = {name.encode(): code for code, name in enumerate(SPLIT_NAMES)}
     to_tokens = _token_table(alphabet)
-    nucleic = alphabet.name if alphabet.name in ("dna", "rna") else None
     encoded = _Encoded(n_records, n_rows, len(targets), tile is not None)
+    complement = _token_complement(alphabet) if alphabet.name in ("dna", "rna") else None
     rows = _Rows(
-        tmp["tokens"], tmp["ids"], encoded, n_rows, width, tmp["residue_labels"], per_residue
-    )
+        tmp["tokens"], tmp["ids"], encoded, n_rows, width, tmp["residue_labels"], per_residue,
+        complement,
+    )  # fmt: skip
     residue_index = {**class_index, UNLABELLED.encode(): NO_LABEL}
     labels, given, values = [], [], []  # per record, copied to the arrays a chunk at a time
 
@@ -531,12 +534,10 @@ def _encode(
                     raise InputError(table, problem, **where)
                 if next_base:
                     encoded.record_hash[i - 1] = _add_next_base_windows(
-                        rows, record_id, seq, tile, alphabet, to_tokens, nucleic
+                        rows, record_id, seq, tile, alphabet, to_tokens
                     )
                 elif tile is not None:
-                    encoded.record_hash[i - 1] = _add_windows(
-                        rows, record_id, seq, tile, to_tokens, nucleic
-                    )
+                    encoded.record_hash[i - 1] = _add_windows(rows, record_id, seq, tile, to_tokens)
                 else:
                     residues = (
                         _residue_classes(label[0], seq, residue_index, classes, table, where)
@@ -549,10 +550,7 @@ def _encode(
                             raise InputError(table, problem, **where)
                         seq, residues = trim_to(seq, width, trim), trim_to(residues, width, trim)
                         encoded.trimmed += 1
-                    rows.add(
-                        seq.translate(to_tokens), record_id, *_hashes(seq, nucleic),
-                        residues=residues,
-                    )  # fmt: skip
+                    rows.add(seq.translate(to_tokens), record_id, _hash(seq), residues=residues)
                 if len(given) == 1 << 16:
                     done = _copy_records(encoded, done, labels, given, values)
         _copy_records(encoded, done, labels, given, values)
@@ -561,9 +559,8 @@ def _encode(
     try:
         if tile is None and not per_residue:  # one row per record: whole blocks of rows at once
             i = _encode_blocks(
-                table, rows, encoded, n_records, width, trim, split, classes, targets,
-                to_tokens, nucleic,
-            )  # fmt: skip
+                table, rows, encoded, n_records, width, trim, split, classes, targets, to_tokens
+            )
         else:
             i = record_by_record()
     except BaseException:
@@ -580,7 +577,7 @@ TABLE_BLOCK = 1 << 22  # bytes of sequences.tsv read at a time (whole rows: more
 
 def _encode_blocks(
     table, rows: _Rows, encoded: _Encoded, n_records, width, trim, split, classes, targets,
-    to_tokens, nucleic,
+    to_tokens,
 ) -> int:  # fmt: skip
     """_encode without tiling or labels per residue, a block of table rows at a time: rows
     found, trimmed, encoded and padded with numpy; per row, Python only splits the fields
@@ -604,7 +601,7 @@ def _encode_blocks(
             carry = block[cut:]
             done = _encode_block(
                 block[:cut], done, table, rows, encoded, n_records, width, trim, split,
-                classes, targets, to_tokens, nucleic,
+                classes, targets, to_tokens,
             )  # fmt: skip
             if not chunk and not carry:
                 break
@@ -613,7 +610,7 @@ def _encode_blocks(
 
 def _encode_block(
     block: bytes, done: int, table, rows: _Rows, encoded: _Encoded, n_records, width, trim,
-    split, classes, targets, to_tokens, nucleic,
+    split, classes, targets, to_tokens,
 ) -> int:  # fmt: skip
     data = np.frombuffer(block, dtype=np.uint8)
     line_ends = np.flatnonzero(data == ord("\n"))
@@ -659,10 +656,8 @@ def _encode_block(
     pieces = [block[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
     for low in range(0, n, rows.rows):  # rows.rows x width tokens at most, however wide
         high = min(n, low + rows.rows)
-        tokens, exact, canonical = _encode_rows(
-            pieces[low:high], sizes[low:high], width, to_tokens, nucleic
-        )
-        rows.add_block(tokens, ids[low:high], sizes[low:high], exact, canonical)
+        tokens = _encode_rows(pieces[low:high], sizes[low:high], width, to_tokens)
+        rows.add_block(tokens, ids[low:high], sizes[low:high], _hash_all(pieces[low:high]))
     stop = done + n
     encoded.given[done:stop] = given
     if labels is not None:
@@ -710,24 +705,19 @@ def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return shift + np.arange(int(sizes.sum()), dtype=np.int64)
 
 
-def _encode_rows(pieces: list[bytes], sizes: np.ndarray, width: int, to_tokens, nucleic):
-    """(tokens padded to rows x width, exact hashes, canonical hashes) of rows' sequences."""
+def _encode_rows(pieces: list[bytes], sizes: np.ndarray, width: int, to_tokens) -> np.ndarray:
+    """The tokens of rows' sequences, padded to rows x width."""
     n = len(pieces)
+    tokens = np.zeros((n, width), dtype=np.uint8)
     if n < 64:  # a few long rows: one at a time (no joined copy)
-        tokens = np.zeros((n, width), dtype=np.uint8)
-        hashes = np.zeros((2, n), dtype=np.uint64)
         for k, piece in enumerate(pieces):
             tokens[k, : len(piece)] = np.frombuffer(piece.translate(to_tokens), dtype=np.uint8)
-            hashes[:, k] = _hashes(piece, nucleic)
-        return tokens, hashes[0], hashes[1]
-    letters = b"".join(pieces)
-    flat = np.frombuffer(letters.translate(to_tokens), dtype=np.uint8)
+        return tokens
+    flat = np.frombuffer(b"".join(pieces).translate(to_tokens), dtype=np.uint8)
     if n * width == len(flat):  # every row full: no padding
-        tokens = flat.reshape(n, width)
-    else:
-        tokens = np.zeros((n, width), dtype=np.uint8)
-        tokens[np.arange(width) < sizes[:, None]] = flat
-    return (tokens, *_block_hashes(pieces, letters, sizes, nucleic))
+        return flat.reshape(n, width)
+    tokens[np.arange(width) < sizes[:, None]] = flat
+    return tokens
 
 
 def _raise_row_problem(table, row, fields, size, n_records, width, classes, labels, split):
@@ -744,23 +734,16 @@ def _raise_row_problem(table, row, fields, size, n_records, width, classes, labe
     raise InputError(table, problem, **where)
 
 
-def _block_hashes(pieces: list[bytes], letters: bytes, sizes: np.ndarray, nucleic: str | None):
-    """(exact, canonical) hashes of the rows' sequences `pieces` (joined: `letters`), as
-    _hashes gives them: the reverse complements are slices of the whole block's one."""
-    exact = _hash_all(pieces)
-    if nucleic is None:
-        return exact, exact
-    ends = (len(letters) - np.cumsum(sizes)).tolist()  # where each row's is, in the flipped
-    flipped = reverse_complement(letters, nucleic)
-    rc = [flipped[a : a + b] for a, b in zip(ends, sizes.tolist(), strict=True)]
-    return exact, np.minimum(exact, _hash_all(rc))
-
-
 def _hash_all(pieces: list[bytes]) -> np.ndarray:
-    """_hash of each piece, as a uint64 array."""
-    blake2b = hashlib.blake2b
-    digests = b"".join([blake2b(piece, digest_size=8).digest() for piece in pieces])
-    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
+    """_hash of each piece, as a uint64 array. (Copying a fresh hasher skips parsing the
+    constructor's keywords each time: about twice as quick for short pieces.)"""
+    fresh = hashlib.blake2b(digest_size=8)
+    digests = []
+    for piece in pieces:
+        hasher = fresh.copy()
+        hasher.update(piece)
+        digests.append(hasher.digest())
+    return np.frombuffer(b"".join(digests), dtype="<u8").astype(np.uint64)
 
 
 def _residue_classes(field: bytes, seq: bytes, index: dict, classes, table, where) -> bytes:
@@ -797,32 +780,23 @@ def _token_table(alphabet) -> bytes:
     return table.tobytes()
 
 
-def _hashes(seq: bytes, nucleic: str | None) -> tuple[int, int]:
-    """(exact, canonical) hashes: canonical is the smaller of the sequence's and its reverse
-    complement's (for DNA and RNA; the exact hash otherwise)."""
-    exact = _hash(seq)
-    if nucleic is None:
-        return exact, exact
-    return exact, min(exact, _hash(reverse_complement(seq, nucleic)))
-
-
-def _add_windows(rows: _Rows, record_id, seq, tile, to_tokens, nucleic) -> int:
+def _add_windows(rows: _Rows, record_id, seq, tile, to_tokens) -> int:
     """The rows of one record with tiling: its windows (or itself, if no wider than a
     window). Returns the hash of the whole record."""
     width, stride = tile
     length = len(seq)
     if length <= width:
-        hashes = _hashes(seq, nucleic)
-        rows.add(seq.translate(to_tokens), record_id, *hashes)
-        return hashes[0]
+        exact = _hash(seq)
+        rows.add(seq.translate(to_tokens), record_id, exact)
+        return exact
     for start in tile_starts(length, width, stride).tolist():
         window = seq[start : start + width]  # one window at a time: memory is the record's
         rows.add(window.translate(to_tokens), f"{record_id}:{start + 1}-{start + width}",
-                 *_hashes(window, nucleic), start)  # fmt: skip
+                 _hash(window), start)  # fmt: skip
     return _hash(seq)
 
 
-def _add_next_base_windows(rows: _Rows, record_id, seq, tile, alphabet, to_tokens, nucleic):
+def _add_next_base_windows(rows: _Rows, record_id, seq, tile, alphabet, to_tokens):
     """The next-base rows of one record: each window, labelled with the letter after it
     (class index = token - 1). Returns the hash of the whole record."""
     tokens = alphabet.encode_table()
@@ -830,7 +804,7 @@ def _add_next_base_windows(rows: _Rows, record_id, seq, tile, alphabet, to_token
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
         window = seq[start:end]
         rows.add(window.translate(to_tokens), f"{record_id}:{start + 1}-{end}",
-                 *_hashes(window, nucleic), start, int(tokens[seq[end]]) - 1)  # fmt: skip
+                 _hash(window), start, int(tokens[seq[end]]) - 1)  # fmt: skip
     return _hash(seq)
 
 
@@ -847,7 +821,73 @@ def _standardise(
 
 
 def _hash(sequence: bytes) -> int:
+    """A sequence's 64-bit BLAKE2b digest: drawn splits order identical-sequence groups by it,
+    so it stays as it is (another hash would draw other splits from the same seed)."""
     return int.from_bytes(hashlib.blake2b(sequence, digest_size=8).digest(), "little")
+
+
+def _token_complement(alphabet) -> np.ndarray:
+    """token -> the token of its letter's complement (a DNA or RNA alphabet); 0 stays 0."""
+    to_tokens = alphabet.encode_table()
+    complement = np.zeros(256, dtype=np.uint8)
+    for letter in alphabet.tokens.encode():
+        partner = bytes([letter]).translate(COMPLEMENT[alphabet.name])[0]
+        complement[to_tokens[letter]] = to_tokens[partner]
+    return complement
+
+
+def canonical_hashes(rows: np.ndarray, lengths: np.ndarray, complement: np.ndarray) -> np.ndarray:
+    """Per row of padded tokens (rows x width; row i holds lengths[i] tokens), the smaller of
+    the hashes of its sequence and of its reverse complement: equal for a sequence and its
+    reverse complement. For the leakage check only (the split uses the exact BLAKE2b digest),
+    so a vectorised 64-bit hash does: one call per block of rows, not two digests per row.
+    Rows wider than WIDE_ROW (few to a block) get BLAKE2b's, which is quicker per byte."""
+    width = rows.shape[1]
+    if width > WIDE_ROW:  # (the same hash for every row of a dataset: they share a width)
+        return np.array(
+            [min(_hash(row[:n].tobytes()), _hash(np.take(complement, row[:n][::-1]).tobytes()))
+             for row, n in zip(rows, lengths.tolist(), strict=True)],
+            dtype=np.uint64,
+        )  # fmt: skip
+    forward = _row_hashes(rows, lengths)
+    table = complement.tobytes()
+    flipped = np.frombuffer(rows.tobytes().translate(table), dtype=np.uint8)
+    flipped = flipped.reshape(rows.shape)[:, ::-1]  # reverse complements, right-aligned
+    short = np.flatnonzero(lengths < width)
+    if len(short):
+        flipped = flipped.copy()
+    for length in np.unique(lengths[short]).tolist():  # left-align them, a length at a time
+        same = short[lengths[short] == length]
+        flipped[same, :length] = flipped[same, width - length :]
+        flipped[same, length:] = 0
+    return np.minimum(forward, _row_hashes(flipped, lengths))
+
+
+WIDE_ROW = 4096
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser, in place: a bijection of uint64 that spreads every bit."""
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _row_hashes(rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row of tokens and its length: each 8-byte word, keyed by its
+    position, mixed, and the words summed (mod 2**64); the same on any machine."""
+    n, width = rows.shape
+    words = -(-width // 8)
+    padded = np.zeros((n, words * 8), dtype=np.uint8)
+    padded[:, :width] = rows
+    keys = _mix64(np.arange(1, words + 1, dtype=np.uint64) * _GOLDEN)
+    mixed = _mix64(padded.view("<u8") ^ keys)
+    total = mixed.sum(axis=1, dtype=np.uint64)
+    return _mix64(total ^ _mix64(np.asarray(lengths, dtype=np.uint64) + _GOLDEN))
 
 
 def trim_to(sequence: bytes, width: int, policy: str) -> bytes:
@@ -916,7 +956,7 @@ _SPLITS_IN_MASK = np.array([bin(mask).count("1") for mask in range(8)])
 def _leakage(exact, canonical, split_codes, alphabet: str) -> dict:
     """Groups of identical (or reverse-complement) rows that span more than one split, found
     with sorts over the hashes (no Python object per row or per group): each leaking group
-    as (kind, split names, size, its first rows)."""
+    as (kind, split names, size, its first rows), in the order of their first rows."""
     rows, counts = [], {}
     kinds = [("exact", exact)]
     if alphabet in ("dna", "rna"):
@@ -939,6 +979,7 @@ def _leakage(exact, canonical, split_codes, alphabet: str) -> dict:
             leaking &= ~single
             del ordered
         found = np.flatnonzero(leaking)
+        found = found[np.argsort(order[starts[found]], kind="stable")]  # by their first row
         for group in found.tolist():
             start, size = int(starts[group]), int(sizes[group])
             splits = ",".join(name for s, name in enumerate(SPLIT_NAMES) if masks[group] >> s & 1)
