@@ -90,10 +90,10 @@ def worker_raw(args) -> dict:
     import torch
     import torch.nn.functional as F
 
+    from genoflow.checkpoint import token_model
     from genoflow.data import SPLIT_CODES
     from genoflow.io import read_json
     from genoflow.preprocess import load_arrays
-    from genoflow.tasks import _token_model
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -103,7 +103,7 @@ def worker_raw(args) -> dict:
     tokens = torch.from_numpy(np.ascontiguousarray(arrays["tokens"][train]))  # in memory
     labels = torch.from_numpy(arrays["labels"][train].astype(np.int64))
     lengths = torch.from_numpy(arrays["lengths"][train].astype(np.int64))
-    model = _token_model(
+    model = token_model(
         "lstm",
         json.loads(args.model_args),
         meta["alphabet"],
@@ -173,12 +173,12 @@ def worker_steps(args) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from genoflow.tasks import _token_model
+    from genoflow.checkpoint import token_model
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    model = _token_model(args.family, {}, "dna", 2, args.length).to(device)
+    model = token_model(args.family, {}, "dna", 2, args.length).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     tokens = torch.randint(1, 5, (args.batch_size, args.length), dtype=torch.uint8, device=device)
     lengths = torch.full((args.batch_size,), args.length, device=device)

@@ -12,6 +12,7 @@ import pytest
 import torch
 from conftest import REPO
 
+from genoflow.checkpoint import token_model
 from genoflow.figures import write_interpretation_figures
 from genoflow.ingest import ingest, read_sample_sheet
 from genoflow.interpret import (
@@ -22,32 +23,32 @@ from genoflow.interpret import (
     logo_matrix,
     saliency_scores,
 )
+from genoflow.models import SequenceModel
 from genoflow.preprocess import preprocess
-from genoflow.tasks import SequenceClassifier
 from genoflow.train import TrainConfig, train
 
 SPLICE = REPO / "workflow" / "resources" / "demo" / "splice" / "samples.tsv"
 
 
-def small_module(model_type: str = "cnn") -> SequenceClassifier:
+def small_model(model_type: str = "cnn") -> SequenceModel:
     torch.manual_seed(0)
     args = {"cnn": {"channels": 8, "kernel_size": 5}, "transformer": {"dim": 8, "heads": 2}}
-    return SequenceClassifier(model_type, args[model_type], "dna", ["a", "b"]).eval()
+    return token_model(model_type, args[model_type], "dna", 2, None).eval()
 
 
 def test_ism_matches_scoring_each_mutant_alone():
     """Entry (i, j, k) is log p(class | record i with letter k at j) - log p(class | record i):
     0 at the reference letter, nan past the record's end; batching changes nothing."""
-    module = small_module()
+    model = small_model()
     tokens = np.array([[1, 2, 3, 4, 1, 2], [4, 4, 3, 0, 0, 0]], dtype=np.uint8)
     lengths, classes = np.array([6, 3]), np.array([1, 0])
-    ism = ism_scores(module, tokens, lengths, classes, letters=4, batch_size=5)
+    ism = ism_scores(model, tokens, lengths, classes, letters=4, batch_size=5)
     assert ism.shape == (2, 6, 4) and np.isnan(ism[1, 3:]).all()
     assert (ism[0, np.arange(6), tokens[0].astype(int) - 1] == 0).all()
 
     def log_p(row: np.ndarray, length: int, k: int) -> float:
         with torch.no_grad():
-            logits = module.model(torch.from_numpy(row[None, :length]), torch.tensor([length]))
+            logits = model(torch.from_numpy(row[None, :length]), torch.tensor([length]))
         return float(logits.log_softmax(dim=1)[0, k])
 
     mutant = tokens[0].copy()
@@ -57,16 +58,16 @@ def test_ism_matches_scoring_each_mutant_alone():
 
 
 def test_saliency_and_attention_cover_real_positions_only():
-    module = small_module("transformer")
+    model = small_model("transformer")
     tokens = np.array([[1, 2, 3, 4, 1], [4, 3, 0, 0, 0]], dtype=np.uint8)
     lengths, classes = np.array([5, 2]), np.array([0, 1])
-    saliency = saliency_scores(module, tokens, lengths, classes)
+    saliency = saliency_scores(model, tokens, lengths, classes)
     assert np.isfinite(saliency[0]).all() and np.isnan(saliency[1, 2:]).all()
     with torch.no_grad():
-        attention = attention_received(module, tokens, lengths)
+        attention = attention_received(model, tokens, lengths)
     # each query's weights sum to 1 over the keys, so the mean received is 1 / length
     assert np.nansum(attention, axis=1) == pytest.approx([1.0, 1.0], abs=1e-5)
-    assert attention_received(small_module("cnn"), tokens, lengths) is None
+    assert attention_received(small_model("cnn"), tokens, lengths) is None
 
 
 def test_logo_height_is_the_mean_loss_from_mutating_the_reference_away():

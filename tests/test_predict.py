@@ -97,6 +97,18 @@ def test_cli_predicts_and_fails_clearly_on_a_broken_file(trained, tmp_path):
     assert not (tmp_path / "b.tsv").exists()
 
 
+def test_scoring_and_explaining_start_without_lightning_or_scikit_learn():
+    """predict and interpret rebuild the network with plain torch (genoflow.checkpoint) and
+    the baselines' features without scikit-learn: importing Lightning alone takes ~7 s."""
+    code = (
+        "import sys, genoflow.predict, genoflow.interpret;"
+        " print(sorted(m for m in ('lightning', 'sklearn') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=genoflow_env(), check=True).stdout  # fmt: skip
+    assert out.strip() == "[]"
+
+
 def test_a_checkpoint_holding_arbitrary_objects_is_refused(tmp_path):
     """Only tensors and plain data load: a pickled object is never run."""
     evil = tmp_path / "model.ckpt"

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from genoflow.alphabets import get_alphabet
+from genoflow.checkpoint import read_checkpoint, sequence_model
 from genoflow.config import NEURAL_TYPES
 from genoflow.errors import InputError
 from genoflow.io import atomic_path, read_json, write_json
@@ -37,14 +38,14 @@ MUTANT_BUDGET = 400_000  # mutant sequences scored per interpretation, at most (
 MIN_RECORDS = 10
 
 
-def ism_scores(module, tokens: np.ndarray, lengths: np.ndarray, classes: np.ndarray,
+def ism_scores(model, tokens: np.ndarray, lengths: np.ndarray, classes: np.ndarray,
                letters: int, batch_size: int = 4096) -> np.ndarray:  # fmt: skip
     """(records, width, letters): change in log-probability of class `classes[i]` when
     position j of record i is set to letter k (0 at the reference letter; nan past the end)."""
     records, width = tokens.shape
     out = np.full((records, width, letters), np.nan, dtype=np.float32)
     with torch.no_grad():
-        reference = _log_probs(module, tokens, lengths)[np.arange(records), classes]
+        reference = _log_probs(model, tokens, lengths)[np.arange(records), classes]
         for i in range(records):
             length = int(lengths[i])
             mutants = np.repeat(tokens[i : i + 1, :length], length * letters, axis=0)
@@ -54,7 +55,7 @@ def ism_scores(module, tokens: np.ndarray, lengths: np.ndarray, classes: np.ndar
             for start in range(0, len(mutants), batch_size):
                 chunk = mutants[start : start + batch_size]
                 chunk_lengths = np.full(len(chunk), length)
-                scores.append(_log_probs(module, chunk, chunk_lengths)[:, classes[i]])
+                scores.append(_log_probs(model, chunk, chunk_lengths)[:, classes[i]])
             change = np.concatenate(scores).reshape(length, letters) - reference[i]
             letter = tokens[i, :length].astype(np.int64) - 1
             known = letter < letters  # an ambiguity code is no letter: every entry a change
@@ -63,9 +64,8 @@ def ism_scores(module, tokens: np.ndarray, lengths: np.ndarray, classes: np.ndar
     return out
 
 
-def saliency_scores(module, tokens: np.ndarray, lengths: np.ndarray, classes: np.ndarray):
+def saliency_scores(model, tokens: np.ndarray, lengths: np.ndarray, classes: np.ndarray):
     """(records, width): gradient × input of the class log-probability, summed over letters."""
-    model = module.model
     x = model.embed(torch.from_numpy(tokens)).detach().requires_grad_(True)
     lengths_t = torch.from_numpy(lengths.astype(np.int64))
     log_probs = model.forward_features(x, lengths_t).float().log_softmax(dim=1)
@@ -75,13 +75,13 @@ def saliency_scores(module, tokens: np.ndarray, lengths: np.ndarray, classes: np
     return scores
 
 
-def attention_received(module, tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
+def attention_received(model, tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
     """(records, width): attention each position receives (mean over heads, layers and the
     attending positions); None for models without attention."""
-    backbone = module.model.backbone
+    backbone = model.backbone
     if not hasattr(backbone, "attention_maps"):
         return None
-    x = module.model.embed(torch.from_numpy(tokens))
+    x = model.embed(torch.from_numpy(tokens))
     maps = backbone.attention_maps(x, torch.from_numpy(lengths.astype(np.int64)))
     mean = maps.mean(dim=(0, 2))  # (records, query, key)
     inside = torch.arange(tokens.shape[1]) < torch.from_numpy(lengths)[:, None]
@@ -118,15 +118,14 @@ def interpret(
     """ISM, saliency and (Transformer) attention for up to `max_records` test records of a
     trained classifier's run (fewer for long sequences: see MUTANT_BUDGET); write the arrays
     and summary.json; return the summary."""
-    from genoflow.train import load_model
-
     run_dir, data_dir, out_dir = Path(run_dir), Path(data_dir), Path(out_dir)
     meta = read_json(data_dir / "meta.json")
     if meta["task"] != "classification":
         raise InputError(
             data_dir / "meta.json", f"interpret explains classifiers, not {meta['task']}"
         )
-    module, payload = load_model(run_dir / "model.ckpt")
+    payload = read_checkpoint(run_dir / "model.ckpt")
+    model = sequence_model(payload, run_dir / "model.ckpt")
     arrays = load_arrays(data_dir)
     test = np.flatnonzero(arrays["split"] == SPLIT_TEST)
     letters = get_alphabet(meta["alphabet"]).channels
@@ -139,12 +138,12 @@ def interpret(
     tokens = tokens[:, : int(lengths.max())]
     labels = arrays["labels"][test]
     with torch.no_grad():
-        predicted = _log_probs(module, tokens, lengths).argmax(axis=1)
+        predicted = _log_probs(model, tokens, lengths).argmax(axis=1)
     # Explain the class the model predicts: for a correct record that is its label.
-    ism = ism_scores(module, tokens, lengths, predicted, letters)
-    saliency = saliency_scores(module, tokens, lengths, predicted)
+    ism = ism_scores(model, tokens, lengths, predicted, letters)
+    saliency = saliency_scores(model, tokens, lengths, predicted)
     with torch.no_grad():
-        attention = attention_received(module, tokens, lengths)
+        attention = attention_received(model, tokens, lengths)
     importance = np.nanmax(np.abs(ism), axis=2)
     classes = meta["classes"]
     correct = predicted == labels
@@ -204,6 +203,6 @@ def best_run(run_dirs: list[Path]) -> Path:
     return Path(min(scored)[1])
 
 
-def _log_probs(module, tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    logits = module.model(torch.from_numpy(tokens), torch.from_numpy(lengths.astype(np.int64)))
+def _log_probs(model, tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    logits = model(torch.from_numpy(tokens), torch.from_numpy(lengths.astype(np.int64)))
     return logits.float().log_softmax(dim=1).numpy()

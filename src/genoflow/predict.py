@@ -25,13 +25,13 @@ import numpy as np
 import torch
 
 from genoflow.alphabets import get_alphabet
-from genoflow.baselines import kmer_features, window_features
+from genoflow.checkpoint import read_checkpoint, sequence_model
 from genoflow.errors import InputError
 from genoflow.fasta import FastaRecord, read_fasta
+from genoflow.features import kmer_features, window_features
 from genoflow.ingest import RegionInput
 from genoflow.io import atomic_path
 from genoflow.preprocess import tile_starts, trim_to
-from genoflow.train import MODEL_FORMAT, load_model
 
 BASELINES = ("kmer_logreg", "kmer_ridge", "window_logreg")
 
@@ -81,24 +81,17 @@ def _padded(rows: list, width: int) -> tuple[np.ndarray, np.ndarray]:
 def load_scorer(path: Path):
     """(score, preprocess metadata) of a model.ckpt: score(uint8 token rows padded to the
     model's width, lengths) -> class probabilities or targets in data units."""
-    if not path.is_file():
-        raise InputError(path, "checkpoint not found")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # not a torch file, or one holding more than plain data
-        raise InputError(path, f"not a loadable genoflow checkpoint ({error})") from None
-    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
-        raise InputError(path, "not a genoflow model checkpoint")
+    payload = read_checkpoint(path)
     meta = payload["meta"]
     if meta["task"] == "forecasting":
         raise InputError(path, "predict scores sequence models, not forecasting models")
     if payload["model_type"] in BASELINES:
         return _baseline_scorer(payload), meta
-    module, _ = load_model(path)
+    model = sequence_model(payload, path)
 
     @torch.no_grad()
     def score(tokens: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        out = module.model(torch.from_numpy(tokens), torch.from_numpy(lengths.astype(np.int64)))
+        out = model(torch.from_numpy(tokens), torch.from_numpy(lengths.astype(np.int64)))
         return _to_data_units(out.float().numpy(), meta)
 
     return score, meta

@@ -6,17 +6,11 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
-from genoflow.alphabets import get_alphabet
+from genoflow.checkpoint import token_model
 from genoflow.models import SequenceModel
 from genoflow.preprocess import NO_LABEL  # a position without a label: padding, masked
 
 LR_SCHEDULES = ("plateau", "cosine", "none")
-
-
-def _token_model(model_type, model_args, alphabet, outputs, max_length) -> SequenceModel:
-    """A SequenceModel over tokens of `alphabet`, one-hot encoded on the device."""
-    onehot = torch.from_numpy(get_alphabet(alphabet).onehot_table())
-    return SequenceModel(model_type, onehot, outputs, max_length=max_length, **model_args)
 
 
 def _positions_labelled(labels: torch.Tensor) -> torch.Tensor:
@@ -117,12 +111,9 @@ class SequenceClassifier(_Task):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        if self.per_position:
-            if model_args.get("pool", "none") != "none":
-                pool = model_args["pool"]
-                raise ValueError(f"pool {pool!r}: per-residue labels keep every position")
-            model_args = {**model_args, "pool": "none"}
-        self.model = _token_model(model_type, model_args, alphabet, len(classes), max_length)
+        self.model = token_model(
+            model_type, model_args, alphabet, len(classes), max_length, self.per_position
+        )
         weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
         self.register_buffer("class_weights", weights, persistent=False)
 
@@ -194,7 +185,7 @@ class MultilabelClassifier(_Task):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.model = _token_model(model_type, model_args, alphabet, len(labels), max_length)
+        self.model = token_model(model_type, model_args, alphabet, len(labels), max_length)
         weights = torch.tensor(positive_weights, dtype=torch.float32) if positive_weights else None
         self.register_buffer("positive_weights", weights, persistent=False)
 
@@ -228,7 +219,7 @@ class SequenceRegressor(_Task):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.model = _token_model(model_type, model_args, alphabet, len(targets), max_length)
+        self.model = token_model(model_type, model_args, alphabet, len(targets), max_length)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.model(batch["tokens"], batch["lengths"])

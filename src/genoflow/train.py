@@ -26,6 +26,7 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, ProgressBar
 from lightning.pytorch.plugins.environments import LightningEnvironment, SLURMEnvironment
 
+from genoflow.checkpoint import MODEL_FORMAT, read_checkpoint
 from genoflow.data import TokenDataModule, WindowDataModule
 from genoflow.errors import InputError
 from genoflow.forecast import write_forecasts
@@ -41,7 +42,6 @@ from genoflow.tasks import (
     TokenClassifier,
 )
 
-MODEL_FORMAT = "genoflow-model/1"
 CLASS_TASKS = ("classification", "token_classification")  # tasks that log val_accuracy
 TASK_MODULES = {
     "classification": SequenceClassifier,
@@ -500,9 +500,10 @@ def _export_model(path: Path, module, model_type: str, model_args: dict, meta: d
 
 
 def load_model(path: str | Path) -> tuple[L.LightningModule, dict]:
-    """(module in eval mode, payload) from a neural model.ckpt, read with weights_only=True."""
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    if payload.get("format") != MODEL_FORMAT or payload["model_type"] not in NEURAL_TYPES:
+    """(task module in eval mode, payload) from a neural model.ckpt, read with weights_only=True.
+    (Where the network alone will do, checkpoint.sequence_model needs no Lightning.)"""
+    payload = read_checkpoint(path)
+    if payload["model_type"] not in NEURAL_TYPES:
         raise InputError(path, "not a genoflow neural model checkpoint")
     module = TASK_MODULES[payload["task"]](**payload["module_args"])
     module.load_state_dict(payload["state_dict"])

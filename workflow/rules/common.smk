@@ -38,17 +38,17 @@ STAGE_MODULES = {
     "preprocess": ("preprocess", "alphabets", "errors", "io"),
     "preprocess_series": ("timeseries", "errors", "io"),
     "train": (
-        "train", "baselines", "forecast", "data", "models", "tasks", "preprocess",
-        "timeseries", "metrics", "alphabets", "errors", "io",
+        "train", "baselines", "checkpoint", "features", "forecast", "data", "models", "tasks",
+        "preprocess", "timeseries", "metrics", "alphabets", "errors", "io",
     ),
     "evaluate": ("metrics", "forecast", "timeseries", "errors", "io"),
     "network": (
-        "network", "figures", "train", "forecast", "data", "models", "tasks", "preprocess", "timeseries",
-        "metrics", "alphabets", "errors", "io",
+        "network", "figures", "train", "checkpoint", "forecast", "data", "models", "tasks",
+        "preprocess", "timeseries", "metrics", "alphabets", "errors", "io",
     ),
     "interpret": (
-        "interpret", "figures", "train", "baselines", "forecast", "data", "models", "tasks",
-        "preprocess", "timeseries", "metrics", "alphabets", "config", "errors", "io",
+        "interpret", "figures", "checkpoint", "models", "preprocess", "metrics", "alphabets",
+        "config", "errors", "io",
     ),
     "simulate": ("simulate", "io"),
     "summarize": ("summarize", "metrics", "errors", "io"),
@@ -56,8 +56,8 @@ STAGE_MODULES = {
     "report": ("report", "figures", "metrics", "errors", "io"),
     "distance_figure": ("figures", "metrics", "errors", "io"),
     "predict": (
-        "predict", "ingest", "regions", "train", "baselines", "forecast", "data", "models", "tasks", "preprocess",
-        "timeseries", "metrics", "alphabets", "fasta", "errors", "io",
+        "predict", "checkpoint", "features", "ingest", "regions", "models", "preprocess",
+        "alphabets", "fasta", "errors", "io",
     ),
 }  # fmt: skip
 
