@@ -459,11 +459,12 @@ def test_canonical_hash_is_shared_by_reverse_complements_only(width):
     rng = random.Random(width)
     seqs = [random_seq(rng, rng.randint(1, width), "ACGTN") for _ in range(40)]
     seqs += [reverse_complement_iupac(seq) for seq in seqs]
-    rows = np.zeros((len(seqs), width), dtype=np.uint8)
-    for k, seq in enumerate(seqs):
-        rows[k, : len(seq)] = to_tokens[np.frombuffer(seq.encode(), dtype=np.uint8)]
+    tokens = b"".join(to_tokens[np.frombuffer(seq.encode(), dtype=np.uint8)].tobytes()
+                      for seq in seqs)  # fmt: skip
     lengths = np.array([len(seq) for seq in seqs])
-    hashes = preprocess_module.canonical_hashes(rows, lengths, complement)
+    rows = preprocess_module.padded_rows(tokens, lengths, width)
+    assert rows.shape == (len(seqs), width) and (rows[:, -1] == 0).sum() >= 1
+    hashes = preprocess_module.canonical_hashes(rows, tokens, lengths, complement)
     np.testing.assert_array_equal(hashes[:40], hashes[40:])
     distinct = {min(seq, reverse_complement_iupac(seq)) for seq in seqs}
     assert len(set(hashes.tolist())) == len(distinct)

@@ -430,8 +430,10 @@ class _Rows:
         if stop > self.n_rows:
             raise ValueError(f"more than the {self.n_rows} rows planned")
         width = self.width
-        tokens = b"".join(t.ljust(width, b"\0") for t in self.tokens)
-        self.handle.write(tokens)
+        tokens = b"".join(self.tokens)
+        lengths = np.array(self.lengths, dtype=np.int64)
+        rows = padded_rows(tokens, lengths, width)
+        self.handle.write(rows.data)
         if self.residue_width:
             padding = bytes([NO_LABEL])
             self.residue_handle.write(b"".join(r.ljust(width, padding) for r in self.residues))
@@ -442,10 +444,8 @@ class _Rows:
             encoded.starts[start:stop] = self.starts
             encoded.row_labels[start:stop] = self.labels
         encoded.exact[start:stop] = np.array(self.exact, dtype=np.uint64)
-        if self.complement is not None and tokens:
-            rows = np.frombuffer(tokens, dtype=np.uint8).reshape(-1, width)
-            lengths = encoded.lengths[start:stop]
-            encoded.canonical[start:stop] = canonical_hashes(rows, lengths, self.complement)
+        if self.complement is not None and len(lengths):
+            encoded.canonical[start:stop] = canonical_hashes(rows, tokens, lengths, self.complement)
         self.written = stop
         for pending in (
             self.tokens, self.residues, self.names, self.lengths, self.starts, self.labels
@@ -454,20 +454,23 @@ class _Rows:
         self.exact.clear()
 
     def add_block(
-        self, tokens: np.ndarray, ids: list[str], lengths: np.ndarray, exact: np.ndarray
-    ) -> None:
-        """Many rows at once: their tokens already padded (rows x width), ids, lengths and
-        exact hashes."""
+        self, rows: np.ndarray, tokens: bytes, ids: list[str], lengths: np.ndarray,
+        exact: np.ndarray,
+    ) -> None:  # fmt: skip
+        """Many rows at once: their tokens padded (rows x width) and joined (unpadded), ids,
+        lengths and exact hashes."""
         self.flush()
         start, stop = self.written, self.written + len(ids)
         if stop > self.n_rows:
             raise ValueError(f"more than the {self.n_rows} rows planned")
-        self.handle.write(np.ascontiguousarray(tokens).data)
+        self.handle.write(np.ascontiguousarray(rows).data)
         self.ids.write("\n".join(ids) + "\n")
         self.encoded.lengths[start:stop] = lengths
         self.encoded.exact[start:stop] = exact
         if self.complement is not None:
-            self.encoded.canonical[start:stop] = canonical_hashes(tokens, lengths, self.complement)
+            self.encoded.canonical[start:stop] = canonical_hashes(
+                rows, tokens, lengths, self.complement
+            )
         self.written = stop
 
     def close(self, complete: bool = True) -> None:
@@ -656,8 +659,11 @@ def _encode_block(
     pieces = [block[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
     for low in range(0, n, rows.rows):  # rows.rows x width tokens at most, however wide
         high = min(n, low + rows.rows)
-        tokens = _encode_rows(pieces[low:high], sizes[low:high], width, to_tokens)
-        rows.add_block(tokens, ids[low:high], sizes[low:high], _hash_all(pieces[low:high]))
+        tokens = b"".join(pieces[low:high]).translate(to_tokens)
+        rows.add_block(
+            padded_rows(tokens, sizes[low:high], width), tokens, ids[low:high], sizes[low:high],
+            _hash_all(pieces[low:high]),
+        )  # fmt: skip
     stop = done + n
     encoded.given[done:stop] = given
     if labels is not None:
@@ -705,19 +711,22 @@ def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return shift + np.arange(int(sizes.sum()), dtype=np.int64)
 
 
-def _encode_rows(pieces: list[bytes], sizes: np.ndarray, width: int, to_tokens) -> np.ndarray:
-    """The tokens of rows' sequences, padded to rows x width."""
-    n = len(pieces)
-    tokens = np.zeros((n, width), dtype=np.uint8)
-    if n < 64:  # a few long rows: one at a time (no joined copy)
-        for k, piece in enumerate(pieces):
-            tokens[k, : len(piece)] = np.frombuffer(piece.translate(to_tokens), dtype=np.uint8)
-        return tokens
-    flat = np.frombuffer(b"".join(pieces).translate(to_tokens), dtype=np.uint8)
+def padded_rows(tokens: bytes, sizes: np.ndarray, width: int) -> np.ndarray:
+    """Rows of tokens joined one after the other (row i: sizes[i] bytes) as a (rows x width)
+    array, padded with 0."""
+    n = len(sizes)
+    flat = np.frombuffer(tokens, dtype=np.uint8)
     if n * width == len(flat):  # every row full: no padding
         return flat.reshape(n, width)
-    tokens[np.arange(width) < sizes[:, None]] = flat
-    return tokens
+    rows = np.zeros((n, width), dtype=np.uint8)
+    if n < 64:  # a few long rows: a copy each (a mask would take a byte per cell)
+        start = 0
+        for k, size in enumerate(sizes.tolist()):
+            rows[k, :size] = flat[start : start + size]
+            start += size
+    else:
+        rows[np.arange(width) < sizes[:, None]] = flat
+    return rows
 
 
 def _raise_row_problem(table, row, fields, size, n_records, width, classes, labels, split):
@@ -826,41 +835,36 @@ def _hash(sequence: bytes) -> int:
     return int.from_bytes(hashlib.blake2b(sequence, digest_size=8).digest(), "little")
 
 
-def _token_complement(alphabet) -> np.ndarray:
-    """token -> the token of its letter's complement (a DNA or RNA alphabet); 0 stays 0."""
+def _token_complement(alphabet) -> bytes:
+    """bytes.translate table: token -> the token of its letter's complement (a DNA or RNA
+    alphabet); 0 stays 0."""
     to_tokens = alphabet.encode_table()
-    complement = np.zeros(256, dtype=np.uint8)
+    complement = bytearray(256)
     for letter in alphabet.tokens.encode():
         partner = bytes([letter]).translate(COMPLEMENT[alphabet.name])[0]
         complement[to_tokens[letter]] = to_tokens[partner]
-    return complement
+    return bytes(complement)
 
 
-def canonical_hashes(rows: np.ndarray, lengths: np.ndarray, complement: np.ndarray) -> np.ndarray:
-    """Per row of padded tokens (rows x width; row i holds lengths[i] tokens), the smaller of
-    the hashes of its sequence and of its reverse complement: equal for a sequence and its
-    reverse complement. For the leakage check only (the split uses the exact BLAKE2b digest),
-    so a vectorised 64-bit hash does: one call per block of rows, not two digests per row.
-    Rows wider than WIDE_ROW (few to a block) get BLAKE2b's, which is quicker per byte."""
-    width = rows.shape[1]
-    if width > WIDE_ROW:  # (the same hash for every row of a dataset: they share a width)
-        return np.array(
-            [min(_hash(row[:n].tobytes()), _hash(np.take(complement, row[:n][::-1]).tobytes()))
-             for row, n in zip(rows, lengths.tolist(), strict=True)],
-            dtype=np.uint64,
-        )  # fmt: skip
-    forward = _row_hashes(rows, lengths)
-    table = complement.tobytes()
-    flipped = np.frombuffer(rows.tobytes().translate(table), dtype=np.uint8)
-    flipped = flipped.reshape(rows.shape)[:, ::-1]  # reverse complements, right-aligned
-    short = np.flatnonzero(lengths < width)
-    if len(short):
-        flipped = flipped.copy()
-    for length in np.unique(lengths[short]).tolist():  # left-align them, a length at a time
-        same = short[lengths[short] == length]
-        flipped[same, :length] = flipped[same, width - length :]
-        flipped[same, length:] = 0
-    return np.minimum(forward, _row_hashes(flipped, lengths))
+def canonical_hashes(
+    rows: np.ndarray, tokens: bytes, lengths: np.ndarray, complement: bytes
+) -> np.ndarray:
+    """Per row of tokens, the smaller of the hashes of its sequence and of its reverse
+    complement: equal for a sequence and its reverse complement. `rows`: padded (rows x
+    width); `tokens`: the same rows joined, unpadded (row i: lengths[i] bytes). For the
+    leakage check only (the split uses the exact BLAKE2b digest), so a vectorised 64-bit hash
+    does: one call per block of rows, not two digests per row. Rows wider than WIDE_ROW (few
+    to a block) get BLAKE2b's, which is quicker per byte."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if rows.shape[1] > WIDE_ROW:  # (the same hash for every row of a dataset: they share a width)
+        hashes, end = [], 0
+        for size in lengths.tolist():
+            piece, end = tokens[end : end + size], end + size
+            hashes.append(min(_hash(piece), _hash(piece[::-1].translate(complement))))
+        return np.array(hashes, dtype=np.uint64)
+    backward = lengths[::-1]  # the joined tokens reversed: each row reversed, the last first
+    flipped = padded_rows(tokens[::-1].translate(complement), backward, rows.shape[1])
+    return np.minimum(_row_hashes(rows, lengths), _row_hashes(flipped, backward)[::-1])
 
 
 WIDE_ROW = 4096
