@@ -391,10 +391,10 @@ class _Rows:
 
     def __init__(
         self, path: Path, ids: Path, encoded: _Encoded, n_rows: int, width: int,
-        residues: Path, per_residue: bool, complement: np.ndarray | None,
+        residues: Path, per_residue: bool, complement: tuple[bytes, bytes] | None,
     ) -> None:  # fmt: skip
         self.handle = _open_rows(path, n_rows, width)
-        self.complement = complement  # token -> its complement's (DNA, RNA), else None
+        self.complement = complement  # (DNA, RNA) _complement_tables, else None
         self.residue_width = width if per_residue else 0
         self.residue_handle = _open_rows(residues, n_rows, self.residue_width)
         self.ids = open(ids, "w")  # noqa: SIM115 - closed by close()
@@ -445,7 +445,9 @@ class _Rows:
             encoded.row_labels[start:stop] = self.labels
         encoded.exact[start:stop] = np.array(self.exact, dtype=np.uint64)
         if self.complement is not None and len(lengths):
-            encoded.canonical[start:stop] = canonical_hashes(rows, tokens, lengths, self.complement)
+            encoded.canonical[start:stop] = canonical_hashes(
+                rows, tokens, lengths, encoded.exact[start:stop], self.complement
+            )
         self.written = stop
         for pending in (
             self.tokens, self.residues, self.names, self.lengths, self.starts, self.labels
@@ -469,7 +471,7 @@ class _Rows:
         self.encoded.exact[start:stop] = exact
         if self.complement is not None:
             self.encoded.canonical[start:stop] = canonical_hashes(
-                rows, tokens, lengths, self.complement
+                rows, tokens, lengths, exact, self.complement
             )
         self.written = stop
 
@@ -503,7 +505,7 @@ def _encode(
     split_index = {name.encode(): code for code, name in enumerate(SPLIT_NAMES)}
     to_tokens = _token_table(alphabet)
     encoded = _Encoded(n_records, n_rows, len(targets), tile is not None)
-    complement = _token_complement(alphabet) if alphabet.name in ("dna", "rna") else None
+    complement = _complement_tables(alphabet) if alphabet.name in ("dna", "rna") else None
     rows = _Rows(
         tmp["tokens"], tmp["ids"], encoded, n_rows, width, tmp["residue_labels"], per_residue,
         complement,
@@ -829,41 +831,49 @@ def _standardise(
     return train.mean(axis=0), np.where(std > 0, std, 1.0)
 
 
-def _hash(sequence: bytes) -> int:
+def _hash(sequence: bytes | memoryview) -> int:
     """A sequence's 64-bit BLAKE2b digest: drawn splits order identical-sequence groups by it,
     so it stays as it is (another hash would draw other splits from the same seed)."""
     return int.from_bytes(hashlib.blake2b(sequence, digest_size=8).digest(), "little")
 
 
-def _token_complement(alphabet) -> bytes:
-    """bytes.translate table: token -> the token of its letter's complement (a DNA or RNA
-    alphabet); 0 stays 0."""
+def _complement_tables(alphabet) -> tuple[bytes, bytes]:
+    """bytes.translate tables of a DNA or RNA alphabet: token -> the token of its letter's
+    complement, and token -> that complement letter; 0 (padding) stays 0."""
     to_tokens = alphabet.encode_table()
-    complement = bytearray(256)
+    tokens, letters = bytearray(256), bytearray(256)
     for letter in alphabet.tokens.encode():
         partner = bytes([letter]).translate(COMPLEMENT[alphabet.name])[0]
-        complement[to_tokens[letter]] = to_tokens[partner]
-    return bytes(complement)
+        tokens[to_tokens[letter]] = to_tokens[partner]
+        letters[to_tokens[letter]] = partner
+    return bytes(tokens), bytes(letters)
 
 
 def canonical_hashes(
-    rows: np.ndarray, tokens: bytes, lengths: np.ndarray, complement: bytes
-) -> np.ndarray:
+    rows: np.ndarray, tokens: bytes, lengths: np.ndarray, exact: np.ndarray,
+    complement: tuple[bytes, bytes],
+) -> np.ndarray:  # fmt: skip
     """Per row of tokens, the smaller of the hashes of its sequence and of its reverse
     complement: equal for a sequence and its reverse complement. `rows`: padded (rows x
-    width); `tokens`: the same rows joined, unpadded (row i: lengths[i] bytes). For the
-    leakage check only (the split uses the exact BLAKE2b digest), so a vectorised 64-bit hash
-    does: one call per block of rows, not two digests per row. Rows wider than WIDE_ROW (few
-    to a block) get BLAKE2b's, which is quicker per byte."""
+    width); `tokens`: the same rows joined, unpadded (row i: lengths[i] bytes); `exact`: their
+    sequences' BLAKE2b digests (_hash); `complement`: _complement_tables. For the leakage check
+    only (the split uses the exact digest), so a vectorised 64-bit hash does: one call per
+    block of rows, not two digests per row. Rows wider than WIDE_ROW (few to a block) pair
+    `exact` with the digest of the reverse complement's letters instead: BLAKE2b is the quicker
+    per byte there."""
     lengths = np.asarray(lengths, dtype=np.int64)
+    to_token, to_letter = complement
     if rows.shape[1] > WIDE_ROW:  # (the same hash for every row of a dataset: they share a width)
-        hashes, end = [], 0
-        for size in lengths.tolist():
-            piece, end = tokens[end : end + size], end + size
-            hashes.append(min(_hash(piece), _hash(piece[::-1].translate(complement))))
-        return np.array(hashes, dtype=np.uint64)
+        backward = memoryview(tokens[::-1].translate(to_letter))  # the last row's first
+        ends = np.cumsum(lengths)
+        stops, starts = (len(tokens) - ends).tolist(), (len(tokens) - ends + lengths).tolist()
+        return np.array(
+            [min(forward, _hash(backward[stop:start]))
+             for forward, stop, start in zip(exact.tolist(), stops, starts, strict=True)],
+            dtype=np.uint64,
+        )  # fmt: skip
     backward = lengths[::-1]  # the joined tokens reversed: each row reversed, the last first
-    flipped = padded_rows(tokens[::-1].translate(complement), backward, rows.shape[1])
+    flipped = padded_rows(tokens[::-1].translate(to_token), backward, rows.shape[1])
     return np.minimum(_row_hashes(rows, lengths), _row_hashes(flipped, backward)[::-1])
 
 
