@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from genoflow import preprocess
 from genoflow.data import LengthBuckets, RowReader, TokenDataModule
 from genoflow.preprocess import load_arrays
 
@@ -33,9 +34,11 @@ def test_row_reader_returns_exactly_the_rows_asked_for(tmp_path):
     assert np.array_equal(RowReader(array).rows(np.array([3, 9])), array[[3, 9]])
 
 
-def test_an_epoch_of_random_batches_does_not_map_the_token_file(tmp_path):
-    """40 MB of tokens read in shuffled batches: every row arrives once, and the process's
-    file-backed memory does not grow with the file (a memory-mapped read would map it)."""
+def test_an_epoch_of_random_batches_does_not_map_the_token_file(tmp_path, monkeypatch):
+    """40 MB of tokens (over a lowered in-memory limit) read in shuffled batches: every row
+    arrives once, and the process's file-backed memory does not grow with the file (a
+    memory-mapped read would map it)."""
+    monkeypatch.setattr(preprocess, "IN_MEMORY_BYTES", 2**20)
     rows, width = 200_000, 200
     data = tmp_path / "data"
     data.mkdir()
@@ -57,6 +60,24 @@ def test_an_epoch_of_random_batches_does_not_map_the_token_file(tmp_path):
     assert seen == rows
     assert resident_file_mb() - before < 10, "token file pages were mapped into the process"
     assert isinstance(load_arrays(data)["tokens"], np.memmap)
+
+
+def test_small_token_arrays_are_read_into_memory_large_ones_mapped(motif_data, monkeypatch):
+    """Small arrays: in memory (a batch is one index, not a read per row); over the limit:
+    memory-mapped. Either way the same batches."""
+    small = load_arrays(motif_data)
+    assert not isinstance(small["tokens"], np.memmap)
+    monkeypatch.setattr(preprocess, "IN_MEMORY_BYTES", small["tokens"].nbytes - 1)
+    mapped = load_arrays(motif_data)
+    assert isinstance(mapped["tokens"], np.memmap)
+    rows = np.flatnonzero(small["split"] == 0)
+    torch.manual_seed(0)
+    in_memory = list(TokenDataModule(motif_data, batch_size=32).loader("train", shuffle=True))
+    torch.manual_seed(0)
+    from_file = list(TokenDataModule(motif_data, batch_size=32).loader("train", shuffle=True))
+    assert sum(len(batch["index"]) for batch in from_file) == len(rows)
+    for a, b in zip(in_memory, from_file, strict=True):
+        assert all(torch.equal(a[key], b[key]) for key in a)
 
 
 def test_length_buckets_cover_every_position_once_and_cut_padding():

@@ -104,8 +104,8 @@ def test_tokens_are_uint8_memmappable_padded_and_encoded(tmp_path):
     labels = np.load(out / "labels.npy")
     np.testing.assert_array_equal(labels, [0 if lab == "x" else 1 for _, lab, _, _ in rows])
 
-    arrays = load_arrays(out)
-    assert isinstance(arrays["tokens"], np.memmap)
+    arrays = load_arrays(out)  # small: read into memory (tests/test_data.py: when mapped)
+    np.testing.assert_array_equal(arrays["tokens"], np.load(out / "tokens.npy", mmap_mode="r"))
     assert arrays["lengths"].dtype == np.int32 and arrays["split"].dtype == np.uint8
     assert read_ids(out) == [rid for rid, _, _, _ in rows]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from conftest import genoflow_env
 
 from genoflow.data import TokenDataModule
 from genoflow.errors import InputError
+from genoflow.preprocess import NO_LABEL
 from genoflow.train import TrainConfig, load_model, predict, train
 
 FAST = TrainConfig(max_epochs=2, batch_size=32, patience=2)
@@ -115,3 +117,119 @@ def test_changed_settings_or_finished_run_start_afresh(motif_data, tmp_path):
     assert again["resumed"] is False and again["epochs"] == 2
     changed = TrainConfig(max_epochs=3, batch_size=32, patience=3)
     assert train(motif_data, tmp_path, train_config=changed, **args)["epochs"] == 3
+
+
+# Ops that raise under torch.use_deterministic_algorithms(True) on a CUDA tensor (torch's list in
+# that function's docstring), by the profiler's names. Lightning's `deterministic=True`, our
+# default, turns that mode on: one of these in a training step fails every GPU run.
+NO_DETERMINISTIC_CUDA_KERNEL = (
+    "aten::nll_loss2d", "aten::cumsum", "aten::histc", "aten::bincount", "aten::median",
+    "aten::kthvalue", "aten::put_", "aten::embedding_bag", "aten::_embedding_bag",
+    "aten::ctc_loss", "aten::grid_sampler", "aten::adaptive_avg_pool2d", "aten::adaptive_max_pool",
+    "aten::fractional_max_pool", "aten::max_unpool", "aten::reflection_pad", "aten::upsample_",
+    "aten::avg_pool3d", "aten::adaptive_avg_pool3d", "aten::scatter_reduce",
+)  # fmt: skip
+STEP_TASKS = {  # task -> (its module's arguments, the batch key of the truth, a truth for 3 x 32)
+    "classification": ({"classes": ["a", "b", "c"]}, "labels", torch.tensor([0, 2, 1])),
+    "token_classification": (
+        {"classes": ["C", "E", "H"]}, "labels", torch.tensor([[0, 1, 2, NO_LABEL] * 8] * 3)
+    ),
+    "multilabel": ({"labels": ["x", "y"]}, "targets", torch.ones(3, 2)),
+    "regression": ({"targets": ["t1", "t2"]}, "targets", torch.randn(3, 2)),
+}  # fmt: skip
+
+
+def _ops_of_a_training_step(module, batch) -> set[str]:
+    """The ops of one training step on the CPU; where a GPU is at hand, the step is also run
+    there in deterministic mode (torch raises on an op it refuses)."""
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
+        module._step(batch, "train").backward()
+    if torch.cuda.is_available():
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # as Lightning's mode sets it
+        torch.use_deterministic_algorithms(True)
+        try:
+            on_gpu = {name: value.cuda() for name, value in batch.items()}
+            module.cuda()._step(on_gpu, "train").backward()
+            torch.cuda.synchronize()
+        finally:
+            torch.use_deterministic_algorithms(False)
+    return {event.key for event in profile.key_averages()}
+
+
+@pytest.mark.parametrize("task", sorted(STEP_TASKS))
+@pytest.mark.parametrize("model_type", ["rnn", "lstm", "gru", "transformer", "cnn"])
+def test_training_steps_have_deterministic_cuda_kernels(task, model_type):
+    """A GPU run keeps `deterministic: true`: no op of a training step (forward and backward) is
+    one that torch refuses in deterministic mode on CUDA. Checked here on the CPU by name."""
+    from genoflow.train import TASK_MODULES
+
+    task_args, truth_key, truth = STEP_TASKS[task]
+    module = TASK_MODULES[task](model_type, {}, "dna", **task_args, max_length=32)
+    batch = {
+        "tokens": torch.randint(1, 5, (3, 32), dtype=torch.uint8),
+        "lengths": torch.tensor([32, 20, 9]),
+        truth_key: truth,
+    }
+    ops = _ops_of_a_training_step(module, batch)
+    assert "aten::mul" in ops  # the profiler saw the step
+    assert [op for op in ops if op.startswith(NO_DETERMINISTIC_CUDA_KERNEL)] == []
+
+
+@pytest.mark.parametrize("pool", ["attention", "mean", "max", "meanmax", "flatten", "last"])
+def test_every_pool_has_deterministic_cuda_kernels(pool):
+    from genoflow.tasks import SequenceClassifier
+
+    args = {"pool": pool, "pool_size": 4, "bidirectional": False}
+    module = SequenceClassifier("lstm", args, "dna", ["a", "b"], max_length=32)
+    batch = {
+        "tokens": torch.randint(1, 5, (2, 32), dtype=torch.uint8),
+        "lengths": torch.tensor([32, 11]),
+        "labels": torch.tensor([0, 1]),
+    }
+    ops = _ops_of_a_training_step(module, batch)
+    assert [op for op in ops if op.startswith(NO_DETERMINISTIC_CUDA_KERNEL)] == []
+
+
+def test_batches_reach_the_device_with_their_lengths_left_on_the_host():
+    """Lengths stay on the CPU (a recurrent model packs by them without waiting for the GPU);
+    everything else moves. The "meta" device stands in for a GPU here."""
+    from genoflow.tasks import SequenceClassifier
+
+    module = SequenceClassifier("lstm", {}, "dna", ["a", "b"])
+    batch = {
+        "tokens": torch.ones(2, 5, dtype=torch.uint8),
+        "lengths": torch.tensor([5, 3]),
+        "labels": torch.tensor([0, 1]),
+    }
+    moved = module.transfer_batch_to_device(batch, torch.device("meta"), 0)
+    assert moved["tokens"].device.type == moved["labels"].device.type == "meta"
+    assert moved["lengths"].device.type == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("model_type", ["lstm", "cnn", "transformer"])
+def test_a_gpu_training_step_never_waits_for_the_gpu(model_type):
+    """With pinned batches and host-side lengths, a training step (transfer, forward,
+    backward, clipping, AdamW) queues its GPU work without one synchronisation, so the CPU
+    prepares the next step while the GPU runs this one."""
+    from genoflow.tasks import SequenceClassifier
+
+    module = SequenceClassifier(model_type, {}, "dna", ["a", "b"]).cuda()
+    optimizer = module.configure_optimizers()["optimizer"]
+    batch = {
+        "tokens": torch.randint(1, 5, (16, 50), dtype=torch.uint8).pin_memory(),
+        "lengths": torch.full((16,), 50).pin_memory(),
+        "labels": torch.randint(0, 2, (16,)).pin_memory(),
+    }
+    for sync_mode in ("default", "error"):  # the first step: allocations, kernel choices
+        torch.cuda.set_sync_debug_mode(sync_mode)
+        try:
+            on_gpu = module.transfer_batch_to_device(batch, torch.device("cuda"), 0)
+            loss = module._step(on_gpu, "train")
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+            optimizer.step()
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    torch.cuda.synchronize()

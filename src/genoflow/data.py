@@ -1,14 +1,16 @@
 """Batches straight from the memory-mapped preprocessed arrays.
 
 The loaders sample whole batches of indices and read each batch at once (sorted indices, one
-read per run of consecutive rows), instead of one Python call per sample. Token rows are read
-from tokens.npy with os.pread rather than through the memory map: a mapped read maps whole
-page-cache folios around every row into the process, so a few hundred random batches would
-show most of a multi-GB file as resident memory (benchmarks/large_data.py measures both).
+read per run of consecutive rows), instead of one Python call per sample. Token arrays under
+preprocess.IN_MEMORY_BYTES are held in memory; rows of larger ones are read from tokens.npy
+with os.pread rather than through the memory map: a mapped read maps whole page-cache folios
+around every row into the process, so a few hundred random batches would show most of a
+multi-GB file as resident memory (benchmarks/large_data.py measures both).
 Each batch is trimmed to its longest sequence; with sequences of varied length, training batches
 come in length buckets (`LengthBuckets`), so little compute goes to padding (the models mask it:
 padding never changes a prediction). Tokens stay uint8 until the model turns them into one-hot
-rows on the device.
+rows on the device. Training on a GPU, batches come in page-locked memory so that their copies
+run asynchronously, and the task modules leave `lengths` on the host (tasks.py).
 """
 
 from __future__ import annotations
@@ -147,10 +149,16 @@ def _as_is(batch):
 
 
 def batch_loader(
-    dataset: Dataset, batch_size: int, shuffle: bool, lengths: np.ndarray | None = None
+    dataset: Dataset,
+    batch_size: int,
+    shuffle: bool,
+    lengths: np.ndarray | None = None,
+    pin_memory: bool = False,
 ) -> DataLoader:
     """A loader whose sampler yields whole batches of positions, read by one dataset call.
-    Shuffled batches come in length buckets when the `lengths` (per position) vary."""
+    Shuffled batches come in length buckets when the `lengths` (per position) vary.
+    `pin_memory` (training on a GPU): batches in page-locked memory, so that their copies to
+    the GPU run asynchronously instead of waiting for the GPU's queue to drain."""
     if shuffle and lengths is not None and len(lengths) and lengths.min() < lengths.max():
         batches = LengthBuckets(lengths, batch_size)
     else:
@@ -161,10 +169,16 @@ def batch_loader(
         sampler=batches,
         batch_size=None,  # the sampler already yields whole batches
         collate_fn=_as_is,
+        pin_memory=pin_memory,
     )
 
 
 class _SplitData(L.LightningDataModule):
+    def on_gpu(self) -> bool:
+        """Whether the trainer this module is attached to trains on a CUDA device."""
+        trainer = self.trainer  # set by Lightning; None outside a fit
+        return trainer is not None and trainer.strategy.root_device.type == "cuda"
+
     def shard(self, indices: np.ndarray) -> np.ndarray:
         """Under DDP each process reads every world_size-th item of the split."""
         trainer = self.trainer  # set by Lightning; None outside a fit
@@ -194,7 +208,7 @@ class TokenDataModule(_SplitData):
     def loader(self, split: str, shuffle: bool = False, shard: bool = True) -> DataLoader:
         indices = self.shard(self.indices(split)) if shard else self.indices(split)
         dataset, lengths = TokenBatches(self.arrays, indices), self.arrays["lengths"][indices]
-        return batch_loader(dataset, self.batch_size, shuffle, lengths)
+        return batch_loader(dataset, self.batch_size, shuffle, lengths, self.on_gpu())
 
 
 class WindowDataModule(_SplitData):
@@ -212,4 +226,4 @@ class WindowDataModule(_SplitData):
     def loader(self, split: str, shuffle: bool = False, shard: bool = True) -> DataLoader:
         ids, meta = self.shard(self.indices(split)) if shard else self.indices(split), self.meta
         dataset = WindowBatches(self.values, self.windows, ids, meta["input"], meta["horizon"])
-        return batch_loader(dataset, self.batch_size, shuffle)
+        return batch_loader(dataset, self.batch_size, shuffle, pin_memory=self.on_gpu())

@@ -73,6 +73,16 @@ class _Task(L.LightningModule):
                     prog_bar=True, sync_dist=True,
                 )  # fmt: skip
 
+    def transfer_batch_to_device(self, batch, device: torch.device, dataloader_idx: int):
+        """A batch to the device, but for its `lengths`, which stay on the CPU: the model moves
+        them itself, and a recurrent model packs by the CPU copy rather than waiting for the
+        GPU to hand them back, every step (SequenceModel.forward_features)."""
+        lengths = batch.get("lengths") if isinstance(batch, dict) else None
+        batch = super().transfer_batch_to_device(batch, device, dataloader_idx)
+        if lengths is not None:
+            batch["lengths"] = lengths
+        return batch
+
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(
             self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
@@ -146,8 +156,10 @@ class TokenClassifier(SequenceClassifier):
         n = int(labelled.sum())
         if n == 0:  # a batch of masked residues only: nothing to learn from
             return logits.sum() * 0.0
+        # Flat (positions, classes): the (batch, classes, length) form runs nll_loss2d, which has
+        # no deterministic CUDA kernel and so fails on a GPU with `deterministic: true`.
         loss = F.cross_entropy(
-            logits.transpose(1, 2), labels, weight=self.class_weights, ignore_index=NO_LABEL
+            logits.flatten(0, 1), labels.flatten(), weight=self.class_weights, ignore_index=NO_LABEL
         )
         hits = (logits.argmax(dim=2) == labels)[labelled].float().mean()
         self._log(f"{stage}_loss", loss, n)
@@ -159,7 +171,7 @@ class TokenClassifier(SequenceClassifier):
         probabilities."""
         probs = self(batch).float().softmax(dim=2)
         positions = torch.arange(probs.shape[1], device=probs.device)
-        inside = positions < batch["lengths"][:, None]
+        inside = positions < batch["lengths"].to(probs.device)[:, None]
         return {
             "index": batch["index"][:, None].expand_as(inside)[inside],
             "position": positions.expand_as(inside)[inside],

@@ -402,7 +402,7 @@ def predict_outputs(module: L.LightningModule, loader) -> dict[str, np.ndarray]:
     module.eval()
     outputs: dict[str, list[np.ndarray]] = {}
     for batch in loader:
-        batch = {k: v.to(module.device) for k, v in batch.items()}
+        batch = module.transfer_batch_to_device(batch, module.device, 0)
         for name, value in module.predict_step(batch, 0).items():
             outputs.setdefault(name, []).append(value.cpu().numpy())
     return {name: np.concatenate(parts) for name, parts in outputs.items()}

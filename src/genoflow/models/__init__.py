@@ -72,8 +72,15 @@ class SequenceModel(nn.Module):
 
     def forward_features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """From (batch, length, channels) features: one-hot rows or real values. Differentiable
-        with respect to x (saliency, mutagenesis, gene-interaction ranking)."""
-        return self.head(self.pool(self.backbone(x, lengths), lengths))
+        with respect to x (saliency, mutagenesis, gene-interaction ranking).
+
+        `lengths` may stay on the CPU while x is on a GPU (training does so): a recurrent
+        backbone packs by the CPU copy, where reading lengths back from the GPU would wait for
+        the GPU to finish, every step."""
+        on_device = lengths.to(x.device, non_blocking=True)
+        recurrent = isinstance(self.backbone, Recurrent)
+        features = self.backbone(x, lengths if recurrent else on_device)
+        return self.head(self.pool(features, on_device))
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.forward_features(self.embed(tokens), lengths)

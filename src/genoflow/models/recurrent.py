@@ -42,8 +42,9 @@ class Recurrent(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(batch, length, channels) -> (batch, length, out_channels); zeros after each length."""
+        lengths = lengths.cpu()  # packing reads them on the host; a no-op when they are there
         if bool((lengths == x.shape[1]).all()):
             return self.rnn(x)[0]
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         out, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])
         return out

@@ -65,7 +65,7 @@ class Transformer(nn.Module):
     def _start(self, x: torch.Tensor, lengths: torch.Tensor):
         keep = torch.arange(x.shape[1], device=x.device) < lengths[:, None]
         h = self.embed(x.transpose(1, 2)).transpose(1, 2)
-        h = h + sinusoid(x.shape[1], self.out_channels).to(h)
+        h = h + sinusoid(x.shape[1], self.out_channels, h.device).to(h.dtype)
         return h * keep[..., None], keep[:, None, None, :]
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -85,11 +85,13 @@ class Transformer(nn.Module):
         return torch.stack(maps)
 
 
-def sinusoid(length: int, dim: int) -> torch.Tensor:
-    """The fixed sine/cosine position code of Vaswani et al.; works for any length."""
-    position = torch.arange(length, dtype=torch.float32)[:, None]
-    freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
-    code = torch.zeros(length, dim)
+def sinusoid(length: int, dim: int, device: torch.device | None = None) -> torch.Tensor:
+    """The fixed sine/cosine position code of Vaswani et al.; works for any length. Made on
+    the device that uses it: a copy from the CPU would make every step wait for the GPU."""
+    position = torch.arange(length, dtype=torch.float32, device=device)[:, None]
+    steps = torch.arange(0, dim, 2, dtype=torch.float32, device=device)
+    freq = torch.exp(steps * (-math.log(10000.0) / dim))
+    code = torch.zeros(length, dim, device=device)
     code[:, 0::2] = torch.sin(position * freq)
     code[:, 1::2] = torch.cos(position * freq[: dim // 2])
     return code
