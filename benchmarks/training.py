@@ -5,6 +5,7 @@ cost of each model family at several sequence lengths.
     python benchmarks/training.py --part throughput --reps 2 --epochs 3 --train-batches 8
     python benchmarks/training.py --part families --lengths 200,1000 --steps 3
     python benchmarks/training.py --part families --device cuda --precision 32-true,bf16-mixed
+    python benchmarks/training.py --part throughput --device cuda --precision 32-true,bf16-mixed
 
 Part `throughput` (LSTM, batch 128, length 200): random DNA with random binary labels is
 ingested and preprocessed by genoflow into memory-mapped arrays. Each repetition runs, in
@@ -16,7 +17,9 @@ fresh processes and in alternating order,
            `TrainConfig` (Lightning; TokenDataModule reading batches of the memory-mapped
            token array; one-hot on the fly; AdamW, gradient clipping, deterministic mode,
            validation, early stopping, checkpoints, the log progress bar, history.csv).
-Both train the same number of epochs over the same training split; samples/s is
+Both train the same number of epochs over the same training split, on --device, once per
+--precision (the raw loop under torch.autocast for a mixed precision, genoflow with Lightning's
+`precision`; on CUDA the raw loop's tensors sit on the GPU from the start); samples/s is
 (training sequences per epoch) / (epoch seconds), over every epoch but the first (warm-up).
 genoflow's epoch seconds are History's (from the start of a training epoch to its end, which
 includes its validation pass, over 2 % of the records, and the checkpoint writes): the whole
@@ -97,31 +100,40 @@ def worker_raw(args) -> dict:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    device = torch.device(args.device)
     meta = read_json(args.data / "meta.json")
     arrays = load_arrays(args.data)
     train = np.flatnonzero(arrays["split"] == SPLIT_CODES["train"])
-    tokens = torch.from_numpy(np.ascontiguousarray(arrays["tokens"][train]))  # in memory
-    labels = torch.from_numpy(arrays["labels"][train].astype(np.int64))
-    lengths = torch.from_numpy(arrays["lengths"][train].astype(np.int64))
+    # in memory, on the device already: the raw loop pays no transfer either (lengths too: on
+    # an H200 that was quicker for the raw loop than keeping them on the host, as genoflow does)
+    tokens = torch.from_numpy(np.ascontiguousarray(arrays["tokens"][train])).to(device)
+    labels = torch.from_numpy(arrays["labels"][train].astype(np.int64)).to(device)
+    lengths = torch.from_numpy(arrays["lengths"][train].astype(np.int64)).to(device)
     model = token_model(
         "lstm",
         json.loads(args.model_args),
         meta["alphabet"],
         len(meta["classes"]),
         meta["max_length"],
-    )
+    ).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    autocast = {"dtype": _autocast_dtype(args.precision)}
+    autocast["enabled"] = autocast["dtype"] is not None
     model.train()
     seconds = []
     for _ in range(args.epochs):
         started = time.perf_counter()
-        order = torch.randperm(len(tokens))
+        order = torch.randperm(len(tokens), device=device)
         for i in range(0, len(order), args.batch_size):
             rows = order[i : i + args.batch_size]
-            loss = F.cross_entropy(model(tokens[rows], lengths[rows]), labels[rows])
+            with torch.autocast(device.type, **autocast):
+                logits = model(tokens[rows], lengths[rows])
+            loss = F.cross_entropy(logits.float(), labels[rows])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         seconds.append(time.perf_counter() - started)
     return {"side": "raw", "train_samples": len(tokens), "epoch_seconds": seconds}
 
@@ -137,7 +149,8 @@ def worker_genoflow(args) -> dict:
         max_epochs=args.epochs,
         batch_size=args.batch_size,
         patience=args.epochs + 1,  # train every epoch; early stopping still runs
-        accelerator="cpu",
+        accelerator="gpu" if args.device == "cuda" else "cpu",
+        precision=args.precision,
     )
     info = train(
         args.data,
@@ -183,7 +196,7 @@ def worker_steps(args) -> dict:
     tokens = torch.randint(1, 5, (args.batch_size, args.length), dtype=torch.uint8, device=device)
     lengths = torch.full((args.batch_size,), args.length, device=device)
     labels = torch.randint(0, 2, (args.batch_size,), device=device)
-    dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(args.precision)
+    dtype = _autocast_dtype(args.precision)
 
     def step() -> None:
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
@@ -231,6 +244,13 @@ def _rss_bytes() -> int:
         return next(int(line.split()[1]) * 1024 for line in handle if line.startswith("VmRSS"))
 
 
+def _autocast_dtype(precision: str):
+    """Lightning's mixed-precision name -> the dtype torch.autocast runs in; None: 32-true."""
+    import torch
+
+    return {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
+
+
 WORKERS = {"raw": worker_raw, "genoflow": worker_genoflow, "steps": worker_steps}
 
 
@@ -255,15 +275,17 @@ def run_worker(
 
 
 # ---------------------------------------------------------------------------- the parts
-def throughput(args) -> dict:
+def throughput(args, precision: str) -> dict:
     root = Path(tempfile.mkdtemp(prefix="genoflow-bench-train-"))
     # train split = 96 % of the records: enough records for --train-batches full batches
     records = int(args.train_batches * args.batch_size / 0.96) + 2
-    print(f"throughput: preparing {records} random DNA records of length {args.length} ...")
+    print(f"throughput ({args.device}, {precision}): preparing {records} random DNA records"
+          f" of length {args.length} ...")  # fmt: skip
     data = make_dataset(root, records, args.length, args.seed)
     options = dict(
-        data=data, epochs=args.epochs, batch_size=args.batch_size, model_args=args.model_args
-    )
+        data=data, epochs=args.epochs, batch_size=args.batch_size, model_args=args.model_args,
+        device=args.device, precision=precision,
+    )  # fmt: skip
     runs = []
     sides = ["raw", "genoflow"] + (["genoflow_compare"] if args.compare_src else [])
     for rep in range(args.reps):
@@ -291,6 +313,8 @@ def throughput(args) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     result = {
         "model": {"type": "lstm", **json.loads(args.model_args)},
+        "device": args.device,
+        "precision": precision,
         "batch_size": args.batch_size,
         "length": args.length,
         "train_samples": runs[0]["raw"]["train_samples"],
@@ -312,7 +336,8 @@ def throughput(args) -> dict:
     print()
     print(f"LSTM {result['model']}, batch {args.batch_size}, length {args.length},"
           f" {result['train_samples']} training sequences, {args.epochs} epochs (first excluded),"
-          f" {args.reps} alternating repetitions; median (min-max)")  # fmt: skip
+          f" {args.reps} alternating repetitions; {args.device}, {precision};"
+          " median (min-max)")  # fmt: skip
     print(f"{'':<28}{'samples/s':>24}")
     print(f"{'raw PyTorch loop':<28}{fmt(result['raw_samples_per_s']):>24}")
     print(f"{'genoflow train()':<28}{fmt(result['genoflow_samples_per_s']):>24}")
@@ -443,7 +468,8 @@ def main(argv: list[str] | None = None) -> None:
         "when": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     if args.part in ("all", "throughput"):
-        result["throughput"] = throughput(args)
+        runs = [throughput(args, precision) for precision in args.precision.split(",")]
+        result["throughput"] = runs[0] if len(runs) == 1 else runs
     if args.part in ("all", "families"):
         print("\nfamilies: training steps per model family and length ...")
         result["families"] = families(args)
