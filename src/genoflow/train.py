@@ -55,6 +55,8 @@ warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 # Our checkpoint folder also holds the run fingerprint, on purpose.
 warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
+# The task modules' transfer_batch_to_device (lengths stay on the host) is meant to win.
+warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`")
 
 
 @dataclass(frozen=True)
