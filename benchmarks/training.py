@@ -104,8 +104,8 @@ def worker_raw(args) -> dict:
     meta = read_json(args.data / "meta.json")
     arrays = load_arrays(args.data)
     train = np.flatnonzero(arrays["split"] == SPLIT_CODES["train"])
-    # in memory, on the device already: the raw loop pays no transfer either (lengths too: on
-    # an H200 that was quicker for the raw loop than keeping them on the host, as genoflow does)
+    # in memory, on the device already: the raw loop pays no transfer either (lengths too: in
+    # two H200 runs, on two machines, the raw loop was quicker so than with them on the host)
     tokens = torch.from_numpy(np.ascontiguousarray(arrays["tokens"][train])).to(device)
     labels = torch.from_numpy(arrays["labels"][train].astype(np.int64)).to(device)
     lengths = torch.from_numpy(arrays["lengths"][train].astype(np.int64)).to(device)
