@@ -76,10 +76,13 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 install-cluster: $(VENV)/.installed-cluster
 
+# The last step compiles genoflow's C kernels for this machine (once; needs a C compiler, cc or
+# $$CC), so a missing compiler shows here rather than in the first workflow job.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m genoflow.kernels
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed

@@ -3,9 +3,10 @@
     python benchmarks/ingest.py                      # 500,000 x 200 nt, 50 x 2 Mb, gzip; 3 repeats
     python benchmarks/ingest.py --scale 0.1 --repeats 2          # a quick look (~10x smaller)
 
-Inputs, generated in a temporary folder (random DNA, fixed seed, 80-column lines, headers
-`>r0000001 pos`): "short" (500,000 records of 200 nt), "long" (50 records of 2 Mb) and
-"short.gz" (the short file, gzip level 6).
+Inputs, generated in a temporary folder (random DNA, fixed seed, 80-column lines): "short"
+(500,000 records of 200 nt), "long" (50 records of 2 Mb) and "short.gz" (the short files, gzip
+level 6). Each is two files, as a classification dataset comes: positives (`>r0000001 pos`)
+and negatives (`>r0250001 neg`); every method reads both.
 
 Methods, each in a fresh process, repeated and interleaved (every method once per round), so
 a slow moment of a shared machine falls on all of them alike:
@@ -15,13 +16,18 @@ a slow moment of a shared machine falls on all of them alike:
   simplefasta  Bio.SeqIO.FastaIO.SimpleFastaParser + the table per record
   pyfastx      pyfastx.Fasta(build_index=False) + the table per record (if installed)
   gzip -dc     `gzip -dc FILE > /dev/null` (gzip input only)
-  genoflow     `python -m genoflow ingest` (validation on: header label pattern, alphabet,
-               duplicate ids) then `python -m genoflow preprocess` (tokens.npy, split, leakage)
+  genoflow     `python -m genoflow ingest` (labels from a sample sheet, one per file;
+               validation on: FASTA syntax, alphabet, duplicate ids), then `python -m genoflow
+               preprocess` (tokens.npy, split, leakage checks)
+  genoflow, header labels   the same with the labels taken from the headers by a regex
+               (`--label-pattern`; a Python regex match per record), short input only
 
 The reference parsers report the time of their own loop (interpreter start-up left out); the
 genoflow stages are timed from outside, start-up included, as the workflow runs them. Two more
-rows show what that costs: "genoflow start-up x2" (`python -m genoflow ingest --help`, twice)
-and "genoflow less start-up" (genoflow's time minus that). Speeds are
+rows show what that costs: "genoflow start-up x2" (two processes that import what the stages
+import: the interpreter, numpy, genoflow's modules) and "genoflow less start-up" (genoflow's
+time minus that). With `--compare-src DIR`, "genoflow (compare-src)" runs the same two stages
+from another checkout's sources in the same rounds (a before/after). Speeds are
 MB of FASTA (the uncompressed file) per second; the table shows medians, min-max and ratios.
 Peak RSS of every process comes from /usr/bin/time (%M). Results: benchmarks/results/ingest.json.
 This is a benchmark, not a test: nothing here fails for being slow.
@@ -57,9 +63,12 @@ CHUNK = 2 << 20  # the floor's read size (1-2 MiB is fastest; 64 MiB is ~8x slow
 READERS = ("floor", "biopython", "simplefasta", "pyfastx")
 
 
-def generate_fasta(path: Path, records: int, length: int, seed: int = 0) -> int:
-    """Write `records` random DNA records of `length` nt (`>r0000001 pos`, alternately `neg`),
-    wrapped at 80 columns; vectorised, a block of records at a time. Returns the file size."""
+def generate_fasta(
+    path: Path, records: int, length: int, seed: int = 0, first: int = 1, label: str = "pos"
+) -> int:
+    """Write `records` random DNA records of `length` nt (`>r0000001 pos`, numbered from
+    `first`, all with `label`: 3 letters), wrapped at 80 columns; vectorised, a block of
+    records at a time. Returns the file size."""
     rng = np.random.default_rng(seed)
     letters = np.frombuffer(b"ACGT", dtype=np.uint8)
     lines = -(-length // WIDTH)
@@ -67,17 +76,17 @@ def generate_fasta(path: Path, records: int, length: int, seed: int = 0) -> int:
     letter_at = j + j // WIDTH  # where letter j goes in its wrapped record (one '\n' per line)
     digits = 7
     powers = 10 ** np.arange(digits - 1, -1, -1, dtype=np.int64)
-    labels = np.frombuffer(b"posneg", dtype=np.uint8).reshape(2, 3)
+    assert len(label) == 3
     per_block = max(1, (8 << 20) // length)
     with open(path, "wb", buffering=1 << 22) as out:
-        for first in range(0, records, per_block):
-            count = min(per_block, records - first)
+        for start in range(0, records, per_block):
+            count = min(per_block, records - start)
             header = np.full((count, digits + 7), ord("\n"), dtype=np.uint8)  # >r0000001 pos\n
             header[:, :2] = np.frombuffer(b">r", dtype=np.uint8)
-            numbers = np.arange(first + 1, first + count + 1, dtype=np.int64)
+            numbers = np.arange(start, start + count, dtype=np.int64) + first
             header[:, 2 : 2 + digits] = (numbers[:, None] // powers) % 10 + ord("0")
             header[:, 2 + digits] = ord(" ")
-            header[:, 3 + digits : 6 + digits] = labels[(numbers - 1) % 2]
+            header[:, 3 + digits : 6 + digits] = np.frombuffer(label.encode(), dtype=np.uint8)
             body = np.full((count, length + lines), ord("\n"), dtype=np.uint8)
             body[:, letter_at] = letters[rng.integers(0, 4, size=(count, length), dtype=np.uint8)]
             out.write(np.hstack([header, body]).tobytes())
@@ -92,10 +101,18 @@ def encode_table() -> np.ndarray:
     return table
 
 
-def run_reader(name: str, path: Path) -> None:
-    """One reference reader over `path` (child process): prints {"seconds", "letters"}."""
+def run_reader(name: str, paths: list[Path]) -> None:
+    """One reference reader over `paths` (child process): prints {"seconds", "letters"}."""
     table = encode_table()
     started = time.perf_counter()
+    letters = 0
+    for path in paths:
+        letters += read_one(name, path, table)
+    print(json.dumps({"seconds": time.perf_counter() - started, "letters": letters}))
+
+
+def read_one(name: str, path: Path, table: np.ndarray) -> int:
+    """One reference reader over one file; returns the sequence bytes it encoded."""
     letters = 0
     if name == "floor":
         buffer = bytearray(CHUNK)
@@ -123,7 +140,7 @@ def run_reader(name: str, path: Path) -> None:
 
         for _, sequence in pyfastx.Fasta(str(path), build_index=False):
             letters += len(np.take(table, np.frombuffer(sequence.encode(), dtype=np.uint8)))
-    print(json.dumps({"seconds": time.perf_counter() - started, "letters": letters}))
+    return letters
 
 
 def timed(command: list[str], log: Path, env: dict | None = None) -> dict:
@@ -142,15 +159,22 @@ def timed(command: list[str], log: Path, env: dict | None = None) -> dict:
     return {"wall": seconds, "peak_rss_mb": peak / MB, "stdout": result.stdout.decode()}
 
 
-def genoflow_run(fasta: Path, work: Path, env: dict) -> dict:
-    """`genoflow ingest` then `genoflow preprocess` on one FASTA, each in its own process."""
+def genoflow_run(fastas: list[Path], work: Path, env: dict, labels: str = "samples") -> dict:
+    """`genoflow ingest` then `genoflow preprocess` on a dataset's FASTA files, each stage in
+    its own process; labels from a sample sheet (one per file) or the headers ("pattern")."""
     ingested, prepared = work / "ingest", work / "preprocess"
     for folder in (ingested, prepared):
         shutil.rmtree(folder, ignore_errors=True)
     python = [sys.executable, "-m", "genoflow"]
+    if labels == "pattern":
+        label_args = ["--fasta", *map(str, fastas), "--label-pattern", HEADER_PATTERN]
+    else:
+        sheet = work / "samples.tsv"
+        rows = [f"{path}\t{path.name.split('.')[0].rsplit('-', 1)[1]}" for path in fastas]
+        sheet.write_text("path\tlabel\n" + "\n".join(rows) + "\n")
+        label_args = ["--samples", str(sheet)]
     ingest = timed(
-        [*python, "ingest", "--alphabet", "dna", "--fasta", str(fasta),
-         "--label-pattern", HEADER_PATTERN, "--out", str(ingested)],
+        [*python, "ingest", "--alphabet", "dna", *label_args, "--out", str(ingested)],
         work / "ingest.log", env,
     )  # fmt: skip
     preprocess = timed(
@@ -161,10 +185,18 @@ def genoflow_run(fasta: Path, work: Path, env: dict) -> dict:
     return {"ingest": ingest, "preprocess": preprocess}
 
 
+def both(stages: dict) -> dict:
+    """Ingest and preprocess as one: their wall times summed, the larger peak RSS."""
+    return {
+        "wall": sum(m["wall"] for m in stages.values()),
+        "peak_rss_mb": max(m["peak_rss_mb"] for m in stages.values()),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reader", choices=READERS, help=argparse.SUPPRESS)
-    parser.add_argument("file", nargs="?", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("files", nargs="*", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--repeats", "--reps", type=int, default=3, help="rounds (default 3)")
     parser.add_argument("--scale", type=float, default=1.0, help="input size factor (1.0)")
     parser.add_argument("--shapes", default="short,long,short.gz", help="inputs to run")
@@ -178,11 +210,15 @@ def main(argv: list[str] | None = None) -> None:
         help="the genoflow sources to run (e.g. another checkout's src, for a before/after)",
     )  # fmt: skip
     parser.add_argument(
+        "--compare-src", type=Path,
+        help="another checkout's src to run beside --src in the same rounds (before/after)",
+    )  # fmt: skip
+    parser.add_argument(
         "--results", type=Path, default=HERE / "results" / "ingest.json", help="JSON output"
     )
     args = parser.parse_args(argv)
     if args.reader:
-        run_reader(args.reader, args.file)
+        run_reader(args.reader, args.files)
         return
     if not Path(TIME).exists():
         sys.exit(f"needs GNU time at {TIME} for the peak RSS")
@@ -206,7 +242,14 @@ def available_readers() -> list[str]:
 
 
 def benchmark(args, work: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(args.src.resolve()))
+    # As users run it: byte code cached (PYTHONDONTWRITEBYTECODE, set in some shells, would
+    # recompile genoflow's modules in every process), and cached before the first round.
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = dict(environ, PYTHONPATH=str(args.src.resolve()))
+    compare_env = args.compare_src and dict(environ, PYTHONPATH=str(args.compare_src.resolve()))
+    for sources in filter(None, (env, compare_env)):
+        imports = "import genoflow.cli, genoflow.ingest, genoflow.preprocess, genoflow.kernels"
+        subprocess.run([sys.executable, "-c", imports], env=sources, check=True)
     only = {m.strip() for m in args.only.split(",") if m.strip()}
 
     def wanted_method(name: str) -> bool:
@@ -217,63 +260,76 @@ def benchmark(args, work: Path) -> dict:
         "long": (max(6, round(50 * args.scale)), 2_000_000),
     }
     wanted = [s.strip() for s in args.shapes.split(",") if s.strip()]
-    files: dict[str, Path] = {}
+    files: dict[str, list[Path]] = {}  # per shape: its positives and negatives
     sizes: dict[str, int] = {}
     for shape in wanted:
         base = shape.removesuffix(".gz")
         if base not in files:
-            files[base] = work / f"{base}.fa"
-            sizes[base] = generate_fasta(files[base], *shapes[base])
+            records, length = shapes[base]
+            half = records // 2
+            files[base] = [work / f"{base}-pos.fa", work / f"{base}-neg.fa"]
+            sizes[base] = generate_fasta(files[base][0], half, length, 0, 1, "pos")
+            sizes[base] += generate_fasta(files[base][1], records - half, length, 1, half + 1,
+                                          "neg")  # fmt: skip
         if shape.endswith(".gz"):
-            files[shape] = work / f"{shape.removesuffix('.gz')}.fa.gz"
-            with open(files[base], "rb") as plain, gzip.open(files[shape], "wb", 6) as packed:
-                shutil.copyfileobj(plain, packed, 1 << 22)
+            files[shape] = [path.with_name(path.name + ".gz") for path in files[base]]
+            for plain_path, packed_path in zip(files[base], files[shape], strict=True):
+                with open(plain_path, "rb") as plain, gzip.open(packed_path, "wb", 6) as packed:
+                    shutil.copyfileobj(plain, packed, 1 << 22)
             sizes[shape] = sizes[base]
     readers = [r for r in available_readers() if wanted_method(r)]
     runs: dict[str, dict[str, list[dict]]] = {shape: {} for shape in wanted}
     for round_ in range(args.repeats):
         print(f"round {round_ + 1}/{args.repeats}", flush=True)
         for shape in wanted:
-            path, plain = files[shape], files[shape.removesuffix(".gz")]
+            paths, plain = files[shape], files[shape.removesuffix(".gz")]
             methods = runs[shape]
             if shape.endswith(".gz") and wanted_method("gzip"):
+                quoted = " ".join(f"'{path}'" for path in paths)
                 methods.setdefault("gzip -dc", []).append(
-                    timed(["sh", "-c", f"gzip -dc '{path}' > /dev/null"], work / "gzip.log")
+                    timed(["sh", "-c", f"gzip -dc {quoted} > /dev/null"], work / "gzip.log")
                 )
             elif not shape.endswith(".gz"):
                 for reader in readers:
                     measured = timed(
-                        [sys.executable, __file__, "--reader", reader, str(plain)],
+                        [sys.executable, __file__, "--reader", reader, *map(str, plain)],
                         work / f"{reader}.log",
                     )
                     measured["seconds"] = json.loads(measured.pop("stdout"))["seconds"]
                     methods.setdefault(reader, []).append(measured)
             if not wanted_method("genoflow"):
                 continue
-            stages = genoflow_run(path, work, env)
+            if shape == "short":
+                stages = genoflow_run(paths, work, env, labels="pattern")
+                methods.setdefault("genoflow, header labels", []).append(both(stages))
+            stages = genoflow_run(paths, work, env)
             for stage, measured in stages.items():
                 measured.pop("stdout")
                 methods.setdefault(f"genoflow {stage}", []).append(measured)
-            methods.setdefault("genoflow", []).append(
-                {
-                    "wall": sum(m["wall"] for m in stages.values()),
-                    "peak_rss_mb": max(m["peak_rss_mb"] for m in stages.values()),
-                }
-            )
-            # What two interpreter start-ups cost (python, numpy, genoflow's imports): the
+            methods.setdefault("genoflow", []).append(both(stages))
+            # What the two start-ups cost (the interpreter, numpy, genoflow's imports): the
             # genoflow rows include them, the reference readers' own timings do not.
-            startup = timed([sys.executable, "-m", "genoflow", "ingest", "--help"],
-                            work / "startup.log", env)  # fmt: skip
-            startup.pop("stdout")
+            startup = [
+                timed(
+                    [sys.executable, "-c", f"import genoflow.cli, genoflow.{stage}"],
+                    work / "startup.log",
+                    env,
+                )  # fmt: skip
+                for stage in ("ingest", "preprocess")
+            ]
+            startup_wall = sum(measured["wall"] for measured in startup)
             methods.setdefault("genoflow start-up x2", []).append(
-                {"wall": 2 * startup["wall"], "peak_rss_mb": startup["peak_rss_mb"]}
+                {"wall": startup_wall, "peak_rss_mb": max(m["peak_rss_mb"] for m in startup)}
             )
             methods.setdefault("genoflow less start-up", []).append(
                 {
-                    "wall": max(1e-3, methods["genoflow"][-1]["wall"] - 2 * startup["wall"]),
+                    "wall": max(1e-3, methods["genoflow"][-1]["wall"] - startup_wall),
                     "peak_rss_mb": methods["genoflow"][-1]["peak_rss_mb"],
                 }
             )
+            if args.compare_src:
+                before = genoflow_run(paths, work, compare_env)
+                methods.setdefault("genoflow (compare-src)", []).append(both(before))
     return report(runs, sizes, args)
 
 
@@ -287,7 +343,7 @@ def report(runs: dict, sizes: dict, args) -> dict:
         "shapes": {},
     }  # fmt: skip
     header = (
-        f"{'input':9} {'method':20} {'MB/s median':>11} {'min-max':>15} {'vs floor':>9}"
+        f"{'input':9} {'method':24} {'MB/s median':>11} {'min-max':>15} {'vs floor':>9}"
         f" {'vs biopython':>12} {'peak RSS MB':>11}"
     )
     print("\n" + header + "\n" + "-" * len(header))
@@ -318,7 +374,7 @@ def report(runs: dict, sizes: dict, args) -> dict:
                 f"{row['vs_gzip']:>6.2f} gz" if gunzip else f"{'':9}"
             )  # fmt: skip
             print(
-                f"{shape:9} {method:20} {median:11.1f}"
+                f"{shape:9} {method:24} {median:11.1f}"
                 f" {row['mb_per_s_min']:7.1f}-{row['mb_per_s_max']:<7.1f} {versus}"
                 f" {row['vs_biopython'] or 0:12.2f} {row['peak_rss_mb']:11.1f}"
             )

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import genoflow.preprocess as preprocess_module
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError
 from genoflow.ingest import FastaInput, ingest, read_sample_sheet
-from genoflow.preprocess import WIDE_ROW, load_arrays, preprocess, read_ids
+from genoflow.preprocess import load_arrays, preprocess, read_ids
 
 SPLIT_CODE = {"train": 0, "val": 1, "test": 2}
 OUTPUTS = [
@@ -449,28 +448,6 @@ def test_leakage_in_many_rows_of_many_lengths(tmp_path):
     assert [ids for *_, ids in leakage] == [[f"s{i}", f"rc{i}"] for i in range(0, 300, 15)]
 
 
-@pytest.mark.parametrize("width", [37, 64, WIDE_ROW + 5])
-def test_canonical_hash_is_shared_by_reverse_complements_only(width):
-    """canonical_hashes: a sequence and its reverse complement hash alike, whatever their
-    length and padding (narrow rows: the vectorised hash; wide rows: BLAKE2b per row)."""
-    alphabet = get_alphabet("dna")
-    to_tokens = alphabet.encode_table()
-    complement = preprocess_module._complement_tables(alphabet)
-    rng = random.Random(width)
-    seqs = [random_seq(rng, rng.randint(1, width), "ACGTN") for _ in range(40)]
-    seqs += [reverse_complement_iupac(seq) for seq in seqs]
-    tokens = b"".join(to_tokens[np.frombuffer(seq.encode(), dtype=np.uint8)].tobytes()
-                      for seq in seqs)  # fmt: skip
-    lengths = np.array([len(seq) for seq in seqs])
-    rows = preprocess_module.padded_rows(tokens, lengths, width)
-    assert rows.shape == (len(seqs), width) and (rows[:, -1] == 0).sum() >= 1
-    exact = np.array([preprocess_module._hash(seq.encode()) for seq in seqs], dtype=np.uint64)
-    hashes = preprocess_module.canonical_hashes(rows, tokens, lengths, exact, complement)
-    np.testing.assert_array_equal(hashes[:40], hashes[40:])
-    distinct = {min(seq, reverse_complement_iupac(seq)) for seq in seqs}
-    assert len(set(hashes.tolist())) == len(distinct)
-
-
 def reverse_complement_iupac(seq: str) -> str:
     return seq.translate(str.maketrans("ACGTN", "TGCAN"))[::-1]
 
@@ -566,6 +543,21 @@ def test_tiny_table_blocks_give_the_same_outputs(tmp_path, monkeypatch, trim):
         arrays["tokens"][long_row].tolist()
         == table[np.frombuffer(kept.encode(), np.uint8)].tolist()
     )
+
+
+def test_a_table_row_with_a_field_too_many_is_named(tmp_path):
+    """sequences.tsv is ingest's output, but a hand-edited one is checked: a row with another
+    number of fields stops preprocess with the table and its line, and writes nothing."""
+    ingested = make_ingest(tmp_path, class_rows({"x": 5, "y": 5}, length=30))
+    table = ingested / "sequences.tsv"
+    lines = table.read_text().splitlines(keepends=True)
+    lines[4] = lines[4].replace("\t", "\textra\t", 1)
+    table.write_text("".join(lines))
+    out = tmp_path / "pre"
+    with pytest.raises(InputError, match="6 fields, but the table has 5 columns") as error:
+        preprocess(ingested, out, split="random")
+    assert str(error.value).startswith(f"{table}:5: ")
+    assert not (out / "tokens.npy").exists()
 
 
 def test_labels_that_share_prefixes_or_are_not_ascii_are_told_apart(tmp_path):

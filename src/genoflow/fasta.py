@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from genoflow import kernels
 from genoflow.errors import InputError
 
 _MAGIC = {
@@ -67,11 +68,6 @@ def read_fasta(path: str | Path, allow_empty: bool = False) -> Iterator[FastaRec
 
 
 CHUNK_BYTES = 1 << 21  # read size: 1-2 MiB keeps numpy's temporaries in cache (64 MiB: ~8x slower)
-_NEWLINE, _CR, _GT = ord("\n"), ord("\r"), ord(">")
-# bytes.rstrip() strips these (ASCII whitespace); a sequence line loses them at its end
-_WHITESPACE = np.zeros(256, dtype=bool)
-_WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True
-_TRIM_ROUNDS = 8  # trailing-whitespace bytes removed per line with numpy; longer runs in Python
 
 
 @dataclass(slots=True)
@@ -148,6 +144,7 @@ class _ChunkParser:
         self.lines_done = 0  # complete lines before the carry
         self.seen_header = False
         self.open: tuple[str, str, int] | None = None  # (id, description, line) of the open record
+        self.headers_expected = 64
         self.pieces: list[bytes] = []  # its sequence so far
         self.error: InputError | None = None
 
@@ -188,43 +185,28 @@ class _ChunkParser:
 
     def _lines(self, block: bytes) -> FastaBatch | None:
         """The complete lines of `block` (it ends with a newline)."""
-        data = np.frombuffer(block, dtype=np.uint8)
-        line_ends = np.flatnonzero(data == _NEWLINE)
-        line_starts = np.empty_like(line_ends)
-        line_starts[0] = 0
-        line_starts[1:] = line_ends[:-1] + 1
+        sequence, headers, starts, ends, at_header, n_lines, text = kernels.fasta_lines(
+            block, self.mid_line, self.headers_expected
+        )
+        self.headers_expected = max(64, len(headers) + len(headers) // 4)  # (the next block's)
         first_line = self.lines_done + 1
-        self.lines_done += len(line_ends)
-        is_header = data[line_starts] == _GT
-        if self.mid_line:
-            is_header[0] = False
-        headers = np.flatnonzero(is_header)
-        # a sequence line keeps [start, end): no newline, no trailing whitespace
-        ends = line_ends.copy()
-        ends[headers] = line_starts[headers]
-        self._trim(block, data, line_starts, ends)
-        if not self.seen_header:
-            before = headers[0] if len(headers) else len(line_ends)
-            text = np.flatnonzero(ends[:before] > line_starts[:before])
-            if len(text):  # text before the first header
-                k = int(text[0])
-                raw = block[line_starts[k] : line_ends[k]].rstrip(b"\r\n")
-                raise _not_fasta(self.path, first_line + k, raw)
+        self.lines_done += n_lines
+        if not self.seen_header and text >= 0:  # text before the first header
+            raw = block.split(b"\n", text + 1)[text].rstrip(b"\r\n")
+            raise _not_fasta(self.path, first_line + text, raw)
         if len(headers):
             self.seen_header = True
-        sequence, before = _gather(data, line_starts, ends, line_ends, is_header)
-        at_header = before[headers]  # sequence bytes before each header
         # the record open before this block takes the sequence up to the first header
         first_end = int(at_header[0]) if len(headers) else len(sequence)
         if self.open is not None and first_end:
-            self.pieces.append(sequence[:first_end])
+            self.pieces.append(bytes(sequence[:first_end]))
         if not len(headers):
             return None
-        ids, descriptions = _headers(data, line_starts[headers] + 1, line_ends[headers])
+        ids, descriptions = _headers(block, starts, ends)
         header_lines = (headers + first_line).tolist()
         new_ids, new_descriptions, new_lines = ids[:-1], descriptions[:-1], header_lines[:-1]
         lengths = np.diff(at_header)
-        done = sequence[int(at_header[0]) : int(at_header[-1])]
+        done = bytes(sequence[int(at_header[0]) : int(at_header[-1])])
         if self.open is not None:  # one join: a long record is in memory twice at most
             new_ids.insert(0, self.open[0])
             new_descriptions.insert(0, self.open[1])
@@ -234,7 +216,7 @@ class _ChunkParser:
             self.pieces = []
         self.open = (ids[-1], descriptions[-1], header_lines[-1])
         tail = int(at_header[-1])
-        self.pieces = [sequence[tail:]] if tail < len(sequence) else []
+        self.pieces = [bytes(sequence[tail:])] if tail < len(sequence) else []
         return self._batch(new_ids, new_descriptions, new_lines, done, lengths)
 
     def _batch(
@@ -259,71 +241,17 @@ class _ChunkParser:
             sequences = sequences[: int(ends[-1])] if k else b""
         return FastaBatch(ids, descriptions, np.array(lines, dtype=np.int64), sequences, ends)
 
-    def _trim(self, block: bytes, data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> bool:
-        """Move each line's end back over trailing whitespace (the CR of CRLF, spaces).
-        Returns whether every byte trimmed was a CR."""
-        only_cr = True
-        for _ in range(_TRIM_ROUNDS):
-            trailing = np.flatnonzero(ends > starts)
-            last = data[ends[trailing] - 1]
-            spaces = _WHITESPACE[last]
-            if not spaces.any():
-                return only_cr
-            only_cr = only_cr and bool(np.all(last[spaces] == _CR))
-            ends[trailing[spaces]] -= 1
-        trailing = np.flatnonzero(ends > starts)
-        for k in trailing[_WHITESPACE[data[ends[trailing] - 1]]].tolist():  # long runs: rare
-            ends[k] = starts[k] + len(block[starts[k] : ends[k]].rstrip())
-        return False
 
-
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The positions [starts[i], ends[i]) of all ranges, concatenated (without a Python loop)."""
-    sizes = ends - starts
-    total = int(sizes.sum())
-    if not total:
-        return np.zeros(0, dtype=np.int64)
-    shift = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
-    return shift + np.arange(total, dtype=np.int64)
-
-
-def _gather(
-    data: np.ndarray, starts: np.ndarray, ends: np.ndarray, line_ends: np.ndarray,
-    is_header: np.ndarray,
-) -> tuple[bytes, np.ndarray]:  # fmt: skip
-    """The bytes [starts[i], ends[i]) of every line, joined, and how many of them come before
-    each line: all bytes but newlines, header lines and what _trim took off line ends."""
-    keep = data != _NEWLINE
-    dropped = np.flatnonzero(is_header | (ends < line_ends))  # usually headers, CRs of CRLF
-    keep[_ranges(ends[dropped], line_ends[dropped])] = False
-    sizes = ends - starts
-    return data[keep].tobytes(), np.cumsum(sizes) - sizes
-
-
-# str.strip() takes these off a description (ASCII whitespace and the separators \x1c-\x1f);
-# '\n' stands for an empty header
-_STRIPPED = np.zeros(256, dtype=bool)
-_STRIPPED[[*b" \t\n\r\x0b\x0c", *range(0x1C, 0x20)]] = True
-
-
-def _headers(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[list, list]:
-    """(ids, descriptions) of the headers [starts[i], ends[i]): decoded (UTF-8, bad bytes
+def _headers(block: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[list, list]:
+    """(ids, descriptions) of the headers block[starts[i]:ends[i]]: decoded (UTF-8, bad bytes
     replaced), stripped, and the id the first word. One gather and one decode for them all (a
     '\n' never joins a UTF-8 sequence, so this decodes as one decode per header would)."""
-    text = data[_ranges(starts, ends + 1)]  # each with its '\n'
-    stops = np.cumsum(ends + 1 - starts) - 1
-    firsts = np.concatenate([[0], stops[:-1] + 1])
-    descriptions = text[:-1].tobytes().decode("utf-8", "replace").split("\n")
-    if text.max() >= 0x80 or _STRIPPED[text[firsts]].any() or _STRIPPED[text[stops - 1]].any():
-        # non-ASCII (str.strip and str.split know more whitespace), or spaces to strip
+    text, ids = kernels.headers(block, starts, ends)
+    descriptions = text[:-1].decode("utf-8", "replace").split("\n")
+    if ids is None:  # non-ASCII (str.strip and str.split know more whitespace), or spaces
         descriptions = [d.strip() for d in descriptions]
         return [d.split(None, 1)[0] if d else "" for d in descriptions], descriptions
-    # ASCII without surrounding whitespace: the id ends at the first whitespace (or '\n')
-    spaces = np.flatnonzero(_STRIPPED[text])
-    id_ends = spaces[np.searchsorted(spaces, firsts)]
-    ids = data[_ranges(starts, starts + id_ends - firsts + 1)]
-    ids[np.cumsum(id_ends - firsts + 1) - 1] = _NEWLINE
-    return ids[:-1].tobytes().decode().split("\n"), descriptions
+    return ids[:-1].decode().split("\n"), descriptions
 
 
 def _concat(first: FastaBatch, second: FastaBatch) -> FastaBatch:

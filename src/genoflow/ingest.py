@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genoflow import kernels
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError
 from genoflow.fasta import FastaBatch, FastaRecord, read_fasta, read_fasta_batches
@@ -413,7 +414,7 @@ def _labels_of(
             first_bad = next(i for i, label in enumerate(found) if not label)
         labels, splits = found[:first_bad], own_splits[:first_bad]
     else:
-        first_bad = next((i for i, label in enumerate(own_labels) if label is None), len(ids))
+        first_bad = own_labels.index(None) if None in own_labels else len(ids)
         labels, splits = own_labels[:first_bad], own_splits[:first_bad]
     if len(labels) == len(ids):
         return labels, splits, None
@@ -443,7 +444,7 @@ class _Records:
         kinds |= np.where((self.lookup > self.n_letters) & (self.lookup != 255), AMBIGUOUS, 0)
         kinds[ord("a") :] |= LOWERCASE
         self.kinds = kinds.astype(np.uint8).tobytes()
-        self.plain = alpha.letters.encode()  # the bytes of kind 0
+        self.flagged = kinds != 0  # the bytes with a kind
         self.rejecting = INVALID | (AMBIGUOUS if ambiguous != "encode" else 0)
         self.id_hashes = array("q")  # one entry per row of the table, in order
         self.lines = array("q")  # the header's line in its FASTA file
@@ -461,7 +462,7 @@ class _Records:
 
     def start_file(self, number: int, source: FastaInput) -> None:
         self.number, self.source = number, source
-        self.source_field = f"\t{source.path.name}\t".encode()
+        self.source_name = source.path.name
         self.file_starts.append(len(self.lengths))
 
     def add_batch(self, batch: FastaBatch, labels: list, splits: list) -> None:
@@ -472,7 +473,8 @@ class _Records:
             return
         ends, starts = batch.ends, batch.starts
         sizes = ends - starts
-        if batch.sequences.translate(None, self.plain):  # (deleting is quicker than mapping)
+        letters = kernels.byte_counts(batch.sequences)
+        if letters[self.flagged].any():
             kinds = np.frombuffer(batch.sequences.translate(self.kinds), dtype=np.uint8)
             flags = _or_per_record(kinds, starts, sizes)
             del kinds
@@ -497,10 +499,12 @@ class _Records:
             lines, sizes, flags = lines[keep], sizes[keep], flags[keep]
         if not ids:
             return
-        self.letters += _letter_counts(sequences, self.alpha, bool(np.any(flags & AMBIGUOUS)))
-        rows, row_sizes = _table_rows(ids, labels, splits, self.source_field, sequences, sizes)
+        if problems or np.any(flags & LOWERCASE):  # the letters written: recount
+            letters = kernels.byte_counts(sequences)
+        self.letters += letters
+        rows, row_sizes = _table_rows(ids, labels, splits, self.source_name, sequences, sizes)
         self.out.write(rows)
-        self.id_hashes.extend(map(_id_hash, ids))
+        self.id_hashes.frombytes(np.fromiter(map(_id_hash, ids), np.int64, len(ids)).tobytes())
         self.lines.frombytes(lines.astype(np.int64).tobytes())
         self.lengths.frombytes(sizes.astype(np.int64).tobytes())
         self.offsets.frombytes((self.position + np.cumsum(row_sizes) - row_sizes).tobytes())
@@ -596,64 +600,39 @@ def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return shift + np.arange(int(sizes.sum()), dtype=np.int64)
 
 
-def _letter_counts(sequences: bytes, alpha, ambiguous: bool) -> np.ndarray:
-    """Byte counts (256) of upper-case sequences that hold only the alphabet's letters: a
-    compare per letter (the unambiguous ones, unless `ambiguous`) beats np.bincount, which
-    widens every byte to 8."""
-    letters = alpha.tokens if ambiguous else alpha.letters
-    if len(letters) > 16:
-        return _bincount(sequences)
-    data = np.frombuffer(sequences, dtype=np.uint8)
-    counts = np.zeros(256, dtype=np.int64)
-    for letter in letters.encode():
-        counts[letter] = np.count_nonzero(data == letter)
-    return counts
-
-
-def _table_rows(ids, labels, splits, source_field: bytes, sequences: bytes, sizes: np.ndarray):
+def _table_rows(ids, labels, splits, source: str, sequences: bytes, sizes: np.ndarray):
     """The rows `id, label(s), split, source, sequence` of a batch as one bytes object, and
-    each row's size. Put together with numpy: a row is its head (id to source, from one
-    encode for all rows), its sequence and a line break; the heads and line breaks in row
-    order make one blob that lands in the rows' non-sequence bytes."""
-    end = source_field.decode() + "\n"
+    each row's size: each field from one join of its values, copied into place by the
+    kernels (no Python work per row)."""
     if splits.count(None) == len(splits):  # (usual: no split given)
         splits = [""] * len(splits)
     elif None in splits:
         splits = [split or "" for split in splits]
-    heads = end.join(map("\t".join, zip(ids, labels, splits, strict=True)))
-    blob = np.frombuffer((heads + end).encode(), dtype=np.uint8)
-    breaks = np.flatnonzero(blob == ord("\n"))
-    if len(breaks) != len(ids):  # a line break inside a label: no table row can hold it
-        raise InputError(None, "a label holds a line break")
-    head_sizes = np.diff(breaks, prepend=-1) - 1
-    row_sizes = head_sizes + sizes + 1
-    if len(ids) < 64:  # a few long records: join slices (no index arrays per byte)
-        heads_at = np.concatenate([[0], breaks + 1]).tolist()
-        ends = np.cumsum(sizes).tolist()
-        pieces = []
-        for k, end in enumerate(ends):
-            start = end - int(sizes[k])
-            pieces += (blob[heads_at[k] : heads_at[k + 1] - 1].tobytes(), sequences[start:end])
-            pieces.append(b"\n")
-        return b"".join(pieces), row_sizes
-    row_starts = np.cumsum(row_sizes) - row_sizes
-    rows = np.empty(int(row_sizes.sum()), dtype=np.uint8)
-    others = _ranges(row_starts, row_starts + head_sizes + 1)  # head and one more byte ...
-    others[breaks] = row_starts + row_sizes - 1  # ... which is the line break at the end
-    rows[others] = blob
-    is_sequence = np.ones(len(rows), dtype=bool)
-    is_sequence[others] = False
-    rows[is_sequence] = np.frombuffer(sequences, dtype=np.uint8)
-    return rows.tobytes(), row_sizes
+    letters = np.frombuffer(sequences, dtype=np.uint8)
+    fields = [
+        _text_field(ids),
+        _text_field(labels),
+        _text_field(splits),
+        _text_field([source] * len(ids)),
+        (letters, np.cumsum(sizes) - sizes, sizes),
+    ]
+    return kernels.tsv_rows(fields)
 
 
-def _bincount(data) -> np.ndarray:
-    """Byte counts, 256 of them, in slices (np.bincount widens its input to 8 bytes a value)."""
-    data = np.frombuffer(data, dtype=np.uint8)
-    counts = np.zeros(256, dtype=np.int64)
-    for start in range(0, len(data), 1 << 22):
-        counts += np.bincount(data[start : start + (1 << 22)], minlength=256)
-    return counts
+def _text_field(values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A table field of strings as (UTF-8 data, each row's start and size); one copy of a
+    value that every row shares."""
+    n = len(values)
+    shared = n and values.count(values[0]) == n  # (usual for labels, splits and sources)
+    text = values[0] + "\n" if shared else "\n".join(values) + "\n"
+    data = np.frombuffer(text.encode(), dtype=np.uint8)
+    breaks = np.flatnonzero(data == ord("\n"))
+    if len(breaks) != (1 if shared else n):  # a line break in a value (a label: ids and
+        raise InputError(None, "a label holds a line break")  # splits have none)
+    if shared:
+        return data, np.zeros(n, dtype=np.int64), np.full(n, len(data) - 1, dtype=np.int64)
+    sizes = np.diff(breaks, prepend=-1) - 1
+    return data, breaks - sizes, sizes
 
 
 def _read_row(handle, offset: int, n_labels: int) -> tuple[str, bytes, bytes]:
@@ -742,7 +721,7 @@ def _drop_repeats(kept: _Records, inputs, table: Path, rejected: Path, rows, fir
                     continue
                 fields = line.rstrip(b"\n").split(b"\t")
                 kept.count(fields[1].decode(), -1)
-                kept.letters -= _bincount(fields[-1])
+                kept.letters -= kernels.byte_counts(fields[-1])
                 first = int(firsts[k])
                 where = f"{inputs[kept.input_of(first)].path}:{kept.lines[first]}"
                 writer.writerow(

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from genoflow import kernels
 from genoflow.alphabets import COMPLEMENT, get_alphabet
 from genoflow.errors import InputError
 from genoflow.io import UNLABELLED, read_json, write_json
@@ -399,10 +400,10 @@ class _Rows:
 
     def __init__(
         self, path: Path, ids: Path, encoded: _Encoded, n_rows: int, width: int,
-        residues: Path, per_residue: bool, complement: tuple[bytes, bytes] | None,
+        residues: Path, per_residue: bool, complement: bytes | None,
     ) -> None:  # fmt: skip
         self.handle = _open_rows(path, n_rows, width)
-        self.complement = complement  # (DNA, RNA) _complement_tables, else None
+        self.complement = complement  # (DNA, RNA) _complement_tokens, else None
         self.residue_width = width if per_residue else 0
         self.residue_handle = _open_rows(residues, n_rows, self.residue_width)
         self.ids = open(ids, "w")  # noqa: SIM115 - closed by close()
@@ -453,9 +454,7 @@ class _Rows:
             encoded.row_labels[start:stop] = self.labels
         encoded.exact[start:stop] = np.array(self.exact, dtype=np.uint64)
         if self.complement is not None and len(lengths):
-            encoded.canonical[start:stop] = canonical_hashes(
-                rows, tokens, lengths, encoded.exact[start:stop], self.complement
-            )
+            encoded.canonical[start:stop] = kernels.canonical_hashes(rows, lengths, self.complement)
         self.written = stop
         for pending in (
             self.tokens, self.residues, self.names, self.lengths, self.starts, self.labels
@@ -464,11 +463,10 @@ class _Rows:
         self.exact.clear()
 
     def add_block(
-        self, rows: np.ndarray, tokens: bytes, ids: list[str], lengths: np.ndarray,
-        exact: np.ndarray,
-    ) -> None:  # fmt: skip
-        """Many rows at once: their tokens padded (rows x width) and joined (unpadded), ids,
-        lengths and exact hashes."""
+        self, rows: np.ndarray, ids: list[str], lengths: np.ndarray, exact: np.ndarray
+    ) -> None:
+        """Many rows at once: their tokens padded (rows x width), ids, lengths and exact
+        hashes."""
         self.flush()
         start, stop = self.written, self.written + len(ids)
         if stop > self.n_rows:
@@ -478,8 +476,8 @@ class _Rows:
         self.encoded.lengths[start:stop] = lengths
         self.encoded.exact[start:stop] = exact
         if self.complement is not None:
-            self.encoded.canonical[start:stop] = canonical_hashes(
-                rows, tokens, lengths, exact, self.complement
+            self.encoded.canonical[start:stop] = kernels.canonical_hashes(
+                rows, lengths, self.complement
             )
         self.written = stop
 
@@ -513,7 +511,7 @@ def _encode(
     split_index = {name.encode(): code for code, name in enumerate(SPLIT_NAMES)}
     to_tokens = _token_table(alphabet)
     encoded = _Encoded(n_records, n_rows, len(targets), tile is not None)
-    complement = _complement_tables(alphabet) if alphabet.name in ("dna", "rna") else None
+    complement = _complement_tokens(alphabet) if alphabet.name in ("dna", "rna") else None
     rows = _Rows(
         tmp["tokens"], tmp["ids"], encoded, n_rows, width, tmp["residue_labels"], per_residue,
         complement,
@@ -593,12 +591,14 @@ def _encode_blocks(
     to_tokens,
 ) -> int:  # fmt: skip
     """_encode without tiling or labels per residue, a block of table rows at a time: rows
-    found, trimmed, encoded and padded with numpy; per row, Python only splits the fields
-    before the sequence and hashes the sequence. Returns the number of rows."""
+    split into fields by the kernels, checked and trimmed with numpy, and encoded, padded and
+    hashed by the kernels (no Python work per row). Returns the number of rows."""
     done = 0
     with open(table, "rb") as handle:
-        handle.readline()  # id, label column(s), split, source, sequence
+        # id, label column(s), split, source, sequence
+        n_fields = handle.readline().count(b"\t") + 1
         carry = b""
+        expected = 1024  # rows per block (the last block's count, for the kernel's room)
         while True:
             chunk = handle.read(max(TABLE_BLOCK, len(carry)))
             block = carry + chunk if carry else chunk
@@ -612,38 +612,41 @@ def _encode_blocks(
             if not cut:
                 break
             carry = block[cut:]
+            before = done
             done = _encode_block(
-                block[:cut], done, table, rows, encoded, n_records, width, trim, split,
-                classes, targets, to_tokens,
+                block, cut, n_fields, expected, done, table, rows, encoded, n_records, width,
+                trim, split, classes, targets, to_tokens,
             )  # fmt: skip
+            expected = max(1024, done - before + (done - before) // 4)
             if not chunk and not carry:
                 break
     return done
 
 
 def _encode_block(
-    block: bytes, done: int, table, rows: _Rows, encoded: _Encoded, n_records, width, trim,
-    split, classes, targets, to_tokens,
+    block: bytes, size: int, n_fields: int, expected: int, done: int, table, rows: _Rows,
+    encoded: _Encoded, n_records, width, trim, split, classes, targets, to_tokens,
 ) -> int:  # fmt: skip
-    data = np.frombuffer(block, dtype=np.uint8)
-    line_ends = np.flatnonzero(data == ord("\n"))
-    line_starts = np.concatenate([[0], line_ends[:-1] + 1])
-    tabs = np.flatnonzero(data == ord("\t"))
-    first = np.searchsorted(tabs, line_starts)  # index of each row's first tab in `tabs`
-    last = np.searchsorted(tabs, line_ends) - 1  # ... and of its last, before the sequence
-    last_tab = tabs[last]
+    """The table rows in block[:size] (whole lines); `expected`: about how many."""
+    data = np.frombuffer(block, dtype=np.uint8, count=size)
+    fields, line_ends = kernels.tsv_fields(block, size, n_fields, expected)
+    if fields is None:
+        row = done + line_ends + 1
+        fields = block.split(b"\n", line_ends + 1)[line_ends].count(b"\t") + 1
+        problem = f"{fields} fields, but the table has {n_fields} columns"
+        raise InputError(table, problem, line=row + 1)
     n = len(line_ends)
-    ids = _fields_text(data, line_starts, tabs[first]).split("\n")[:-1]
-    given = _field_codes(data, tabs[last - 2] + 1, tabs[last - 1], SPLIT_NAMES)
+    ids = _fields_text(data, fields[0], fields[1] - 1).split("\n")[:-1]
+    given = _field_codes(data, fields[-3], fields[-2] - 1, SPLIT_NAMES)
     given[given < 0] = NO_SPLIT
     given = given.astype(np.uint8)
     if targets:
         labels = None
-        heads = _fields_text(data, tabs[first] + 1, tabs[last - 2]).split("\n")[:-1]
+        heads = _fields_text(data, fields[1], fields[-3] - 1).split("\n")[:-1]
         values = [[float(v) for v in head.split("\t")] for head in heads]
     else:
-        labels = _field_codes(data, tabs[first] + 1, tabs[first + 1], classes)
-    starts, ends = last_tab + 1, line_ends.copy()
+        labels = _field_codes(data, fields[1], fields[2] - 1, classes)
+    starts, ends = fields[-1].copy(), line_ends.copy()
     sizes = ends - starts
     # the first row with a problem, in the order the row-by-row pass checks them
     problem = n_records - done if done + n > n_records else n
@@ -655,8 +658,8 @@ def _encode_block(
     if trim == "error" and len(too_long):
         problem = min(problem, int(too_long[0]))
     if problem < n:
-        fields = block[line_starts[problem] : last_tab[problem]].decode().split("\t")
-        _raise_row_problem(table, done + problem + 1, fields, int(sizes[problem]),
+        head = block[fields[0][problem] : fields[-1][problem] - 1].decode().split("\t")
+        _raise_row_problem(table, done + problem + 1, head, int(sizes[problem]),
                            n_records, width, classes, labels, split)  # fmt: skip
     if len(too_long):  # trim: keep `width` letters of each long row
         over = sizes[too_long] - width
@@ -666,13 +669,11 @@ def _encode_block(
         sizes[too_long] = width
         encoded.trimmed += len(too_long)
     del data
-    pieces = [block[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
     for low in range(0, n, rows.rows):  # rows.rows x width tokens at most, however wide
-        high = min(n, low + rows.rows)
-        tokens = b"".join(pieces[low:high]).translate(to_tokens)
+        span = slice(low, min(n, low + rows.rows))
         rows.add_block(
-            padded_rows(tokens, sizes[low:high], width), tokens, ids[low:high], sizes[low:high],
-            _hash_all(pieces[low:high]),
+            kernels.encode_rows(block, starts[span], ends[span], to_tokens, width), ids[span],
+            sizes[span], kernels.blake2b64(block, starts[span], ends[span]),
         )  # fmt: skip
     stop = done + n
     encoded.given[done:stop] = given
@@ -685,11 +686,9 @@ def _encode_block(
 
 def _fields_text(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> str:
     """The table fields [starts[i], ends[i]) of each row, decoded, each followed by '\\n'."""
-    sizes = ends - starts + 1
-    text = np.full(int(sizes.sum()), ord("\n"), dtype=np.uint8)
-    is_field = np.ones(len(text), dtype=bool)
-    is_field[np.cumsum(sizes) - 1] = False
-    text[is_field] = data[_ranges(starts, ends)]
+    sizes = ends - starts
+    text = np.full(int(sizes.sum()) + len(sizes), ord("\n"), dtype=np.uint8)
+    kernels.copy_ranges(data, starts, text, np.cumsum(sizes + 1) - (sizes + 1), sizes)
     return text.tobytes().decode()
 
 
@@ -698,9 +697,9 @@ def _field_codes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, names) 
     fixed-width byte strings, looked up with a sorted search (no Python work per row)."""
     sizes = ends - starts
     width = max(1, int(sizes.max()) if len(sizes) else 1)
-    keys = np.zeros((len(sizes), width), dtype=np.uint8)
-    keys[np.arange(width) < sizes[:, None]] = data[_ranges(starts, ends)]
-    keys = keys.view(f"S{width}").ravel()
+    keys = np.zeros(len(sizes) * width, dtype=np.uint8)
+    kernels.copy_ranges(data, starts, keys, np.arange(len(sizes)) * width, sizes)
+    keys = keys.view(f"S{width}")
     encoded = [name.encode() for name in names]
     known = [k for k, name in enumerate(encoded) if 0 < len(name) <= width]
     codes = np.full(len(sizes), -1, dtype=np.int64)
@@ -712,13 +711,6 @@ def _field_codes(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, names) 
     hit = (table[order][at] == keys) & (sizes > 0)
     codes[hit] = np.array(known)[order][at[hit]]
     return codes
-
-
-def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """The positions [starts[i], ends[i]) of all ranges, concatenated."""
-    sizes = ends - starts
-    shift = np.repeat(starts - (np.cumsum(sizes) - sizes), sizes)
-    return shift + np.arange(int(sizes.sum()), dtype=np.int64)
 
 
 def padded_rows(tokens: bytes, sizes: np.ndarray, width: int) -> np.ndarray:
@@ -751,18 +743,6 @@ def _raise_row_problem(table, row, fields, size, n_records, width, classes, labe
         raise InputError(table, "split method 'given' but this record has no split", **where)
     problem = f"length {size} exceeds max_length {width} (trim=error)"
     raise InputError(table, problem, **where)
-
-
-def _hash_all(pieces: list[bytes]) -> np.ndarray:
-    """_hash of each piece, as a uint64 array. (Copying a fresh hasher skips parsing the
-    constructor's keywords each time: about twice as quick for short pieces.)"""
-    fresh = hashlib.blake2b(digest_size=8)
-    digests = []
-    for piece in pieces:
-        hasher = fresh.copy()
-        hasher.update(piece)
-        digests.append(hasher.digest())
-    return np.frombuffer(b"".join(digests), dtype="<u8").astype(np.uint64)
 
 
 def _residue_classes(field: bytes, seq: bytes, index: dict, classes, table, where) -> bytes:
@@ -845,71 +825,16 @@ def _hash(sequence: bytes | memoryview) -> int:
     return int.from_bytes(hashlib.blake2b(sequence, digest_size=8).digest(), "little")
 
 
-def _complement_tables(alphabet) -> tuple[bytes, bytes]:
-    """bytes.translate tables of a DNA or RNA alphabet: token -> the token of its letter's
-    complement, and token -> that complement letter; 0 (padding) stays 0."""
+def _complement_tokens(alphabet) -> bytes:
+    """A DNA or RNA alphabet's token -> the token of its letter's complement (a bytes.translate
+    table; 0, padding, stays 0): what the leakage check's canonical hashes
+    (kernels.canonical_hashes: the smaller hash of a row and of its reverse complement) use."""
     to_tokens = alphabet.encode_table()
-    tokens, letters = bytearray(256), bytearray(256)
+    tokens = bytearray(256)
     for letter in alphabet.tokens.encode():
         partner = bytes([letter]).translate(COMPLEMENT[alphabet.name])[0]
         tokens[to_tokens[letter]] = to_tokens[partner]
-        letters[to_tokens[letter]] = partner
-    return bytes(tokens), bytes(letters)
-
-
-def canonical_hashes(
-    rows: np.ndarray, tokens: bytes, lengths: np.ndarray, exact: np.ndarray,
-    complement: tuple[bytes, bytes],
-) -> np.ndarray:  # fmt: skip
-    """Per row of tokens, the smaller of the hashes of its sequence and of its reverse
-    complement: equal for a sequence and its reverse complement. `rows`: padded (rows x
-    width); `tokens`: the same rows joined, unpadded (row i: lengths[i] bytes); `exact`: their
-    sequences' BLAKE2b digests (_hash); `complement`: _complement_tables. For the leakage check
-    only (the split uses the exact digest), so a vectorised 64-bit hash does: one call per
-    block of rows, not two digests per row. Rows wider than WIDE_ROW (few to a block) pair
-    `exact` with the digest of the reverse complement's letters instead: BLAKE2b is the quicker
-    per byte there."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    to_token, to_letter = complement
-    if rows.shape[1] > WIDE_ROW:  # (the same hash for every row of a dataset: they share a width)
-        backward = memoryview(tokens[::-1].translate(to_letter))  # the last row's first
-        ends = np.cumsum(lengths)
-        stops, starts = (len(tokens) - ends).tolist(), (len(tokens) - ends + lengths).tolist()
-        return np.array(
-            [min(forward, _hash(backward[stop:start]))
-             for forward, stop, start in zip(exact.tolist(), stops, starts, strict=True)],
-            dtype=np.uint64,
-        )  # fmt: skip
-    backward = lengths[::-1]  # the joined tokens reversed: each row reversed, the last first
-    flipped = padded_rows(tokens[::-1].translate(to_token), backward, rows.shape[1])
-    return np.minimum(_row_hashes(rows, lengths), _row_hashes(flipped, backward)[::-1])
-
-
-WIDE_ROW = 4096
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser, in place: a bijection of uint64 that spreads every bit."""
-    x ^= x >> np.uint64(30)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    return x
-
-
-def _row_hashes(rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row of tokens and its length: each 8-byte word, keyed by its
-    position, mixed, and the words summed (mod 2**64); the same on any machine."""
-    n, width = rows.shape
-    words = -(-width // 8)
-    padded = np.zeros((n, words * 8), dtype=np.uint8)
-    padded[:, :width] = rows
-    keys = _mix64(np.arange(1, words + 1, dtype=np.uint64) * _GOLDEN)
-    mixed = _mix64(padded.view("<u8") ^ keys)
-    total = mixed.sum(axis=1, dtype=np.uint64)
-    return _mix64(total ^ _mix64(np.asarray(lengths, dtype=np.uint64) + _GOLDEN))
+    return bytes(tokens)
 
 
 def trim_to(sequence: bytes, width: int, policy: str) -> bytes:
@@ -936,7 +861,7 @@ def _draw_split(labels, exact, val, test, seed, stratify, table, classes) -> np.
     sequences always share a split. test = 0 draws only a validation set.
     """
     rng = np.random.default_rng(seed)
-    _, first, group_of = np.unique(exact, return_index=True, return_inverse=True)
+    first, group_of = _groups(exact)
     group_class = labels[first] if stratify else np.zeros(len(first), np.int64)
     group_split = np.zeros(len(first), dtype=np.uint8)
     for k in np.unique(group_class):
@@ -955,7 +880,21 @@ def _draw_split(labels, exact, val, test, seed, stratify, table, classes) -> np.
         n_val = min(max(1, round(val * len(members))), len(members) - n_test - 1)
         group_split[members[:n_test]] = 2
         group_split[members[n_test : n_test + n_val]] = 1
-    return group_split[group_of.ravel()]
+    return group_split[group_of]
+
+
+def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(keys, return_index=True, return_inverse=True) less the values: each distinct
+    key's first index, in key order, and each key's group. (One stable sort; np.unique's own
+    takes ~2x as long.)"""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    new = np.empty(len(keys), dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    group_of = np.empty(len(keys), dtype=np.int64)
+    group_of[order] = np.cumsum(new) - 1
+    return order[new], group_of
 
 
 def _given_split(labels, exact, given, table, val, seed, classes) -> np.ndarray:
@@ -1013,63 +952,42 @@ def _leakage(exact, canonical, split_codes, alphabet: str) -> dict:
 
 def _write_records(path, ids_path, labels, split_codes, lengths, classes) -> None:
     """records.tsv, streamed: the ids come from the temporary ids file, in row order; each
-    chunk of rows is put together with numpy, field by field (no Python code per row)."""
+    block of rows is put together field by field by the kernels (no Python code per row)."""
     names = [*classes] if classes else [""]
     with open(ids_path, "rb") as ids, open(path, "wb") as out:
         out.write(b"index\tid\tlabel\tsplit\tlength\n")
-        start = 0
-        while lines := ids.readlines(1 << 20):  # (whole lines, about 1 MiB of them)
-            stop = start + len(lines)
-            chunk = np.frombuffer(b"".join(lines), dtype=np.uint8)
-            breaks = np.flatnonzero(chunk == ord("\n"))
+        start, carry = 0, b""
+        while block := ids.read(1 << 20):
+            block = carry + block
+            cut = block.rfind(b"\n") + 1  # whole lines (an id is far shorter than a block)
+            block, carry = block[:cut], block[cut:]
+            text = np.frombuffer(block, dtype=np.uint8)
+            breaks = np.flatnonzero(text == ord("\n"))
+            stop = start + len(breaks)
             id_sizes = np.diff(breaks, prepend=-1) - 1
             codes = labels[start:stop] if classes else np.zeros(stop - start, dtype=np.int64)
             fields = [
-                _decimal(np.arange(start, stop)),
-                (chunk[chunk != ord("\n")], id_sizes),
+                _packed(*kernels.decimal(np.arange(start, stop))),
+                (text, breaks - id_sizes, id_sizes),
                 _named(codes, names),
                 _named(split_codes[start:stop], SPLIT_NAMES),
-                _decimal(lengths[start:stop]),
+                _packed(*kernels.decimal(lengths[start:stop])),
             ]
-            out.write(_tsv_rows(fields))
+            out.write(kernels.tsv_rows(fields)[0])
             start = stop
 
 
-def _decimal(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Non-negative integers as decimal text: (their digits, one after the other; sizes)."""
-    values = np.asarray(values, dtype=np.int64)
-    sizes = np.ones(len(values), dtype=np.int64)
-    for power in range(1, 19):
-        sizes += values >= 10**power
-    width = int(sizes.max()) if len(sizes) else 1
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    digits = (values[:, None] // powers % 10 + ord("0")).astype(np.uint8)
-    return digits[np.arange(width) >= (width - sizes)[:, None]], sizes
+def _packed(data: np.ndarray, sizes: np.ndarray) -> tuple:
+    """A field whose rows' bytes lie one after the other: (data, starts, sizes)."""
+    return data, np.cumsum(sizes) - sizes, sizes
 
 
-def _named(codes: np.ndarray, names) -> tuple[np.ndarray, np.ndarray]:
-    """Names by index, as UTF-8 text: (their bytes, one after the other; sizes)."""
+def _named(codes: np.ndarray, names) -> tuple:
+    """Names by index, as UTF-8 text: (all names' bytes, each row's start and size there)."""
     encoded = [name.encode() for name in names]
-    width = max(1, *map(len, encoded))
-    table = np.zeros((len(encoded), width), dtype=np.uint8)
-    for k, name in enumerate(encoded):
-        table[k, : len(name)] = np.frombuffer(name, dtype=np.uint8)
-    sizes = np.array([len(name) for name in encoded], dtype=np.int64)[codes]
-    return table[codes][np.arange(width) < sizes[:, None]], sizes
-
-
-def _tsv_rows(fields: list[tuple[np.ndarray, np.ndarray]]) -> bytes:
-    """Rows of tab-separated fields, each field given as (bytes of all rows, sizes)."""
-    sizes = np.stack([field_sizes for _, field_sizes in fields])
-    row_sizes = sizes.sum(axis=0) + len(fields)  # a tab after each field, a newline last
-    ends = np.cumsum(row_sizes)
-    rows = np.full(int(ends[-1]) if len(ends) else 0, ord("\t"), dtype=np.uint8)
-    rows[ends - 1] = ord("\n")
-    at = ends - row_sizes
-    for data, field_sizes in fields:
-        rows[_ranges(at, at + field_sizes)] = data
-        at = at + field_sizes + 1
-    return rows.tobytes()
+    sizes = np.array([len(name) for name in encoded], dtype=np.int64)
+    data = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8)
+    return data, (np.cumsum(sizes) - sizes)[codes], sizes[codes]
 
 
 def _write_leakage(path, rows, ids_path) -> None:

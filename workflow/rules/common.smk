@@ -33,22 +33,24 @@ SEEDS = config["seeds"]
 # editing one of them reruns that stage (and, through its outputs, everything after it);
 # tests/test_workflow.py checks that no stage imports a module missing from its list.
 STAGE_MODULES = {
-    "ingest": ("ingest", "regions", "alphabets", "errors", "fasta", "io"),
-    "ingest_matrix": ("expression", "ingest", "regions", "alphabets", "errors", "fasta", "io"),
-    "preprocess": ("preprocess", "alphabets", "errors", "io"),
+    "ingest": ("ingest", "regions", "alphabets", "errors", "fasta", "io", "kernels"),
+    "ingest_matrix": (
+        "expression", "ingest", "regions", "alphabets", "errors", "fasta", "io", "kernels",
+    ),
+    "preprocess": ("preprocess", "alphabets", "errors", "io", "kernels"),
     "preprocess_series": ("timeseries", "errors", "io"),
     "train": (
         "train", "baselines", "checkpoint", "features", "forecast", "data", "models", "tasks",
-        "preprocess", "timeseries", "metrics", "alphabets", "errors", "io",
+        "preprocess", "timeseries", "metrics", "alphabets", "errors", "io", "kernels",
     ),
     "evaluate": ("metrics", "forecast", "timeseries", "errors", "io"),
     "network": (
         "network", "figures", "train", "checkpoint", "forecast", "data", "models", "tasks",
-        "preprocess", "timeseries", "metrics", "alphabets", "errors", "io",
+        "preprocess", "timeseries", "metrics", "alphabets", "errors", "io", "kernels",
     ),
     "interpret": (
         "interpret", "figures", "checkpoint", "models", "preprocess", "metrics", "alphabets",
-        "config", "errors", "io",
+        "config", "errors", "io", "kernels",
     ),
     "simulate": ("simulate", "io"),
     "summarize": ("summarize", "metrics", "errors", "io"),
@@ -57,19 +59,23 @@ STAGE_MODULES = {
     "distance_figure": ("figures", "metrics", "errors", "io"),
     "predict": (
         "predict", "checkpoint", "features", "ingest", "regions", "models", "preprocess",
-        "alphabets", "fasta", "errors", "io",
+        "alphabets", "fasta", "errors", "io", "kernels",
     ),
 }  # fmt: skip
 
 
 def code_version(stage):
-    """A digest of the source of the modules `stage` runs (a directory counts as a whole)."""
+    """A digest of the source of the modules `stage` runs (a directory counts as a whole; a
+    module's C source, kernels.c, counts with it)."""
     digest = hashlib.sha256()
     for module in STAGE_MODULES[stage]:
         path = SRC / "genoflow" / module
-        for file in (
-            sorted(path.rglob("*.py")) if path.is_dir() else [path.with_suffix(".py")]
-        ):
+        if path.is_dir():
+            files = sorted(path.rglob("*.py"))
+        else:
+            sources = (path.with_suffix(".py"), path.with_suffix(".c"))
+            files = [file for file in sources if file.exists()]
+        for file in files:
             digest.update(file.read_bytes())
     return digest.hexdigest()[:16]
 

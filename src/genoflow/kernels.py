@@ -1,0 +1,254 @@
+"""The compiled kernels of kernels.c, built once per machine and loaded with ctypes.
+
+Why C, and why this way: ingest and preprocess touch every byte and every record of inputs that
+reach tens of GB, and numpy cannot express their per-record loops (a BLAKE2b per record, a
+FASTA line scan) without a Python step per record. The kernels are plain C with no Python
+headers, so one build serves every Python version and environment that runs this checkout
+(the venv, --sdm conda jobs, SLURM nodes): it is compiled with the system's C compiler (`$CC`,
+else `cc`) on first use, into `$GENOFLOW_KERNELS_DIR` (default: the user's cache folder,
+`~/.cache/genoflow`), under a name that holds the source's hash and the machine type, so a
+changed source or another CPU architecture gets its own build. Concurrent first uses are safe:
+each compiles to a file of its own and renames it into place. `python -m genoflow.kernels`
+builds ahead of time (`make` does) and prints where.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+SOURCE = Path(__file__).with_name("kernels.c")
+# -O3, not -march=native: a shared cache folder may serve nodes with different CPUs.
+FLAGS = ["-O3", "-std=c99", "-shared", "-fPIC"]
+
+_bytes = ctypes.c_char_p  # bytes in (read only, no copy)
+_out = ctypes.c_void_p  # a writable buffer's address
+_i64 = ctypes.c_int64
+_SIGNATURES = {
+    "gf_blake2b64": (None, [_bytes, _out, _out, _i64, _out]),
+    "gf_encode_rows": (None, [_bytes, _out, _out, _i64, _bytes, _i64, _out]),
+    "gf_canonical": (None, [_out, _out, _i64, _i64, _bytes, _out, _out, _out, _out]),
+    "gf_fasta_lines": (_i64, [_bytes, _i64, ctypes.c_int, _i64, *[_out] * 6]),
+    "gf_headers": (ctypes.c_int, [_bytes, _out, _out, _i64, _out, _out, _out]),
+    "gf_copy_ranges": (None, [_out, _out, _out, _out, _out, _i64]),
+    "gf_tsv_fields": (_i64, [_bytes, _i64, _i64, _i64, _out, _out]),
+    "gf_decimal": (_i64, [_out, _i64, _out, _out]),
+    "gf_byte_counts": (None, [_bytes, _i64, _out]),
+}
+
+
+def library_path() -> Path:
+    """Where this machine's build of the kernels lives (built or not)."""
+    folder = os.environ.get("GENOFLOW_KERNELS_DIR")
+    if folder is None:
+        cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        folder = Path(cache_home) / "genoflow"
+    compiler = os.environ.get("CC", "cc")
+    key = hashlib.sha256(SOURCE.read_bytes() + " ".join([compiler, *FLAGS]).encode())
+    return Path(folder) / f"kernels-{key.hexdigest()[:16]}-{os.uname().machine}.so"
+
+
+def build() -> Path:
+    """Compile kernels.c (unless this machine's build exists); returns the library's path."""
+    import shlex  # (here, not at the top: a process that finds the build need not load them)
+    import subprocess
+    import tempfile
+
+    path = library_path()
+    if path.exists():
+        return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(path.parent, os.W_OK):
+            raise PermissionError(f"{path.parent} is not writable")
+    except OSError as error:
+        raise RuntimeError(
+            f"genoflow cannot store its compiled kernels in {path.parent} ({error}); set"
+            " GENOFLOW_KERNELS_DIR to a writable folder"
+        ) from None
+    compiler = shlex.split(os.environ.get("CC", "cc"))
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".build-") as tmp:
+        built = Path(tmp) / path.name
+        command = [*compiler, *FLAGS, "-o", str(built), str(SOURCE)]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"genoflow builds its kernels ({SOURCE.name}) with a C compiler once per machine,"
+                f" and found none: {compiler[0]!r} is not on PATH. Install one (Debian/Ubuntu:"
+                " apt install gcc; conda: the c-compiler package), or set CC."
+            ) from None
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"building genoflow's kernels failed: {shlex.join(command)}\n{result.stderr}"
+            )
+        os.replace(built, path)  # atomic: a concurrent build of the same source is identical
+    return path
+
+
+@cache
+def _library() -> ctypes.CDLL:
+    library = ctypes.CDLL(str(build()))
+    for name, (result, arguments) in _SIGNATURES.items():
+        function = getattr(library, name)
+        function.restype, function.argtypes = result, arguments
+    return library
+
+
+def _address(array: np.ndarray) -> int:
+    return array.ctypes.data
+
+
+def _int64(values) -> np.ndarray:
+    return np.ascontiguousarray(values, dtype=np.int64)
+
+
+def blake2b64(data: bytes, starts, ends) -> np.ndarray:
+    """Per range [starts[i], ends[i]) of `data`: its 8-byte BLAKE2b digest as a little-endian
+    uint64, i.e. int.from_bytes(hashlib.blake2b(piece, digest_size=8).digest(), "little")."""
+    starts, ends = _int64(starts), _int64(ends)
+    out = np.empty(len(starts), dtype=np.uint64)
+    _library().gf_blake2b64(data, _address(starts), _address(ends), len(starts), _address(out))
+    return out
+
+
+def encode_rows(data: bytes, starts, ends, lut: bytes, width: int) -> np.ndarray:
+    """(rows x width) uint8: row i holds lut applied to data[starts[i]:ends[i]] (at most
+    `width` bytes), then zeros."""
+    starts, ends = _int64(starts), _int64(ends)
+    if len(starts) and int((ends - starts).max()) > width:
+        raise ValueError(f"a range is longer than the row width {width}")
+    rows = np.empty((len(starts), width), dtype=np.uint8)
+    _library().gf_encode_rows(
+        data, _address(starts), _address(ends), len(starts), lut, width, _address(rows)
+    )
+    return rows
+
+
+def canonical_hashes(rows: np.ndarray, lengths, to_token: bytes) -> np.ndarray:
+    """Per padded row of tokens: the smaller of the word hashes (gf_canonical) of its tokens
+    and of its reverse complement's (`to_token`: each token's complement's token)."""
+    rows = np.ascontiguousarray(rows, dtype=np.uint8)
+    lengths = _int64(lengths)
+    n, width = rows.shape
+    words = (width + 7) // 8 + 1
+    keys, zeros = np.empty(words, dtype=np.uint64), np.empty(words, dtype=np.uint64)
+    scratch = np.empty(max(width, 1), dtype=np.uint8)
+    out = np.empty(n, dtype=np.uint64)
+    _library().gf_canonical(
+        _address(rows), _address(lengths), n, width, to_token, _address(keys), _address(zeros),
+        _address(scratch), _address(out),
+    )  # fmt: skip
+    return out
+
+
+def fasta_lines(block: bytes, mid_line: bool, room: int = 64):
+    """Scan a block of complete FASTA lines (see gf_fasta_lines in kernels.c). Returns
+    (sequence bytes joined, as a memoryview; header line indices, header text starts, header
+    text ends, sequence bytes before each header; number of lines; first sequence line before
+    any header, or -1). `room`: the headers expected (more cost a second scan)."""
+    sequence = np.empty(len(block), dtype=np.uint8)
+    counts = np.zeros(3, dtype=np.int64)
+    while True:
+        found = np.empty((4, room), dtype=np.int64)
+        written = _library().gf_fasta_lines(
+            block, len(block), int(mid_line), room, _address(sequence),
+            *(_address(row) for row in found), _address(counts),
+        )  # fmt: skip
+        if written >= 0:
+            break
+        room = block.count(b"\n")  # every header ends a line
+    headers = int(counts[1])
+    lines, starts, ends, before = found[:, :headers]
+    view = memoryview(sequence)[:written].cast("B")
+    return view, lines, starts, ends, before, int(counts[0]), int(counts[2])
+
+
+def headers(data: bytes, starts, ends) -> tuple[bytes, bytes | None]:
+    """The header texts data[starts[k]:ends[k]] joined, each followed by "\n"; and their ids
+    (each text up to its first whitespace) likewise, or None where Python must strip and
+    split them (an empty header, non-ASCII text, or whitespace at an end)."""
+    starts, ends = _int64(starts), _int64(ends)
+    room = int((ends - starts).sum()) + len(starts)
+    text, ids = np.empty(room, dtype=np.uint8), np.empty(room, dtype=np.uint8)
+    sizes = np.zeros(2, dtype=np.int64)
+    slow = _library().gf_headers(
+        data, _address(starts), _address(ends), len(starts), _address(text), _address(ids),
+        _address(sizes),
+    )  # fmt: skip
+    text_bytes = text[: sizes[0]].tobytes()
+    return text_bytes, None if slow else ids[: sizes[1]].tobytes()
+
+
+def tsv_fields(block: bytes, size: int, fields: int, room: int = 1024):
+    """The rows of block[:size] (whole lines of `fields` tab-separated fields): a (fields x
+    rows) array of where each field starts and each row's end (its newline); or, if a row has
+    another number of fields, (None, its index). `room`: the rows expected (more cost a
+    second scan)."""
+    while True:
+        starts = np.empty((fields, room), dtype=np.int64)
+        ends = np.empty(room, dtype=np.int64)
+        rows = _library().gf_tsv_fields(block, size, fields, room, _address(starts), _address(ends))
+        if rows != -1:
+            break
+        room = block.count(b"\n", 0, size)
+    if rows < 0:
+        return None, -2 - rows
+    return starts[:, :rows], ends[:rows]
+
+
+def decimal(values) -> tuple[np.ndarray, np.ndarray]:
+    """Non-negative integers as decimal text: (their digits, one after the other; sizes)."""
+    values = _int64(values)
+    if len(values) and int(values.min()) < 0:
+        raise ValueError("decimal takes non-negative integers")
+    out = np.empty(20 * len(values), dtype=np.uint8)
+    sizes = np.empty(len(values), dtype=np.int64)
+    written = _library().gf_decimal(_address(values), len(values), _address(out), _address(sizes))
+    return out[:written], sizes
+
+
+def byte_counts(data: bytes) -> np.ndarray:
+    """How many of each byte value `data` holds: 256 int64 counts."""
+    counts = np.empty(256, dtype=np.int64)
+    _library().gf_byte_counts(bytes(data), len(data), _address(counts))
+    return counts
+
+
+def copy_ranges(src: np.ndarray, src_starts, dst: np.ndarray, dst_starts, sizes) -> None:
+    """dst[dst_starts[i]:][:sizes[i]] = src[src_starts[i]:][:sizes[i]] for every i (uint8
+    arrays; the ranges must lie inside them)."""
+    src_starts, dst_starts, sizes = _int64(src_starts), _int64(dst_starts), _int64(sizes)
+    for array, at in ((src, src_starts), (dst, dst_starts)):
+        if array.dtype != np.uint8 or not array.flags.c_contiguous:
+            raise ValueError("copy_ranges takes contiguous uint8 arrays")
+        if len(sizes) and (int(at.min()) < 0 or int((at + sizes).max()) > len(array)):
+            raise ValueError("a range lies outside its array")
+    _library().gf_copy_ranges(
+        _address(src), _address(src_starts), _address(dst), _address(dst_starts),
+        _address(sizes), len(sizes),
+    )  # fmt: skip
+
+
+def tsv_rows(fields: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
+    """Rows of tab-separated fields, each field given as (uint8 data, each row's start and
+    size in it): the rows as one bytes object, and each row's size."""
+    sizes = np.stack([field_sizes for *_, field_sizes in fields])
+    row_sizes = sizes.sum(axis=0) + len(fields)  # a tab after each field, a newline last
+    ends = np.cumsum(row_sizes)
+    rows = np.full(int(ends[-1]) if len(ends) else 0, ord("\t"), dtype=np.uint8)
+    rows[ends - 1] = ord("\n")
+    at = ends - row_sizes
+    for data, starts, field_sizes in fields:
+        copy_ranges(data, starts, rows, at, field_sizes)
+        at = at + field_sizes + 1
+    return rows.tobytes(), row_sizes
+
+
+if __name__ == "__main__":
+    print(build())

@@ -1,0 +1,240 @@
+"""genoflow.kernels: each compiled kernel against a plain Python (or hashlib) reference, and
+how the kernels are built."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from genoflow import kernels
+from genoflow.alphabets import get_alphabet
+from genoflow.preprocess import _complement_tokens, _token_table
+
+rng = np.random.default_rng(7)
+
+
+def digest(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def test_blake2b64_is_hashlibs_blake2b_with_an_8_byte_digest():
+    """Every length around BLAKE2b's 128-byte blocks, empty included, and a long one."""
+    data = rng.integers(0, 256, 70_000, dtype=np.uint8).tobytes()
+    lengths = [*range(0, 300), 383, 384, 385, 1024, 65_536, 69_999]
+    starts = [int(rng.integers(0, len(data) - n + 1)) for n in lengths]
+    ends = [start + n for start, n in zip(starts, lengths, strict=True)]
+    got = kernels.blake2b64(data, starts, ends)
+    assert got.dtype == np.uint64
+    assert got.tolist() == [digest(data[a:b]) for a, b in zip(starts, ends, strict=True)]
+
+
+def test_encode_rows_maps_each_range_and_pads_with_zeros():
+    lut = _token_table(get_alphabet("dna"))
+    data = b"ACGTNacgtn" * 20
+    starts, ends = [0, 5, 17, 40], [0, 12, 40, 43]
+    rows = kernels.encode_rows(data, starts, ends, lut, 25)
+    for row, a, b in zip(rows, starts, ends, strict=True):
+        expected = data[a:b].translate(lut).ljust(25, b"\0")
+        assert row.tobytes() == expected
+    with pytest.raises(ValueError, match="longer than the row width"):
+        kernels.encode_rows(data, [0], [26], lut, 25)
+
+
+def mix64(x: np.ndarray) -> np.ndarray:
+    x = x.copy()
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def word_hashes(rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The word hash of kernels.c in numpy: each 8-byte little-endian word of the zero-padded
+    row, XOR a key per position, mixed; the sum, XOR the mixed length, mixed."""
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    n, width = rows.shape
+    words = -(-width // 8)
+    padded = np.zeros((n, words * 8), dtype=np.uint8)
+    padded[:, :width] = rows
+    keys = mix64(np.arange(1, words + 1, dtype=np.uint64) * golden)
+    with np.errstate(over="ignore"):
+        total = mix64(padded.view("<u8") ^ keys).sum(axis=1, dtype=np.uint64)
+        return mix64(total ^ mix64(lengths.astype(np.uint64) + golden))
+
+
+@pytest.mark.parametrize("width", [1, 7, 8, 9, 64, 200, 5000])
+def test_canonical_hashes_are_the_smaller_word_hash_of_a_row_and_its_reverse_complement(width):
+    alphabet = get_alphabet("dna")
+    lut = _token_table(alphabet)
+    to_token = _complement_tokens(alphabet)
+    letters = np.frombuffer(b"ACGTN", dtype=np.uint8)
+    seqs = [letters[rng.integers(0, 5, int(rng.integers(1, width + 1)))].tobytes()
+            for _ in range(30)]  # fmt: skip
+    lengths = np.array([len(seq) for seq in seqs], dtype=np.int64)
+    rows = np.zeros((len(seqs), width), dtype=np.uint8)
+    flipped = np.zeros_like(rows)
+    for k, seq in enumerate(seqs):
+        tokens = np.frombuffer(seq.translate(lut), dtype=np.uint8)
+        rows[k, : len(seq)] = tokens
+        flipped[k, : len(seq)] = np.frombuffer(tokens[::-1].tobytes().translate(to_token), np.uint8)
+    got = kernels.canonical_hashes(rows, lengths, to_token)
+    expected = np.minimum(word_hashes(rows, lengths), word_hashes(flipped, lengths))
+    np.testing.assert_array_equal(got, expected)
+
+
+def fasta_lines_reference(block: bytes, mid_line: bool):
+    """gf_fasta_lines in Python: line by line."""
+    sequence, headers, before, text = b"", [], [], -1
+    lines = block.split(b"\n")[:-1]
+    at = 0
+    for k, line in enumerate(lines):
+        if line.startswith(b">") and not (mid_line and k == 0):
+            headers.append((k, at + 1, at + len(line)))
+            before.append(len(sequence))
+        else:
+            kept = line.rstrip()
+            if kept and not headers and text < 0:
+                text = k
+            sequence += kept
+        at += len(line) + 1
+    return sequence, headers, before, len(lines), text
+
+
+@pytest.mark.parametrize("mid_line", [False, True])
+def test_fasta_lines_matches_a_line_by_line_reading(mid_line):
+    """Headers, CRLF, trailing spaces and tabs, blank lines, text before the first header,
+    and more headers than the first guess of room (the rescan)."""
+    pieces = [b">a x\n", b"ACGT\r\n", b"ac gt \t\n", b"\n", b">b\r\n", b">\n", b"NN\x0b\n"]
+    for _ in range(3):
+        block = b"".join(pieces[i] for i in rng.integers(0, len(pieces), 400))
+        block = b"> stray\nTEXT  \n" + block  # (">" first: with mid_line, not a header)
+        sequence, lines, starts, ends, before, n_lines, text = kernels.fasta_lines(
+            block, mid_line, room=2
+        )
+        ref_sequence, ref_headers, ref_before, ref_lines, ref_text = fasta_lines_reference(
+            block, mid_line
+        )
+        assert bytes(sequence) == ref_sequence
+        assert list(zip(lines.tolist(), starts.tolist(), ends.tolist(), strict=True)) == (
+            ref_headers
+        )
+        assert before.tolist() == ref_before
+        assert (n_lines, text) == (ref_lines, ref_text)
+
+
+def test_headers_give_ids_or_leave_them_to_python():
+    data = b">r1 pos\n>r22\tneg x\n>r3\n"
+    starts, ends = [1, 9, 20], [7, 18, 22]
+    text, ids = kernels.headers(data, starts, ends)
+    assert text == b"r1 pos\nr22\tneg x\nr3\n"
+    assert ids == b"r1\nr22\nr3\n"
+    for awkward in (b"> r1 pos\n", b">r1 \n", b">\n", ">r\u00e9 x\n".encode()):
+        text, ids = kernels.headers(awkward, [1], [len(awkward) - 1])
+        assert text == awkward[1:] and ids is None
+
+
+def test_tsv_fields_finds_each_fields_start_and_counts_fields():
+    block = b"a\tbb\t\tccc\nd\te\tf\tg\n\t\t\t\n"
+    starts, ends = kernels.tsv_fields(block, len(block), 4, room=1)  # (room: the rescan)
+    rows = block.split(b"\n")[:-1]
+    assert ends.tolist() == [i for i, c in enumerate(block) if c == ord("\n")]
+    for r, row in enumerate(rows):
+        fields = row.split(b"\t")
+        offset = int(starts[0][r])
+        assert [int(x) - offset for x in starts[:, r]] == [
+            sum(len(f) + 1 for f in fields[:k]) for k in range(4)
+        ]
+    bad = b"a\tb\tc\td\nx\ty\tz\n"
+    assert kernels.tsv_fields(bad, len(bad), 4) == (None, 1)
+    assert kernels.tsv_fields(bad, len(bad), 3) == (None, 0)
+
+
+def test_copy_ranges_copies_and_refuses_ranges_outside_the_arrays():
+    src = np.arange(100, dtype=np.uint8)
+    dst = np.zeros(50, dtype=np.uint8)
+    kernels.copy_ranges(src, [10, 90, 0], dst, [0, 20, 45], [5, 10, 0])
+    expected = np.zeros(50, dtype=np.uint8)
+    expected[0:5], expected[20:30] = src[10:15], src[90:100]
+    np.testing.assert_array_equal(dst, expected)
+    with pytest.raises(ValueError, match="outside"):
+        kernels.copy_ranges(src, [95], dst, [0], [10])
+    with pytest.raises(ValueError, match="outside"):
+        kernels.copy_ranges(src, [0], dst, [45], [10])
+
+
+def test_the_library_is_built_once_per_source_and_machine(tmp_path, monkeypatch):
+    """`python -m genoflow.kernels` builds into GENOFLOW_KERNELS_DIR a library whose name holds
+    the source's hash and the machine type; a second run reuses it."""
+    env = dict(os.environ, GENOFLOW_KERNELS_DIR=str(tmp_path), PYTHONPATH=str(REPO / "src"))
+    first = subprocess.run([sys.executable, "-m", "genoflow.kernels"], env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()  # fmt: skip
+    built = list(tmp_path.glob("kernels-*.so"))
+    assert [str(path) for path in built] == [first]
+    assert built[0].name.endswith(f"-{platform.machine()}.so")
+    mtime = built[0].stat().st_mtime_ns
+    second = subprocess.run([sys.executable, "-m", "genoflow.kernels"], env=env, check=True,
+                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    assert second == first and built[0].stat().st_mtime_ns == mtime
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".build-")]  # no leftovers
+
+
+def test_a_missing_compiler_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENOFLOW_KERNELS_DIR", str(tmp_path))
+    monkeypatch.setenv("CC", "no-such-compiler-here")
+    with pytest.raises(RuntimeError, match="no-such-compiler-here.*not on PATH"):
+        kernels.build()
+    monkeypatch.setenv("CC", f"{sys.executable} -c 'raise SystemExit(\"bad flags\")'")
+    with pytest.raises(RuntimeError, match="(?s)building genoflow's kernels failed.*bad flags"):
+        kernels.build()
+    assert not list(tmp_path.iterdir())
+
+
+def test_decimal_writes_digits_and_refuses_negative_numbers():
+    values = np.array([0, 7, 10, 99, 100, 123_456_789, 2**63 - 1])
+    digits, sizes = kernels.decimal(values)
+    assert digits.tobytes().decode() == "".join(map(str, values.tolist()))
+    assert sizes.tolist() == [len(str(v)) for v in values.tolist()]
+    with pytest.raises(ValueError, match="non-negative"):
+        kernels.decimal([3, -1])
+
+
+@pytest.mark.parametrize("width", [37, 64, 5000])
+def test_canonical_hash_is_shared_by_reverse_complements_only(width):
+    """A sequence and its reverse complement hash alike, whatever their length and padding;
+    other sequences do not."""
+    alphabet = get_alphabet("dna")
+    lut = _token_table(alphabet)
+    letters = np.frombuffer(b"ACGTN", dtype=np.uint8)
+    seqs = [letters[rng.integers(0, 5, int(rng.integers(1, width + 1)))].tobytes()
+            for _ in range(40)]  # fmt: skip
+    seqs += [seq[::-1].translate(bytes.maketrans(b"ACGTN", b"TGCAN")) for seq in seqs]
+    lengths = np.array([len(seq) for seq in seqs], dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    rows = kernels.encode_rows(b"".join(seqs), starts, starts + lengths, lut, width)
+    assert (rows[:, -1] == 0).sum() >= 1  # padded rows among them
+    hashes = kernels.canonical_hashes(rows, lengths, _complement_tokens(alphabet))
+    np.testing.assert_array_equal(hashes[:40], hashes[40:])
+    distinct = {min(seq, seq[::-1].translate(bytes.maketrans(b"ACGTN", b"TGCAN"))) for seq in seqs}
+    assert len(set(hashes.tolist())) == len(distinct)
+
+
+def test_an_unwritable_build_folder_is_named(tmp_path, monkeypatch):
+    if os.geteuid() == 0:  # root writes anywhere: a file where the folder should be instead
+        blocked = tmp_path / "file"
+        blocked.write_text("")
+        folder = blocked / "kernels"
+    else:
+        folder = tmp_path / "locked"
+        folder.mkdir(mode=0o500)
+    monkeypatch.setenv("GENOFLOW_KERNELS_DIR", str(folder))
+    with pytest.raises(RuntimeError, match="GENOFLOW_KERNELS_DIR to a writable folder"):
+        kernels.build()
