@@ -248,7 +248,7 @@ def benchmark(args, work: Path) -> dict:
     env = dict(environ, PYTHONPATH=str(args.src.resolve()))
     compare_env = args.compare_src and dict(environ, PYTHONPATH=str(args.compare_src.resolve()))
     for sources in filter(None, (env, compare_env)):
-        imports = "import genoflow.cli, genoflow.ingest, genoflow.preprocess, genoflow.kernels"
+        imports = "import genoflow.cli, genoflow.ingest, genoflow.preprocess"
         subprocess.run([sys.executable, "-c", imports], env=sources, check=True)
     only = {m.strip() for m in args.only.split(",") if m.strip()}
 

@@ -17,7 +17,7 @@ static const uint64_t BLAKE2B_IV[8] = {
     0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL, 0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL,
 };
 
-static const uint8_t SIGMA[12][16] = {
+static const uint8_t SIGMA[10][16] = {
     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
     {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
     {11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4},
@@ -28,9 +28,7 @@ static const uint8_t SIGMA[12][16] = {
     {13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10},
     {6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5},
     {10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0},
-    {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
-    {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
-};
+};  /* rounds 10 and 11 take rows 0 and 1 again */
 
 static inline uint64_t rotr64(uint64_t x, int n) { return (x >> n) | (x << (64 - n)); }
 
@@ -68,16 +66,17 @@ static void blake2b_compress(uint64_t h[8], const uint8_t block[128], uint64_t c
     v[12] ^= counter;  /* the counter's high word stays 0: inputs are far below 2**64 bytes */
     if (last) v[14] = ~v[14];
 /* rounds spelled out, so the message indices are constants and m[] stays in registers */
-#define ROUND(r)                                                       \
-    do {                                                               \
-        G(v[0], v[4], v[8], v[12], m[SIGMA[r][0]], m[SIGMA[r][1]]);    \
-        G(v[1], v[5], v[9], v[13], m[SIGMA[r][2]], m[SIGMA[r][3]]);    \
-        G(v[2], v[6], v[10], v[14], m[SIGMA[r][4]], m[SIGMA[r][5]]);   \
-        G(v[3], v[7], v[11], v[15], m[SIGMA[r][6]], m[SIGMA[r][7]]);   \
-        G(v[0], v[5], v[10], v[15], m[SIGMA[r][8]], m[SIGMA[r][9]]);   \
-        G(v[1], v[6], v[11], v[12], m[SIGMA[r][10]], m[SIGMA[r][11]]); \
-        G(v[2], v[7], v[8], v[13], m[SIGMA[r][12]], m[SIGMA[r][13]]);  \
-        G(v[3], v[4], v[9], v[14], m[SIGMA[r][14]], m[SIGMA[r][15]]);  \
+#define S(r, i) SIGMA[(r) % 10][i]
+#define ROUND(r)                                                 \
+    do {                                                         \
+        G(v[0], v[4], v[8], v[12], m[S(r, 0)], m[S(r, 1)]);      \
+        G(v[1], v[5], v[9], v[13], m[S(r, 2)], m[S(r, 3)]);      \
+        G(v[2], v[6], v[10], v[14], m[S(r, 4)], m[S(r, 5)]);     \
+        G(v[3], v[7], v[11], v[15], m[S(r, 6)], m[S(r, 7)]);     \
+        G(v[0], v[5], v[10], v[15], m[S(r, 8)], m[S(r, 9)]);     \
+        G(v[1], v[6], v[11], v[12], m[S(r, 10)], m[S(r, 11)]);   \
+        G(v[2], v[7], v[8], v[13], m[S(r, 12)], m[S(r, 13)]);    \
+        G(v[3], v[4], v[9], v[14], m[S(r, 14)], m[S(r, 15)]);    \
     } while (0)
     ROUND(0);
     ROUND(1);
@@ -92,6 +91,7 @@ static void blake2b_compress(uint64_t h[8], const uint8_t block[128], uint64_t c
     ROUND(10);
     ROUND(11);
 #undef ROUND
+#undef S
     for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
 }
 
