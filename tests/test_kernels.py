@@ -158,6 +158,24 @@ def test_tsv_fields_finds_each_fields_start_and_counts_fields():
     assert kernels.tsv_fields(bad, len(bad), 3) == (None, 0)
 
 
+def test_kernels_refuse_ranges_outside_their_buffers():
+    """C reads where it is told: the wrappers check first, and raise."""
+    lut = _token_table(get_alphabet("dna"))
+    for bad_starts, bad_ends in (([0], [11]), ([-1], [3]), ([5], [4]), ([0, 1], [2])):
+        with pytest.raises(ValueError):
+            kernels.blake2b64(b"ACGTACGTAC", bad_starts, bad_ends)
+        with pytest.raises(ValueError):
+            kernels.encode_rows(b"ACGTACGTAC", bad_starts, bad_ends, lut, 20)
+        with pytest.raises(ValueError):
+            kernels.headers(b">a\n>b\n", bad_starts, bad_ends)
+    with pytest.raises(ValueError):
+        kernels.canonical_hashes(
+            np.zeros((2, 4), np.uint8), [4, 5], _complement_tokens(get_alphabet("dna"))
+        )
+    with pytest.raises(ValueError):
+        kernels.tsv_fields(b"a\tb\n", 5, 2)
+
+
 def test_copy_ranges_copies_and_refuses_ranges_outside_the_arrays():
     src = np.arange(100, dtype=np.uint8)
     dst = np.zeros(50, dtype=np.uint8)

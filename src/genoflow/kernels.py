@@ -108,10 +108,21 @@ def _int64(values) -> np.ndarray:
     return np.ascontiguousarray(values, dtype=np.int64)
 
 
+def _ranges(size: int, starts, ends) -> tuple[np.ndarray, np.ndarray]:
+    """starts and ends as int64 arrays, checked to be ranges inside a buffer of `size` bytes
+    (C reads no further than it is told)."""
+    starts, ends = _int64(starts), _int64(ends)
+    if len(starts) != len(ends):
+        raise ValueError("as many starts as ends, please")
+    if len(starts) and (starts.min() < 0 or ends.max() > size or (ends < starts).any()):
+        raise ValueError("a range lies outside its buffer")
+    return starts, ends
+
+
 def blake2b64(data: bytes, starts, ends) -> np.ndarray:
     """Per range [starts[i], ends[i]) of `data`: its 8-byte BLAKE2b digest as a little-endian
     uint64, i.e. int.from_bytes(hashlib.blake2b(piece, digest_size=8).digest(), "little")."""
-    starts, ends = _int64(starts), _int64(ends)
+    starts, ends = _ranges(len(data), starts, ends)
     out = np.empty(len(starts), dtype=np.uint64)
     _library().gf_blake2b64(data, _address(starts), _address(ends), len(starts), _address(out))
     return out
@@ -120,7 +131,7 @@ def blake2b64(data: bytes, starts, ends) -> np.ndarray:
 def encode_rows(data: bytes, starts, ends, lut: bytes, width: int) -> np.ndarray:
     """(rows x width) uint8: row i holds lut applied to data[starts[i]:ends[i]] (at most
     `width` bytes), then zeros."""
-    starts, ends = _int64(starts), _int64(ends)
+    starts, ends = _ranges(len(data), starts, ends)
     if len(starts) and int((ends - starts).max()) > width:
         raise ValueError(f"a range is longer than the row width {width}")
     rows = np.empty((len(starts), width), dtype=np.uint8)
@@ -136,6 +147,8 @@ def canonical_hashes(rows: np.ndarray, lengths, to_token: bytes) -> np.ndarray:
     rows = np.ascontiguousarray(rows, dtype=np.uint8)
     lengths = _int64(lengths)
     n, width = rows.shape
+    if len(lengths) != n or (n and (lengths.min() < 0 or lengths.max() > width)):
+        raise ValueError(f"{n} rows of {width} tokens: lengths must be one per row, <= {width}")
     words = (width + 7) // 8 + 1
     keys, zeros = np.empty(words, dtype=np.uint64), np.empty(words, dtype=np.uint64)
     scratch = np.empty(max(width, 1), dtype=np.uint8)
@@ -173,7 +186,7 @@ def headers(data: bytes, starts, ends) -> tuple[bytes, bytes | None]:
     """The header texts data[starts[k]:ends[k]] joined, each followed by "\n"; and their ids
     (each text up to its first whitespace) likewise, or None where Python must strip and
     split them (an empty header, non-ASCII text, or whitespace at an end)."""
-    starts, ends = _int64(starts), _int64(ends)
+    starts, ends = _ranges(len(data), starts, ends)
     room = int((ends - starts).sum()) + len(starts)
     text, ids = np.empty(room, dtype=np.uint8), np.empty(room, dtype=np.uint8)
     sizes = np.zeros(2, dtype=np.int64)
@@ -190,6 +203,8 @@ def tsv_fields(block: bytes, size: int, fields: int, room: int = 1024):
     rows) array of where each field starts and each row's end (its newline); or, if a row has
     another number of fields, (None, its index). `room`: the rows expected (more cost a
     second scan)."""
+    if not 0 <= size <= len(block) or fields < 1:
+        raise ValueError(f"size {size} of a block of {len(block)} bytes, {fields} fields")
     while True:
         starts = np.empty((fields, room), dtype=np.int64)
         ends = np.empty(room, dtype=np.int64)
