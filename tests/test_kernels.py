@@ -205,6 +205,26 @@ def test_the_library_is_built_once_per_source_and_machine(tmp_path, monkeypatch)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".build-")]  # no leftovers
 
 
+def test_first_uses_at_once_build_one_library(tmp_path):
+    """Jobs starting together on a fresh machine (a workflow's first ingest and preprocess
+    jobs, SLURM jobs sharing a home folder) each compile, and each renames its build into
+    place: every one of them loads a working library, and one file is left."""
+    env = dict(os.environ, GENOFLOW_KERNELS_DIR=str(tmp_path), PYTHONPATH=str(REPO / "src"))
+    code = (
+        "from genoflow import kernels; "
+        "print(kernels.blake2b64(b'ACGT', [0], [4])[0], kernels.library_path())"
+    )
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    outputs = {process.communicate()[0].strip() for process in processes}
+    assert all(process.returncode == 0 for process in processes)
+    built = list(tmp_path.glob("kernels-*.so"))
+    assert len(built) == 1 and outputs == {f"{digest(b'ACGT')} {built[0]}"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".build-")]
+
+
 def test_a_missing_compiler_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("GENOFLOW_KERNELS_DIR", str(tmp_path))
     monkeypatch.setenv("CC", "no-such-compiler-here")
