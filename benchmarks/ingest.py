@@ -21,12 +21,14 @@ a slow moment of a shared machine falls on all of them alike:
                preprocess` (tokens.npy, split, leakage checks)
   genoflow, header labels   the same with the labels taken from the headers by a regex
                (`--label-pattern`; a Python regex match per record), short input only
+  genoflow, N threads   the same with `preprocess --threads N` (`--threads`, default 2):
+               digests, token rows and canonical hashes on N threads
 
 The reference parsers report the time of their own loop (interpreter start-up left out); the
 genoflow stages are timed from outside, start-up included, as the workflow runs them. Two more
-rows show what that costs: "genoflow start-up x2" (two processes that import what the stages
-import: the interpreter, numpy, genoflow's modules) and "genoflow less start-up" (genoflow's
-time minus that). With `--compare-src DIR`, "genoflow (compare-src)" runs the same two stages
+rows show what that costs: "genoflow start-up x2" (two processes that start as the stages do:
+the interpreter, numpy, genoflow's modules) and "... less start-up" (a genoflow row's time
+minus that). With `--compare-src DIR`, "genoflow (compare-src)" runs the same two stages
 from another checkout's sources in the same rounds (a before/after). Speeds are
 MB of FASTA (the uncompressed file) per second; the table shows medians, min-max and ratios.
 Peak RSS of every process comes from /usr/bin/time (%M). Results: benchmarks/results/ingest.json.
@@ -159,9 +161,12 @@ def timed(command: list[str], log: Path, env: dict | None = None) -> dict:
     return {"wall": seconds, "peak_rss_mb": peak / MB, "stdout": result.stdout.decode()}
 
 
-def genoflow_run(fastas: list[Path], work: Path, env: dict, labels: str = "samples") -> dict:
-    """`genoflow ingest` then `genoflow preprocess` on a dataset's FASTA files, each stage in
-    its own process; labels from a sample sheet (one per file) or the headers ("pattern")."""
+def genoflow_run(
+    fastas: list[Path], work: Path, env: dict, labels: str = "samples", threads: int = 1
+) -> dict:
+    """`genoflow ingest` then `genoflow preprocess --threads N` on a dataset's FASTA files,
+    each stage in its own process; labels from a sample sheet (one per file) or the headers
+    ("pattern")."""
     ingested, prepared = work / "ingest", work / "preprocess"
     for folder in (ingested, prepared):
         shutil.rmtree(folder, ignore_errors=True)
@@ -177,11 +182,11 @@ def genoflow_run(fastas: list[Path], work: Path, env: dict, labels: str = "sampl
         [*python, "ingest", "--alphabet", "dna", *label_args, "--out", str(ingested)],
         work / "ingest.log", env,
     )  # fmt: skip
+    threads_args = ["--threads", str(threads)] if threads > 1 else []
     preprocess = timed(
-        [*python, "preprocess", "--ingest", str(ingested), "--out", str(prepared)],
-        work / "preprocess.log",
-        env,
-    )
+        [*python, "preprocess", "--ingest", str(ingested), "--out", str(prepared), *threads_args],
+        work / "preprocess.log", env,
+    )  # fmt: skip
     return {"ingest": ingest, "preprocess": preprocess}
 
 
@@ -212,6 +217,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--compare-src", type=Path,
         help="another checkout's src to run beside --src in the same rounds (before/after)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int, default=min(2, os.cpu_count() or 1),
+        help="preprocess --threads of the 'genoflow, N threads' row (default: 2 where the"
+        " machine has 2 cores; 1 leaves the row out)",
     )  # fmt: skip
     parser.add_argument(
         "--results", type=Path, default=HERE / "results" / "ingest.json", help="JSON output"
@@ -307,26 +317,29 @@ def benchmark(args, work: Path) -> dict:
                 measured.pop("stdout")
                 methods.setdefault(f"genoflow {stage}", []).append(measured)
             methods.setdefault("genoflow", []).append(both(stages))
-            # What the two start-ups cost (the interpreter, numpy, genoflow's imports): the
-            # genoflow rows include them, the reference readers' own timings do not.
+            if args.threads > 1:
+                stages = genoflow_run(paths, work, env, threads=args.threads)
+                methods.setdefault(f"genoflow, {args.threads} threads", []).append(both(stages))
+            # What the two start-ups cost (the interpreter, numpy, genoflow's imports, as the
+            # stage commands set them up): the genoflow rows include them, the reference
+            # readers' own timings do not.
+            start = "import genoflow.cli as cli; cli._streaming_stage(); import genoflow.{}"
             startup = [
-                timed(
-                    [sys.executable, "-c", f"import genoflow.cli, genoflow.{stage}"],
-                    work / "startup.log",
-                    env,
-                )  # fmt: skip
+                timed([sys.executable, "-c", start.format(stage)], work / "startup.log", env)
                 for stage in ("ingest", "preprocess")
             ]
             startup_wall = sum(measured["wall"] for measured in startup)
             methods.setdefault("genoflow start-up x2", []).append(
                 {"wall": startup_wall, "peak_rss_mb": max(m["peak_rss_mb"] for m in startup)}
             )
-            methods.setdefault("genoflow less start-up", []).append(
-                {
-                    "wall": max(1e-3, methods["genoflow"][-1]["wall"] - startup_wall),
-                    "peak_rss_mb": methods["genoflow"][-1]["peak_rss_mb"],
-                }
-            )
+            for method in ("genoflow", f"genoflow, {args.threads} threads"):
+                if method in methods:
+                    methods.setdefault(f"{method} less start-up", []).append(
+                        {
+                            "wall": max(1e-3, methods[method][-1]["wall"] - startup_wall),
+                            "peak_rss_mb": methods[method][-1]["peak_rss_mb"],
+                        }
+                    )
             if args.compare_src:
                 before = genoflow_run(paths, work, compare_env)
                 methods.setdefault("genoflow (compare-src)", []).append(both(before))
@@ -343,7 +356,7 @@ def report(runs: dict, sizes: dict, args) -> dict:
         "shapes": {},
     }  # fmt: skip
     header = (
-        f"{'input':9} {'method':24} {'MB/s median':>11} {'min-max':>15} {'vs floor':>9}"
+        f"{'input':9} {'method':34} {'MB/s median':>11} {'min-max':>15} {'vs floor':>9}"
         f" {'vs biopython':>12} {'peak RSS MB':>11}"
     )
     print("\n" + header + "\n" + "-" * len(header))
@@ -374,7 +387,7 @@ def report(runs: dict, sizes: dict, args) -> dict:
                 f"{row['vs_gzip']:>6.2f} gz" if gunzip else f"{'':9}"
             )  # fmt: skip
             print(
-                f"{shape:9} {method:24} {median:11.1f}"
+                f"{shape:9} {method:34} {median:11.1f}"
                 f" {row['mb_per_s_min']:7.1f}-{row['mb_per_s_max']:<7.1f} {versus}"
                 f" {row['vs_biopython'] or 0:12.2f} {row['peak_rss_mb']:11.1f}"
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -374,6 +375,31 @@ def test_small_batches_give_the_same_files(tmp_path, monkeypatch):
         assert (tmp_path / "default" / name).read_text() == (tmp_path / "small" / name).read_text()
 
 
+def test_threads_give_the_same_files(tmp_path, monkeypatch):
+    """With threads, letters are counted in parts (of a few bytes here) and the checksums are
+    taken on a thread of their own: the files are those of one thread, and each input's
+    sha256 is its file's."""
+    from genoflow import kernels
+
+    monkeypatch.setattr(kernels, "PART_BYTES", 4)
+    first = write(
+        tmp_path / "a.fa", "".join(f">a{i}\n{'ACGTN'[i % 5] * (i + 1)}ac\n" for i in range(60))
+    )
+    second = tmp_path / "b.fa.gz"
+    second.write_bytes(gzip.compress(b"".join(b">b%d\nGGC%s\n" % (i, b"T" * i) for i in range(50))))
+    inputs = [FastaInput(first, "x"), FastaInput(second, "y")]
+    for threads in (1, 3):
+        ingest(inputs, tmp_path / f"out{threads}", alphabet="dna", threads=threads)
+    for name in ("sequences.tsv", "rejected.tsv", "summary.json"):
+        assert (tmp_path / "out1" / name).read_bytes() == (tmp_path / "out3" / name).read_bytes()
+    summary = json.loads((tmp_path / "out3" / "summary.json").read_text())
+    for entry, path in zip(summary["inputs"], (first, second), strict=True):
+        assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    with pytest.raises(InputError, match="threads=0"):
+        ingest(inputs, tmp_path / "none", alphabet="dna", threads=0)
+    assert not (tmp_path / "none").exists()
+
+
 def test_first_problem_in_a_batch_is_reported_first(tmp_path):
     """An invalid letter in a record of a batch is reported before a later record's missing
     label, as if records were checked one by one."""
@@ -593,13 +619,16 @@ def _bad_second_file(tmp_path):
     [_late_invalid, _unmatched_table, _duplicate, _all_rejected, _bad_second_file],
     ids=["invalid-char", "unmatched-table", "duplicate-id", "all-rejected", "bad-second-file"],
 )
-def test_failed_ingest_leaves_nothing_behind(tmp_path, make):
-    """After any ingest error the output folder holds no table, summary or temporary file."""
+@pytest.mark.parametrize("threads", [1, 2])
+def test_failed_ingest_leaves_nothing_behind(tmp_path, make, threads):
+    """After any ingest error the output folder holds no table, summary or temporary file
+    (with threads: and the checksum thread has stopped)."""
     inputs, options = make(tmp_path)
     out = tmp_path / "out"
     with pytest.raises(InputError):
-        ingest(inputs, out, alphabet="dna", **options)
+        ingest(inputs, out, alphabet="dna", threads=threads, **options)
     assert files_in(out) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("genoflow-")]
 
 
 # --- whole batches: many records, some rejected, written as one block ------------------------

@@ -276,3 +276,52 @@ def test_an_unwritable_build_folder_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("GENOFLOW_KERNELS_DIR", str(folder))
     with pytest.raises(RuntimeError, match="GENOFLOW_KERNELS_DIR to a writable folder"):
         kernels.build()
+
+
+@pytest.mark.parametrize("n", [2, 3, 8])
+def test_kernels_on_threads_give_what_one_thread_gives(n, monkeypatch):
+    """Records of every length split over n threads (parts of a few bytes here, so that the
+    parts are many and uneven); the outputs are those of one thread."""
+    monkeypatch.setattr(kernels, "PART_BYTES", 16)
+    alphabet = get_alphabet("dna")
+    lut, to_token = _token_table(alphabet), _complement_tokens(alphabet)
+    data = np.frombuffer(b"ACGTN", np.uint8)[rng.integers(0, 5, 20_000)].tobytes()
+    starts = np.sort(rng.integers(0, len(data) - 300, 500))
+    ends = starts + rng.integers(0, 300, len(starts))
+    alone = kernels.blake2b64(data, starts, ends)
+    rows = kernels.encode_rows(data, starts, ends, lut, 300)
+    canonical = kernels.canonical_hashes(rows, ends - starts, to_token)
+    with kernels.threads(n):
+        assert kernels._workers is not None and kernels._workers[1] == n
+        np.testing.assert_array_equal(kernels.blake2b64(data, starts, ends), alone)
+        np.testing.assert_array_equal(kernels.encode_rows(data, starts, ends, lut, 300), rows)
+        np.testing.assert_array_equal(kernels.canonical_hashes(rows, ends - starts, to_token),
+                                      canonical)  # fmt: skip
+        with kernels.threads(2):  # nested: the outer pool serves
+            assert kernels._workers[1] == n
+        assert len(kernels.blake2b64(data, [], [])) == 0
+    assert kernels._workers is None
+    with pytest.raises(ValueError, match="at least 1"):
+        kernels.threads(0).__enter__()
+
+
+def test_a_failing_part_is_raised_after_every_part_has_finished(monkeypatch):
+    monkeypatch.setattr(kernels, "PART_BYTES", 1)
+    finished = []
+
+    def run(lo: int, hi: int) -> None:
+        if lo == 0:
+            raise RuntimeError("the first part fails")
+        finished.append((lo, hi))
+
+    with kernels.threads(4), pytest.raises(RuntimeError, match="first part"):
+        kernels._in_parts(run, np.full(40, 10))
+    assert sorted(finished) == [(10, 20), (20, 30), (30, 40)]
+
+
+@pytest.mark.parametrize("distinct", [1, 5, 1000, 100_000])
+def test_argsort_hashes_is_a_stable_argsort(distinct):
+    """Keys from all equal to all distinct: ties stay in index order."""
+    keys = rng.integers(0, distinct, 20_000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    np.testing.assert_array_equal(kernels.argsort_hashes(keys), np.argsort(keys, kind="stable"))
+    assert len(kernels.argsort_hashes(np.zeros(0, np.uint64))) == 0

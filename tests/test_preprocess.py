@@ -499,8 +499,9 @@ def test_label_outside_given_classes_is_named(tmp_path):
 
 @pytest.mark.parametrize(
     "options",
-    [{"trim": "middle"}, {"split": "kfold"}, {"val": 0.5, "test": 0.5}, {"val": 0.0}],
-)
+    [{"trim": "middle"}, {"split": "kfold"}, {"val": 0.5, "test": 0.5}, {"val": 0.0},
+     {"threads": 0}],
+)  # fmt: skip
 def test_bad_options_are_refused(tmp_path, options):
     """Unknown trim/split values and impossible fractions are refused before anything is written."""
     data = make_ingest(tmp_path, class_rows({"a": 5, "b": 5}))
@@ -543,6 +544,33 @@ def test_tiny_table_blocks_give_the_same_outputs(tmp_path, monkeypatch, trim):
         arrays["tokens"][long_row].tolist()
         == table[np.frombuffer(kept.encode(), np.uint8)].tolist()
     )
+
+
+@pytest.mark.parametrize("max_length", [None, 40])
+def test_any_number_of_threads_gives_the_same_outputs(tmp_path, monkeypatch, max_length):
+    """Threads encode and hash parts of each block of rows (parts of a few bytes here, so
+    every block is split); the outputs are byte for byte those of one thread, duplicates and
+    reverse complements across splits included."""
+    from genoflow import kernels
+
+    monkeypatch.setattr(kernels, "PART_BYTES", 16)
+    rng = random.Random(9)
+    rows = class_rows({"x": 60, "y": 60}, length=30)
+    rows += [(f"d{k}", "xy"[k % 2], "", "ACGTACGTTGCA" * 3) for k in range(6)]
+    rows += [("rc", "y", "", "AACCG" * 3), ("fw", "x", "", "CGGTT" * 3)]
+    rows += [(f"n{k}", "x", "", random_seq(rng, 40, "ACGTN")) for k in range(5)]
+    splits = ("train", "val", "test")
+    rows = [(name, label, splits[k % 3], seq) for k, (name, label, _, seq) in enumerate(rows)]
+    ingested = make_ingest(tmp_path, rows)
+    outputs = []
+    for threads in (1, 2, 4):
+        out = tmp_path / f"pre{threads}"
+        preprocess(
+            ingested, out, max_length=max_length, trim="right", split="given", threads=threads
+        )
+        outputs.append({name: (out / name).read_bytes() for name in OUTPUTS})
+    assert outputs[1] == outputs[0] and outputs[2] == outputs[0]
+    assert "reverse_complement" in outputs[0]["leakage.tsv"].decode()
 
 
 def test_a_table_row_with_a_field_too_many_is_named(tmp_path):

@@ -8,6 +8,7 @@ import csv
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
-def sha256sum(path: str | Path, chunk: int = 1 << 20) -> str:
+def sha256sum(path: str | Path, chunk: int = 1 << 20, stop: threading.Event | None = None) -> str:
+    """The file's SHA-256 (hex). `stop`, when set, ends the reading early (and then the
+    result means nothing): for a checksum taken on another thread."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        while block := handle.read(chunk):
+        while (block := handle.read(chunk)) and not (stop and stop.is_set()):
             digest.update(block)
     return digest.hexdigest()
 

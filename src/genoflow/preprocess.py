@@ -79,12 +79,14 @@ def preprocess(
     tile_stride: int | None = None,
     tile_label: str = "record",
     block_size: int = 100_000,
+    threads: int = 1,
 ) -> dict:
     """Encode, pad/trim (or tile) and split the ingested records; write arrays and metadata.
 
     `tile_width` W turns every record longer than W into windows of W with a stride of
     `tile_stride` (default W: windows side by side); `tile_label` "next_base" labels each
-    window with the letter after it. See the module docstring.
+    window with the letter after it. `threads`: how many threads encode and hash the records
+    (the outputs are the same for any number). See the module docstring.
     """
     ingest_dir, out_dir = Path(ingest_dir), Path(out_dir)
     if trim not in TRIM_POLICIES:
@@ -93,6 +95,8 @@ def preprocess(
         raise InputError(None, f"split method {split!r} is not one of {list(SPLIT_METHODS)}")
     if not (0 < val < 1 and 0 < test < 1 and val + test < 1):
         raise InputError(None, f"split fractions val={val}, test={test} must be in (0, 1), sum < 1")
+    if threads < 1:
+        raise InputError(None, f"threads={threads}: at least 1, please")
     tile = _tile_options(tile_width, tile_stride, max_length, tile_label)
     if split == "blocks" and (tile is None or block_size < 1):
         raise InputError(None, "split method 'blocks' needs tiling and a block_size >= 1")
@@ -136,17 +140,19 @@ def preprocess(
     tmp = {name: out_dir / f".{name}.tmp.npy" for name in ARRAYS}
     tmp.update({name: out_dir / f".{name}.tmp" for name in (*TABLES, "ids")})
     try:
-        encoded = _encode(
-            table, tmp, alphabet, n_records, n_rows, width, trim, tile, next_base, split,
-            classes, targets, task == "token_classification",
-        )  # fmt: skip
+        with kernels.threads(threads):
+            encoded = _encode(
+                table, tmp, alphabet, n_records, n_rows, width, trim, tile, next_base, split,
+                classes, targets, task == "token_classification",
+            )  # fmt: skip
         labels, values = encoded.labels, encoded.values
+        exact_order = kernels.argsort_hashes(encoded.exact)  # (for split groups and leakage)
         if split == "blocks":
             split_codes = _block_split(tiles, encoded.starts, block_size, val, test, seed, table)
         else:
             split_codes = _split(
                 labels, encoded.record_hash, encoded.given, table, split, val, test, seed,
-                classes,
+                classes, exact_order if encoded.record_hash is encoded.exact else None,
             )  # fmt: skip
         if tiles is not None:  # every window takes its record's split, label and targets
             split_codes = split_codes if split == "blocks" else np.repeat(split_codes, tiles)
@@ -158,7 +164,9 @@ def preprocess(
         np.save(tmp["targets"], (values - mean) / std)
         np.save(tmp["split"], split_codes)
         del values
-        leakage = _leakage(encoded.exact, encoded.canonical, split_codes, alphabet.name)
+        leakage = _leakage(
+            encoded.exact, encoded.canonical, split_codes, alphabet.name, exact_order
+        )
         record_classes = [] if task == "token_classification" else classes  # labels per residue
         _write_records(
             tmp["records.tsv"], tmp["ids"], labels, split_codes, encoded.lengths, record_classes
@@ -263,10 +271,17 @@ def read_ids(data_dir: str | Path, indices=None) -> list[str]:
     return [found[i] for i in indices.tolist()]
 
 
+def _distinct(values) -> np.ndarray:
+    """np.unique(values) of integers. (np.unique itself asks np.ma whether they are masked,
+    and importing numpy.ma costs a preprocess process ~0.04 s.)"""
+    ordered = np.sort(np.asarray(values, dtype=np.int64).ravel())
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
 def _lines_at(handle, rows: np.ndarray, parse) -> dict[int, str]:
     """{row: parse(line)} for the lines numbered `rows` (0-based) of an open text file, read
     once up to the last of them, keeping only those."""
-    wanted = np.unique(rows)
+    wanted = _distinct(rows)
     found: dict[int, str] = {}
     if not len(wanted):
         return found
@@ -846,25 +861,26 @@ def trim_to(sequence: bytes, width: int, policy: str) -> bytes:
     return sequence[start : start + width]
 
 
-def _split(labels, exact, given, table, method, val, test, seed, classes) -> np.ndarray:
-    """Split codes per record. Drawn splits keep identical sequences together."""
+def _split(labels, exact, given, table, method, val, test, seed, classes, order) -> np.ndarray:
+    """Split codes per record. Drawn splits keep identical sequences together. `order`: a
+    stable argsort of `exact`, if at hand."""
     if method == "given":
         return _given_split(labels, exact, given, table, val, seed, classes)
     stratify = method == "stratified"
-    return _draw_split(labels, exact, val, test, seed, stratify, table, classes)
+    return _draw_split(labels, exact, val, test, seed, stratify, table, classes, order)
 
 
-def _draw_split(labels, exact, val, test, seed, stratify, table, classes) -> np.ndarray:
+def _draw_split(labels, exact, val, test, seed, stratify, table, classes, order=None) -> np.ndarray:
     """Random (per-class if `stratify`) split of distinct sequences; 0/1/2 = train/val/test.
 
     One unit per distinct sequence, whose class is that of its first record, so identical
     sequences always share a split. test = 0 draws only a validation set.
     """
     rng = np.random.default_rng(seed)
-    first, group_of = _groups(exact)
+    first, group_of = _groups(exact, order)
     group_class = labels[first] if stratify else np.zeros(len(first), np.int64)
     group_split = np.zeros(len(first), dtype=np.uint8)
-    for k in np.unique(group_class):
+    for k in _distinct(group_class):
         members = rng.permutation(np.flatnonzero(group_class == k))
         if test == 0 and len(members) < 2:
             continue  # drawing validation only (from a given train split): too few to spare
@@ -883,11 +899,11 @@ def _draw_split(labels, exact, val, test, seed, stratify, table, classes) -> np.
     return group_split[group_of]
 
 
-def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _groups(keys: np.ndarray, order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """np.unique(keys, return_index=True, return_inverse=True) less the values: each distinct
-    key's first index, in key order, and each key's group. (One stable sort; np.unique's own
-    takes ~2x as long.)"""
-    order = np.argsort(keys, kind="stable")
+    key's first index, in key order, and each key's group. (One stable sort, or `order` if
+    given; np.unique's own takes ~2x as long.)"""
+    order = kernels.argsort_hashes(keys) if order is None else order
     ordered = keys[order]
     new = np.empty(len(keys), dtype=bool)
     new[:1] = True
@@ -900,7 +916,7 @@ def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _given_split(labels, exact, given, table, val, seed, classes) -> np.ndarray:
     """The split column as codes (every record has one: checked while reading)."""
     codes = given.copy()
-    present = set(np.unique(codes).tolist())
+    present = set(_distinct(codes).tolist())
     for needed in (0, 2):
         if needed not in present:
             raise InputError(table, f"the given split has no {SPLIT_NAMES[needed]!r} records")
@@ -914,17 +930,18 @@ def _given_split(labels, exact, given, table, val, seed, classes) -> np.ndarray:
 _SPLITS_IN_MASK = np.array([bin(mask).count("1") for mask in range(8)])
 
 
-def _leakage(exact, canonical, split_codes, alphabet: str) -> dict:
+def _leakage(exact, canonical, split_codes, alphabet: str, exact_order) -> dict:
     """Groups of identical (or reverse-complement) rows that span more than one split, found
     with sorts over the hashes (no Python object per row or per group): each leaking group
-    as (kind, split names, size, its first rows), in the order of their first rows."""
+    as (kind, split names, size, its first rows), in the order of their first rows.
+    `exact_order`: a stable argsort of `exact`."""
     rows, counts = [], {}
-    kinds = [("exact", exact)]
+    kinds = [("exact", exact, exact_order)]
     if alphabet in ("dna", "rna"):
-        kinds.append(("reverse_complement", canonical))
+        kinds.append(("reverse_complement", canonical, None))
     bits = (np.uint8(1) << split_codes.astype(np.uint8)).astype(np.uint8)
-    for kind, keys in kinds:
-        order = np.argsort(keys, kind="stable")
+    for kind, keys, order in kinds:
+        order = kernels.argsort_hashes(keys) if order is None else order
         sorted_keys = keys[order]
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
         del sorted_keys

@@ -20,11 +20,13 @@ rule ingest:
     cache: True
     conda:
         "../../envs/genoflow.yaml"
+    threads: config["threads"]
     params:
         args=ingest_args,
         code=code_version("ingest"),
     shell:
-        "python -m genoflow ingest {params.args} --out $(dirname {output.summary}) > {log} 2>&1"
+        "python -m genoflow ingest {params.args} --threads {threads}"
+        " --out $(dirname {output.summary}) > {log} 2>&1"
 
 
 rule ingest_matrix:

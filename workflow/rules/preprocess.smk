@@ -20,12 +20,13 @@ rule preprocess:
     cache: True
     conda:
         "../../envs/genoflow.yaml"
+    threads: config["threads"]
     params:
         args=preprocess_args,
         code=code_version("preprocess"),
     shell:
         "python -m genoflow preprocess --ingest $(dirname {input.summary}) {params.args}"
-        " --out $(dirname {output.meta}) > {log} 2>&1"
+        " --threads {threads} --out $(dirname {output.meta}) > {log} 2>&1"
 
 
 rule preprocess_series:
