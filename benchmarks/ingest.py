@@ -21,8 +21,9 @@ a slow moment of a shared machine falls on all of them alike:
                preprocess` (tokens.npy, split, leakage checks)
   genoflow, header labels   the same with the labels taken from the headers by a regex
                (`--label-pattern`; a Python regex match per record), short input only
-  genoflow, N threads   the same with `preprocess --threads N` (`--threads`, default 2):
-               digests, token rows and canonical hashes on N threads
+  genoflow, N threads   the same with `--threads N` for both stages (`--threads`, default 2):
+               checksums on a thread of their own, letters counted and digests, token rows
+               and canonical hashes made on N threads
 
 The reference parsers report the time of their own loop (interpreter start-up left out); the
 genoflow stages are timed from outside, start-up included, as the workflow runs them. Two more
@@ -164,9 +165,9 @@ def timed(command: list[str], log: Path, env: dict | None = None) -> dict:
 def genoflow_run(
     fastas: list[Path], work: Path, env: dict, labels: str = "samples", threads: int = 1
 ) -> dict:
-    """`genoflow ingest` then `genoflow preprocess --threads N` on a dataset's FASTA files,
-    each stage in its own process; labels from a sample sheet (one per file) or the headers
-    ("pattern")."""
+    """`genoflow ingest` then `genoflow preprocess` (each `--threads N`) on a dataset's FASTA
+    files, each stage in its own process; labels from a sample sheet (one per file) or the
+    headers ("pattern")."""
     ingested, prepared = work / "ingest", work / "preprocess"
     for folder in (ingested, prepared):
         shutil.rmtree(folder, ignore_errors=True)
@@ -178,11 +179,12 @@ def genoflow_run(
         rows = [f"{path}\t{path.name.split('.')[0].rsplit('-', 1)[1]}" for path in fastas]
         sheet.write_text("path\tlabel\n" + "\n".join(rows) + "\n")
         label_args = ["--samples", str(sheet)]
+    threads_args = ["--threads", str(threads)] if threads > 1 else []
     ingest = timed(
-        [*python, "ingest", "--alphabet", "dna", *label_args, "--out", str(ingested)],
+        [*python, "ingest", "--alphabet", "dna", *label_args, "--out", str(ingested),
+         *threads_args],
         work / "ingest.log", env,
     )  # fmt: skip
-    threads_args = ["--threads", str(threads)] if threads > 1 else []
     preprocess = timed(
         [*python, "preprocess", "--ingest", str(ingested), "--out", str(prepared), *threads_args],
         work / "preprocess.log", env,

@@ -294,7 +294,9 @@ def colliding_hashes(monkeypatch):
     """Every id gets the same 64-bit hash: each record is a candidate repeat of every other."""
     import genoflow.ingest as ingest_module
 
-    monkeypatch.setattr(ingest_module, "_id_hash", lambda record_id: 7)
+    monkeypatch.setattr(
+        ingest_module, "_id_hashes", lambda text, starts, sizes: np.full(len(starts), 7)
+    )
 
 
 def test_hash_collisions_alone_are_never_reported(tmp_path, colliding_hashes):

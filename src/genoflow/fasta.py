@@ -205,43 +205,44 @@ class _ChunkParser:
         if not len(headers):
             return None
         ids, descriptions = _headers(block, starts, ends)
-        header_lines = (headers + first_line).tolist()
+        header_lines = headers + first_line
         new_ids, new_descriptions, new_lines = ids[:-1], descriptions[:-1], header_lines[:-1]
         lengths = np.diff(at_header)
         done = bytes(sequence[int(at_header[0]) : int(at_header[-1])])
         if self.open is not None:  # one join: a long record is in memory twice at most
             new_ids.insert(0, self.open[0])
             new_descriptions.insert(0, self.open[1])
-            new_lines.insert(0, self.open[2])
+            new_lines = np.concatenate([[self.open[2]], new_lines])
             lengths = np.concatenate([[sum(map(len, self.pieces))], lengths])
             done = b"".join([*self.pieces, done])
             self.pieces = []
-        self.open = (ids[-1], descriptions[-1], header_lines[-1])
+        self.open = (ids[-1], descriptions[-1], int(header_lines[-1]))
         tail = int(at_header[-1])
         self.pieces = [bytes(sequence[tail:])] if tail < len(sequence) else []
         return self._batch(new_ids, new_descriptions, new_lines, done, lengths)
 
     def _batch(
-        self, ids: list[str], descriptions: list[str], lines: list[int], sequences: bytes,
+        self, ids: list[str], descriptions: list[str], lines, sequences: bytes,
         lengths: np.ndarray,
     ) -> FastaBatch:  # fmt: skip
         """A batch from descriptions, header lines, and the records' sequences joined; on a
         bad record, the records before it, keeping the error for read_fasta_batches to raise
         after them."""
         ends = np.cumsum(lengths, dtype=np.int64)
+        lines = np.asarray(lines, dtype=np.int64)  # (each header's line)
         bad = [i for i, text in enumerate(descriptions) if not text] if "" in ids else []
         if not self.allow_empty:
             bad += np.flatnonzero(lengths == 0).tolist()
         if bad:
             k = min(bad)
             if not descriptions[k]:
-                self.error = InputError(self.path, "header has no record id", line=lines[k])
+                self.error = InputError(self.path, "header has no record id", line=int(lines[k]))
             else:
                 problem = "empty sequence"
-                self.error = InputError(self.path, problem, line=lines[k], record=ids[k])
+                self.error = InputError(self.path, problem, line=int(lines[k]), record=ids[k])
             ids, descriptions, lines, ends = ids[:k], descriptions[:k], lines[:k], ends[:k]
             sequences = sequences[: int(ends[-1])] if k else b""
-        return FastaBatch(ids, descriptions, np.array(lines, dtype=np.int64), sequences, ends)
+        return FastaBatch(ids, descriptions, lines, sequences, ends)
 
 
 def _headers(block: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[list, list]:

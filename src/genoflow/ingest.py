@@ -26,7 +26,6 @@ import threading
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -345,10 +344,12 @@ def ingest(
 BATCH_BYTES = 1 << 22  # sequence bytes of BED or CSV records checked at once
 BATCH_RECORDS = 1 << 14
 LOWERCASE, AMBIGUOUS, INVALID = 1, 2, 4  # per-record flags (INVALID: not in the alphabet)
-# A record id's 64-bit hash, to find repeated ids within one run: Python's own string hash
-# (fast, and equal for equal ids within a process); equal hashes are only candidates, confirmed
-# by comparing the ids.
-_id_hash = hash
+
+
+def _id_hashes(text: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """64-bit hashes of the ids text[starts[i]:][:sizes[i]] (UTF-8), to find repeated ids:
+    equal ids hash alike; equal hashes are only candidates, confirmed by comparing the ids."""
+    return kernels.blake2b64(text, starts, starts + sizes)
 
 
 def _batched(source) -> Iterator[tuple[FastaBatch, list, list]]:
@@ -512,9 +513,10 @@ class _Records:
         if problems or np.any(flags & LOWERCASE):  # the letters written: recount
             letters = kernels.byte_counts(sequences)
         self.letters += letters
-        rows, row_sizes = _table_rows(ids, labels, splits, self.source_name, sequences, sizes)
+        id_field = _text_field(ids)
+        rows, row_sizes = _table_rows(id_field, labels, splits, self.source_name, sequences, sizes)
         self.out.write(rows)
-        self.id_hashes.frombytes(np.fromiter(map(_id_hash, ids), np.int64, len(ids)).tobytes())
+        self.id_hashes.frombytes(_id_hashes(*id_field).tobytes())
         self.lines.frombytes(lines.astype(np.int64).tobytes())
         self.lengths.frombytes(sizes.astype(np.int64).tobytes())
         self.offsets.frombytes((self.position + np.cumsum(row_sizes) - row_sizes).tobytes())
@@ -604,6 +606,8 @@ def _checksums(inputs, background: bool, stack: contextlib.ExitStack) -> Callabl
     at its next MiB."""
     if not background:
         return sha256sum
+    from concurrent.futures import ThreadPoolExecutor  # (~15 ms of imports: only when used)
+
     paths = [source.path for source in inputs]
     paths += [source.reference for source in inputs if isinstance(source, RegionInput)]
     stop = threading.Event()
@@ -629,20 +633,20 @@ def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return shift + np.arange(int(sizes.sum()), dtype=np.int64)
 
 
-def _table_rows(ids, labels, splits, source: str, sequences: bytes, sizes: np.ndarray):
+def _table_rows(id_field, labels, splits, source: str, sequences: bytes, sizes: np.ndarray):
     """The rows `id, label(s), split, source, sequence` of a batch as one bytes object, and
-    each row's size: each field from one join of its values, copied into place by the
-    kernels (no Python work per row)."""
+    each row's size: each field from one join of its values (the ids: as _text_field gives
+    them), copied into place by the kernels (no Python work per row)."""
     if splits.count(None) == len(splits):  # (usual: no split given)
         splits = [""] * len(splits)
     elif None in splits:
         splits = [split or "" for split in splits]
     letters = np.frombuffer(sequences, dtype=np.uint8)
     fields = [
-        _text_field(ids),
+        id_field,
         _text_field(labels),
         _text_field(splits),
-        _text_field([source] * len(ids)),
+        _text_field([source] * len(sizes)),
         (letters, np.cumsum(sizes) - sizes, sizes),
     ]
     return kernels.tsv_rows(fields)

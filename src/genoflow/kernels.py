@@ -19,11 +19,14 @@ import ctypes
 import hashlib
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 SOURCE = Path(__file__).with_name("kernels.c")
 # -O3, not -march=native: a shared cache folder may serve nodes with different CPUs.
@@ -33,7 +36,7 @@ _bytes = ctypes.c_char_p  # bytes in (read only, no copy)
 _out = ctypes.c_void_p  # a writable buffer's address
 _i64 = ctypes.c_int64
 _SIGNATURES = {
-    "gf_blake2b64": (None, [_bytes, _out, _out, _i64, _out]),
+    "gf_blake2b64": (None, [_out, _out, _out, _i64, _out]),
     "gf_encode_rows": (None, [_bytes, _out, _out, _i64, _bytes, _i64, _out]),
     "gf_canonical": (None, [_out, _out, _i64, _i64, _bytes, _out, _out, _out, _out]),
     "gf_fasta_lines": (_i64, [_bytes, _i64, ctypes.c_int, _i64, *[_out] * 6]),
@@ -119,6 +122,8 @@ def threads(n: int) -> Iterator[None]:
     if n == 1 or _workers is not None:  # (nested: the outer pool serves)
         yield
         return
+    from concurrent.futures import ThreadPoolExecutor  # (~15 ms of imports: only when used)
+
     with ThreadPoolExecutor(n - 1, thread_name_prefix="genoflow-kernels") as pool:
         _workers = (pool, n)
         try:
@@ -142,8 +147,9 @@ def _in_parts(run: Callable[[int, int], None], sizes: np.ndarray) -> None:
     futures = [pool.submit(run, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:], strict=True)]
     try:
         run(bounds[0], bounds[1])
-    finally:
-        wait(futures)  # (the parts write into the caller's arrays: all done before it goes on)
+    finally:  # the parts write into the caller's arrays: all must be done before it goes on
+        for future in futures:
+            future.exception()  # (waits for it; raises nothing)
     for future in futures:
         future.result()  # raises a part's error
 
@@ -189,16 +195,19 @@ def _ranges(size: int, starts, ends) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def blake2b64(data: bytes, starts, ends) -> np.ndarray:
-    """Per range [starts[i], ends[i]) of `data`: its 8-byte BLAKE2b digest as a little-endian
-    uint64, i.e. int.from_bytes(hashlib.blake2b(piece, digest_size=8).digest(), "little")."""
+def blake2b64(data, starts, ends) -> np.ndarray:
+    """Per range [starts[i], ends[i]) of `data` (bytes, or a uint8 array): its 8-byte BLAKE2b
+    digest as a little-endian uint64, i.e. int.from_bytes(hashlib.blake2b(piece,
+    digest_size=8).digest(), "little")."""
+    data = np.frombuffer(data, dtype=np.uint8)
     starts, ends = _ranges(len(data), starts, ends)
     out = np.empty(len(starts), dtype=np.uint64)
 
     def run(lo: int, hi: int) -> None:
         _library().gf_blake2b64(
-            data, _address(starts[lo:hi]), _address(ends[lo:hi]), hi - lo, _address(out[lo:hi])
-        )
+            _address(data), _address(starts[lo:hi]), _address(ends[lo:hi]), hi - lo,
+            _address(out[lo:hi]),
+        )  # fmt: skip
 
     _in_parts(run, ends - starts)
     return out
