@@ -5,29 +5,48 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 CORES ?= 2
+CONFIG ?=
 SNAKEMAKE_ARGS ?=
 
 BIN := $(VENV)/bin
 # Jobs call `python -m genoflow`: put the venv first on PATH for Snakemake and its jobs.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-reruns test-cluster lint report bench install install-test install-cluster clean
+.PHONY: run test test-slow test-reruns test-faults test-cluster lint report bench benchmarks install install-test install-cluster clean
 
+# make run CONFIG=mine.yaml CORES=4: your own config instead of the demo's.
 run: $(VENV)/.installed
-	snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+	snakemake --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG)) $(SNAKEMAKE_ARGS)
+	@echo "Report: results/report/index.html. Your own data: genoflow init (README); run"
+	@echo "'source $(VENV)/bin/activate' first to have snakemake and genoflow on your PATH."
 
 report: $(VENV)/.installed
 	snakemake --cores 1 --report results/report.zip $(SNAKEMAKE_ARGS)
 
 # The report tests open the report in a real headless Chromium (Debian's; installed if missing).
+SLOW_TESTS := --ignore=tests/cluster --ignore=tests/test_workflow_reruns.py \
+	--ignore=tests/test_faults.py --ignore=tests/test_hostile_paths.py --ignore=tests/test_crashes.py
+
 test: $(VENV)/.installed-test
 	scripts/install-chromium.sh
-	pytest -q --ignore=tests/cluster --ignore=tests/test_workflow_reruns.py
+	pytest -q $(SLOW_TESTS) -m "not slow"
+
+# Extra whole workflow runs (~6 min): a config written by `genoflow init`, the workflow from a
+# shell with no python on PATH, two runs compared byte for byte, Snakemake's --report, and the
+# splice-site interpretation check; kept apart so `make test` stays under 15 minutes.
+test-slow: $(VENV)/.installed-test
+	pytest -q $(SLOW_TESTS) -m slow
 
 # Slower end-to-end checks of reruns (~2 min): the between-workflow cache, a kill -9 resume,
 # DDP with 2 processes and the code-change rerun lists; kept apart so `make test` stays fast.
 test-reruns: $(VENV)/.installed-test
 	pytest -q tests/test_workflow_reruns.py
+
+# Bad and hostile input, planted files, crashes and faults (~6 min): a battery of malformed
+# inputs and configs, planted checkpoints, each stage killed at a random point, a full disk
+# (a small tmpfs; needs root, as on CI), and the whole workflow on hostile paths.
+test-faults: $(VENV)/.installed-test
+	pytest -q tests/test_faults.py tests/test_crashes.py tests/test_hostile_paths.py
 
 # The workflow through workflow/profiles/slurm on a real single-node SLURM cluster that
 # scripts/slurm-cluster.sh installs (Debian packages; needs root) and starts on this machine.
@@ -38,8 +57,8 @@ test-cluster: $(VENV)/.installed-cluster
 	scripts/slurm-cluster.sh start && GENOFLOW_SLURM=1 pytest -q tests/cluster
 
 lint: $(VENV)/.installed-test
-	ruff check src tests workflow benchmarks
-	ruff format --check src tests benchmarks
+	ruff check src tests workflow benchmarks scripts
+	ruff format --check src tests benchmarks scripts
 	snakefmt --check Snakefile workflow/rules
 	snakemake --lint
 
@@ -62,6 +81,14 @@ bench: $(VENV)/.installed-bench $(KERAS_VENV)/.installed
 			$(BIN)/python $$script $(BENCH_ARGS); \
 		fi; \
 	done
+
+# The model-quality suite (not part of make test): every config of workflow/configs/ and the
+# demo through the real workflow, genoflow's numbers beside the published ones; prints a table
+# per config with its CPU time and writes benchmarks/results/suite.json. Hours on 2 cores;
+# one config: make benchmarks SUITE="cnnprom_ecoli".
+SUITE ?=
+benchmarks: $(VENV)/.installed
+	$(BIN)/python benchmarks/suite.py --cores $(CORES) $(if $(SUITE),--only $(SUITE))
 
 $(VENV)/.installed-bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

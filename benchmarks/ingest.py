@@ -153,8 +153,11 @@ def timed(command: list[str], log: Path, env: dict | None = None) -> dict:
     with open(log, "w") as handle:
         result = subprocess.run(
             [TIME, "-f", "%M", "-o", str(peak_file), *command],
-            stdout=subprocess.PIPE, stderr=handle, env=env, check=False,
-        )  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=handle,
+            env=env,
+            check=False,
+        )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"{command} failed ({result.returncode}); see {log}:\n{log.read_text()[-3000:]}")
@@ -181,14 +184,24 @@ def genoflow_run(
         label_args = ["--samples", str(sheet)]
     threads_args = ["--threads", str(threads)] if threads > 1 else []
     ingest = timed(
-        [*python, "ingest", "--alphabet", "dna", *label_args, "--out", str(ingested),
-         *threads_args],
-        work / "ingest.log", env,
-    )  # fmt: skip
+        [
+            *python,
+            "ingest",
+            "--alphabet",
+            "dna",
+            *label_args,
+            "--out",
+            str(ingested),
+            *threads_args,
+        ],
+        work / "ingest.log",
+        env,
+    )
     preprocess = timed(
         [*python, "preprocess", "--ingest", str(ingested), "--out", str(prepared), *threads_args],
-        work / "preprocess.log", env,
-    )  # fmt: skip
+        work / "preprocess.log",
+        env,
+    )
     return {"ingest": ingest, "preprocess": preprocess}
 
 
@@ -209,22 +222,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shapes", default="short,long,short.gz", help="inputs to run")
     parser.add_argument("--work-dir", type=Path, help="where to generate (default: a temp dir)")
     parser.add_argument(
-        "--only", default="", help="comma-separated methods to run (floor, biopython, "
+        "--only",
+        default="",
+        help="comma-separated methods to run (floor, biopython, "
         "simplefasta, pyfastx, gzip, genoflow); default all",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--src", type=Path, default=REPO / "src",
+        "--src",
+        type=Path,
+        default=REPO / "src",
         help="the genoflow sources to run (e.g. another checkout's src, for a before/after)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--compare-src", type=Path,
+        "--compare-src",
+        type=Path,
         help="another checkout's src to run beside --src in the same rounds (before/after)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--threads", type=int, default=min(2, os.cpu_count() or 1),
+        "--threads",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
         help="preprocess --threads of the 'genoflow, N threads' row (default: 2 where the"
         " machine has 2 cores; 1 leaves the row out)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--results", type=Path, default=HERE / "results" / "ingest.json", help="JSON output"
     )
@@ -260,7 +280,7 @@ def benchmark(args, work: Path) -> dict:
     env = dict(environ, PYTHONPATH=str(args.src.resolve()))
     compare_env = args.compare_src and dict(environ, PYTHONPATH=str(args.compare_src.resolve()))
     for sources in filter(None, (env, compare_env)):
-        imports = "import genoflow.cli, genoflow.ingest, genoflow.preprocess"
+        imports = "import genoflow.cli, genoflow.io.ingest, genoflow.preprocess.sequences"
         subprocess.run([sys.executable, "-c", imports], env=sources, check=True)
     only = {m.strip() for m in args.only.split(",") if m.strip()}
 
@@ -281,8 +301,9 @@ def benchmark(args, work: Path) -> dict:
             half = records // 2
             files[base] = [work / f"{base}-pos.fa", work / f"{base}-neg.fa"]
             sizes[base] = generate_fasta(files[base][0], half, length, 0, 1, "pos")
-            sizes[base] += generate_fasta(files[base][1], records - half, length, 1, half + 1,
-                                          "neg")  # fmt: skip
+            sizes[base] += generate_fasta(
+                files[base][1], records - half, length, 1, half + 1, "neg"
+            )
         if shape.endswith(".gz"):
             files[shape] = [path.with_name(path.name + ".gz") for path in files[base]]
             for plain_path, packed_path in zip(files[base], files[shape], strict=True):
@@ -328,7 +349,7 @@ def benchmark(args, work: Path) -> dict:
             start = "import genoflow.cli as cli; cli._streaming_stage(); import genoflow.{}"
             startup = [
                 timed([sys.executable, "-c", start.format(stage)], work / "startup.log", env)
-                for stage in ("ingest", "preprocess")
+                for stage in ("io.ingest", "preprocess.sequences")
             ]
             startup_wall = sum(measured["wall"] for measured in startup)
             methods.setdefault("genoflow start-up x2", []).append(
@@ -351,12 +372,15 @@ def benchmark(args, work: Path) -> dict:
 def report(runs: dict, sizes: dict, args) -> dict:
     """Print the table and return the JSON: per shape and method, MB/s median and range."""
     out = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                    "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
         "repeats": args.repeats,
         "scale": args.scale,
         "shapes": {},
-    }  # fmt: skip
+    }
     header = (
         f"{'input':9} {'method':34} {'MB/s median':>11} {'min-max':>15} {'vs floor':>9}"
         f" {'vs biopython':>12} {'peak RSS MB':>11}"
@@ -385,9 +409,12 @@ def report(runs: dict, sizes: dict, args) -> dict:
             row["vs_biopython"] = median / biopython if biopython else None
             row["vs_gzip"] = median / gunzip if gunzip else None
             versus = (
-                f"{row['vs_floor']:9.2f}" if floor else
-                f"{row['vs_gzip']:>6.2f} gz" if gunzip else f"{'':9}"
-            )  # fmt: skip
+                f"{row['vs_floor']:9.2f}"
+                if floor
+                else f"{row['vs_gzip']:>6.2f} gz"
+                if gunzip
+                else f"{'':9}"
+            )
             print(
                 f"{shape:9} {method:34} {median:11.1f}"
                 f" {row['mb_per_s_min']:7.1f}-{row['mb_per_s_max']:<7.1f} {versus}"

@@ -13,7 +13,7 @@ The windows (z-scored) are exported to an .npz that every side reads.
 Sides, each in a fresh process, in alternating order per repetition:
   keras    benchmarks/keras_reference.py in the Keras venv (tensorflow-cpu): LSTM(64) ->
            Dense(1), Adam, MSE, batch 32, 100 epochs, `fit(verbose=0)`;
-  genoflow `genoflow.train.train` on the preprocessed folder, as `genoflow train` runs it: the
+  genoflow `genoflow.tasks.train.train` on the preprocessed folder, as `genoflow train` runs it: the
            LSTM forecaster a user picks for this (hidden 64, one direction, `pool: flatten`,
            so a dense layer reads the LSTM's outputs), batch 32, 100 epochs, lr 1e-3, no weight
            decay, no LR schedule, no gradient clipping, early stopping out of reach (patience
@@ -55,8 +55,8 @@ def make_data(root: Path, seed: int) -> tuple[Path, Path]:
     import numpy as np
 
     from genoflow.data import WindowBatches, WindowDataModule
-    from genoflow.expression import ingest_matrix
-    from genoflow.timeseries import preprocess_series
+    from genoflow.io.expression import ingest_matrix
+    from genoflow.preprocess.series import preprocess_series
 
     rng = np.random.default_rng(seed)
     t = np.arange(POINTS)
@@ -88,7 +88,7 @@ def worker_genoflow(args) -> dict:
     import numpy as np
     import torch
 
-    from genoflow.train import TrainConfig, load_model, train
+    from genoflow.tasks.train import TrainConfig, load_model, train
 
     imported = time.perf_counter() - STARTED
     out = Path(tempfile.mkdtemp(prefix="genoflow-bench-keras-"))
@@ -208,9 +208,11 @@ def run_side(side: str, args, data: Path, windows: Path) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--keras-python", type=Path, default=REPO / ".venv-keras" / "bin" / "python",
+        "--keras-python",
+        type=Path,
+        default=REPO / ".venv-keras" / "bin" / "python",
         help="python of a venv with tensorflow-cpu (make bench creates .venv-keras)",
-    )  # fmt: skip
+    )
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -282,11 +284,15 @@ def main(argv: list[str] | None = None) -> None:
         result["machine"]["tensorflow"] = runs[0]["keras"]["tensorflow"]
 
     print()
-    print(f"LSTM {args.hidden} -> dense 1, {INPUT}-step windows, 1000 training windows, batch"
-          f" {args.batch_size}, Adam, MSE, {args.epochs} epochs, {args.threads} threads;"
-          f" median (min-max) over {args.reps} repetitions")  # fmt: skip
-    print(f"{'side':<10}{'params':>8}{'training s':>22}{'process s':>22}"
-          f"{'final train MSE':>26}{'test MSE':>26}")  # fmt: skip
+    print(
+        f"LSTM {args.hidden} -> dense 1, {INPUT}-step windows, 1000 training windows, batch"
+        f" {args.batch_size}, Adam, MSE, {args.epochs} epochs, {args.threads} threads;"
+        f" median (min-max) over {args.reps} repetitions"
+    )
+    print(
+        f"{'side':<10}{'params':>8}{'training s':>22}{'process s':>22}"
+        f"{'final train MSE':>26}{'test MSE':>26}"
+    )
     for side in sides:
         s = result[side]
         print(

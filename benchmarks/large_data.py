@@ -142,8 +142,8 @@ def mapped(path):
 
 import torch, lightning as L
 from genoflow.data import TokenDataModule
-from genoflow.io import read_json
-from genoflow.tasks import SequenceClassifier
+from genoflow.formats.files import read_json
+from genoflow.tasks.modules import SequenceClassifier
 
 data_dir, batches, batch_size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 torch.set_num_threads(2)

@@ -13,7 +13,7 @@ fresh processes and in alternating order,
   raw      a minimal PyTorch loop: the same `SequenceModel` (fixed one-hot embedding -> LSTM ->
            pool -> linear), token and label tensors in memory, a shuffled permutation sliced
            into batches of 128, Adam, cross-entropy; nothing else;
-  genoflow `genoflow.train.train` exactly as `genoflow train` calls it, with the default
+  genoflow `genoflow.tasks.train.train` exactly as `genoflow train` calls it, with the default
            `TrainConfig` (Lightning; TokenDataModule reading batches of the memory-mapped
            token array; one-hot on the fly; AdamW, gradient clipping, deterministic mode,
            validation, early stopping, checkpoints, the log progress bar, history.csv).
@@ -64,8 +64,9 @@ def make_dataset(root: Path, records: int, length: int, seed: int) -> Path:
     """Random DNA of one length with random pos/neg labels, ingested and preprocessed."""
     import numpy as np
 
-    from genoflow.ingest import FastaInput, ingest
-    from genoflow.preprocess import preprocess
+    from genoflow.io.ingest import ingest
+    from genoflow.io.sources import FastaInput
+    from genoflow.preprocess.sequences import preprocess
 
     rng = np.random.default_rng(seed)
     letters = np.frombuffer(b"ACGT", dtype=np.uint8)
@@ -93,10 +94,10 @@ def worker_raw(args) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from genoflow.checkpoint import token_model
-    from genoflow.data import SPLIT_CODES
-    from genoflow.io import read_json
-    from genoflow.preprocess import load_arrays
+    from genoflow.formats.arrays import load_arrays
+    from genoflow.formats.files import read_json
+    from genoflow.models.build import token_model
+    from genoflow.registry import SPLIT_CODES
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -142,7 +143,7 @@ def worker_genoflow(args) -> dict:
     """genoflow's full training path, as `genoflow train` runs it."""
     import csv
 
-    from genoflow.train import TrainConfig, train
+    from genoflow.tasks.train import TrainConfig, train
 
     out = Path(tempfile.mkdtemp(prefix="genoflow-bench-run-"))
     config = TrainConfig(
@@ -164,8 +165,8 @@ def worker_genoflow(args) -> dict:
     )
     with open(out / "history.csv") as handle:
         seconds = [float(row["seconds"]) for row in csv.DictReader(handle)]
-    from genoflow.data import SPLIT_CODES
-    from genoflow.preprocess import load_arrays
+    from genoflow.formats.arrays import load_arrays
+    from genoflow.registry import SPLIT_CODES
 
     arrays = load_arrays(args.data)
     n_train = int((arrays["split"] == SPLIT_CODES["train"]).sum())
@@ -186,7 +187,7 @@ def worker_steps(args) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from genoflow.checkpoint import token_model
+    from genoflow.models.build import token_model
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -279,13 +280,19 @@ def throughput(args, precision: str) -> dict:
     root = Path(tempfile.mkdtemp(prefix="genoflow-bench-train-"))
     # train split = 96 % of the records: enough records for --train-batches full batches
     records = int(args.train_batches * args.batch_size / 0.96) + 2
-    print(f"throughput ({args.device}, {precision}): preparing {records} random DNA records"
-          f" of length {args.length} ...")  # fmt: skip
+    print(
+        f"throughput ({args.device}, {precision}): preparing {records} random DNA records"
+        f" of length {args.length} ..."
+    )
     data = make_dataset(root, records, args.length, args.seed)
     options = dict(
-        data=data, epochs=args.epochs, batch_size=args.batch_size, model_args=args.model_args,
-        device=args.device, precision=precision,
-    )  # fmt: skip
+        data=data,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        model_args=args.model_args,
+        device=args.device,
+        precision=precision,
+    )
     runs = []
     sides = ["raw", "genoflow"] + (["genoflow_compare"] if args.compare_src else [])
     for rep in range(args.reps):
@@ -334,10 +341,12 @@ def throughput(args, precision: str) -> dict:
         )
         result["ratio_compare_over_raw"] = summary([r["ratio_compare"] for r in runs])
     print()
-    print(f"LSTM {result['model']}, batch {args.batch_size}, length {args.length},"
-          f" {result['train_samples']} training sequences, {args.epochs} epochs (first excluded),"
-          f" {args.reps} alternating repetitions; {args.device}, {precision};"
-          " median (min-max)")  # fmt: skip
+    print(
+        f"LSTM {result['model']}, batch {args.batch_size}, length {args.length},"
+        f" {result['train_samples']} training sequences, {args.epochs} epochs (first excluded),"
+        f" {args.reps} alternating repetitions; {args.device}, {precision};"
+        " median (min-max)"
+    )
     print(f"{'':<28}{'samples/s':>24}")
     print(f"{'raw PyTorch loop':<28}{fmt(result['raw_samples_per_s']):>24}")
     print(f"{'genoflow train()':<28}{fmt(result['genoflow_samples_per_s']):>24}")
@@ -357,10 +366,16 @@ def families(args) -> dict:
         for length in (int(x) for x in args.lengths.split(",")):
             for precision in precisions:
                 result = run_worker(
-                    "steps", args, allow_fail=True, family=family, length=length,
-                    batch_size=args.family_batch, steps=args.steps, device=args.device,
+                    "steps",
+                    args,
+                    allow_fail=True,
+                    family=family,
+                    length=length,
+                    batch_size=args.family_batch,
+                    steps=args.steps,
+                    device=args.device,
                     precision=precision,
-                )  # fmt: skip
+                )
                 if result is None:
                     failed.append({"family": family, "length": length, "precision": precision})
                     print(f"  {family:<12}{length:>6}  {precision:<11} FAILED (see above)")
@@ -396,12 +411,16 @@ def print_families(result: dict) -> None:
     for f in result["failed"]:
         print(f"FAILED: {f['family']} length {f['length']} {f['precision']}")
     device = result["gpu"] or result["device"]
-    print(f"training steps, batch {result['batch_size']}, default hyperparameters, device"
-          f" {device}; median (min-max) over {result['steps']} steps")  # fmt: skip
+    print(
+        f"training steps, batch {result['batch_size']}, default hyperparameters, device"
+        f" {device}; median (min-max) over {result['steps']} steps"
+    )
     cuda = result["device"] == "cuda"
     memory = "peak GPU MB" if cuda else "peak RSS MB (growth)"
-    print(f"{'family':<12}{'length':>7}  {'precision':<11}{'s / 1k sequences':>24}"
-          f"{'samples/s':>20}  {memory}")  # fmt: skip
+    print(
+        f"{'family':<12}{'length':>7}  {'precision':<11}{'s / 1k sequences':>24}"
+        f"{'samples/s':>20}  {memory}"
+    )
     for r in result["rows"]:
         mem = (
             f"{r['peak_gpu_mb']:.0f}"

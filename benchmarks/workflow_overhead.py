@@ -8,9 +8,10 @@ Each repetition runs the bundled demo from scratch, exactly as `make run` does
 folder that links Snakefile, config.yaml, workflow/ and src/ (so the relative paths of the
 config resolve as in the repository; no results/ or .snakemake/ are shared).
 
-Every job of the demo is a shell command that runs `python -m genoflow ...`. A small `python`
-shim first on the jobs' PATH writes each job's start and end (wall clock, ns) to a log and
-execs the interpreter (its own cost is a bash start, a few ms per job). From these intervals:
+Every job of the demo is a shell command that runs `<python> -m genoflow ...`. A small shim,
+given to the workflow as that Python ($GENOFLOW_PYTHON), writes each job's start and end (wall
+clock, ns) to a log and execs the interpreter (its own cost is a bash start, a few ms per
+job). From these intervals:
   wall      the snakemake process, from launch to exit;
   in jobs   the union over time of the job intervals (with --cores 2 two jobs may run at once,
             so the union is the time during which at least one job runs; summing the jobs'
@@ -85,6 +86,7 @@ def run_once(root: Path, cores: int, extra: list[str]) -> dict:
     env = dict(os.environ)
     env["PATH"] = f"{shim_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["GENOFLOW_BENCH_PYTHON"], env["GENOFLOW_BENCH_JOBS"] = sys.executable, str(jobs_log)
+    env["GENOFLOW_PYTHON"] = str(shim_dir / "python")  # the Python the jobs run
     command = [sys.executable, "-m", "snakemake", "--cores", str(cores), *extra]
     with open(root / "snakemake.log", "w") as log:
         started = time.time()
@@ -176,9 +178,14 @@ def print_run(rep: int, run: dict) -> None:
 
 def write_results(runs: list[dict], args) -> None:
     keys = (
-        "wall_seconds", "in_jobs_seconds", "overhead_seconds", "startup_seconds", "gaps_seconds",
-        "wrapup_seconds", "job_seconds_sum",
-    )  # fmt: skip
+        "wall_seconds",
+        "in_jobs_seconds",
+        "overhead_seconds",
+        "startup_seconds",
+        "gaps_seconds",
+        "wrapup_seconds",
+        "job_seconds_sum",
+    )
     result = {k: summary([r[k] for r in runs]) for k in keys}
     result["overhead_percent"] = summary([100 * r["overhead_share"] for r in runs])
     result["goal"] = "overhead < 10 % of the wall time"
@@ -196,8 +203,10 @@ def write_results(runs: list[dict], args) -> None:
     result["when"] = time.strftime("%Y-%m-%d %H:%M:%S")
 
     print()
-    print(f"the demo workflow (`make run`: snakemake --cores {args.cores}), {runs[0]['jobs']} jobs;"
-          f" median (min-max) over {len(runs)} runs")  # fmt: skip
+    print(
+        f"the demo workflow (`make run`: snakemake --cores {args.cores}), {runs[0]['jobs']} jobs;"
+        f" median (min-max) over {len(runs)} runs"
+    )
     rows = [
         ("wall time, s", "wall_seconds"),
         ("inside jobs (union), s", "in_jobs_seconds"),

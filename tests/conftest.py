@@ -35,8 +35,9 @@ def write_motif_fasta(path: Path, n: int = 300, length: int = 40, seed: int = 0)
 @pytest.fixture(scope="session")
 def motif_data(tmp_path_factory) -> Path:
     """A preprocessed binary dataset (300 x 40 nt) in a session-wide folder."""
-    from genoflow.ingest import FastaInput, ingest
-    from genoflow.preprocess import preprocess
+    from genoflow.io.ingest import ingest
+    from genoflow.io.sources import FastaInput
+    from genoflow.preprocess.sequences import preprocess
 
     root = tmp_path_factory.mktemp("motif")
     fasta = root / "motif.fa"
@@ -67,9 +68,9 @@ def make_run(
 ) -> Path:
     """A run folder as `genoflow train` + `genoflow evaluate` leave it, without training:
     synthetic predictions (higher `skill`, better) written by the real writers."""
-    from genoflow.io import write_json
-    from genoflow.metrics import evaluate
-    from genoflow.train import write_predictions
+    from genoflow.evaluate.metrics import evaluate
+    from genoflow.formats.files import write_json
+    from genoflow.formats.predictions import write_predictions
 
     rng = np.random.default_rng([seed, len(model), len(classes), n])
     y = np.arange(n) % len(classes)
@@ -95,6 +96,7 @@ def make_run(
         "train_seconds": 12.5 + seed,
         "epochs": epochs,
         "best_epoch": epochs - 2,
+        "best_val_loss": round(1.0 / (1.0 + skill), 6),  # a better model validates better too
         "device": "cpu",
         "precision": "32-true",
         "stopped_early": False,
@@ -106,8 +108,10 @@ def make_run(
     return run
 
 
-def _write_info(run: Path, model: str, kind: str, seed: int, epochs: int) -> None:
-    from genoflow.io import write_json
+def _write_info(
+    run: Path, model: str, kind: str, seed: int, epochs: int, val_loss: float = 0.5
+) -> None:
+    from genoflow.formats.files import write_json
 
     write_json(
         run / "train.json",
@@ -119,6 +123,7 @@ def _write_info(run: Path, model: str, kind: str, seed: int, epochs: int) -> Non
             "train_seconds": 12.5 + seed,
             "epochs": epochs,
             "best_epoch": max(0, epochs - 2),
+            "best_val_loss": val_loss,
             "device": "cpu",
             "precision": "32-true",
             "stopped_early": False,
@@ -132,7 +137,7 @@ def _write_info(run: Path, model: str, kind: str, seed: int, epochs: int) -> Non
 def _write_loss_history(run: Path, kind: str, epochs: int) -> int:
     """history.csv as training leaves it: epochs for neural models, one row per ridge penalty
     for the ridge baselines, the header only for persistence. Returns the rows written."""
-    from genoflow.io import write_history
+    from genoflow.formats.predictions import write_history
 
     if kind == "persistence":
         rows = []
@@ -171,8 +176,8 @@ def make_regression_run(
     """A regression run folder without training: measured values and predictions with noise
     of scale `noise` (smaller, better), written by train.write_regression_predictions and
     scored by the real metrics.evaluate."""
-    from genoflow.metrics import evaluate
-    from genoflow.train import write_regression_predictions
+    from genoflow.evaluate.metrics import evaluate
+    from genoflow.formats.predictions import write_regression_predictions
 
     truth_rng = np.random.default_rng([len(targets), n])  # the same records for every model
     truth = truth_rng.normal(size=(n, len(targets))) * (1 + np.arange(len(targets)))
@@ -183,7 +188,7 @@ def make_regression_run(
     write_regression_predictions(run / "predictions.tsv", ids, truth, predicted, targets)
     evaluate(run / "predictions.tsv", run / "metrics.json", n_boot=30, seed=seed)
     rows = _write_loss_history(run, kind, epochs)
-    _write_info(run, model, kind, seed, rows)
+    _write_info(run, model, kind, seed, rows, val_loss=round(noise**2, 6))
     return run
 
 
@@ -221,7 +226,8 @@ def make_forecast_run(
     with the horizon (smaller `noise`, better)."""
     import pandas as pd
 
-    from genoflow.metrics import FORECAST_COLUMNS, evaluate
+    from genoflow.evaluate.metrics import evaluate
+    from genoflow.formats.predictions import FORECAST_COLUMNS
 
     genes, series = list(genes), list(series)
     values = forecast_truth(genes, series, length)
@@ -261,7 +267,9 @@ def make_forecast_run(
     table.to_csv(run / "predictions.tsv", sep="\t", index=False, float_format="%.6g")
     evaluate(run / "predictions.tsv", run / "metrics.json", n_boot=20, seed=seed)
     rows_written = _write_loss_history(run, kind, epochs)
-    _write_info(run, model, kind, seed, rows_written)
+    # persistence repeats the last value: its validation error is not the noise's
+    val_loss = 0.02 if kind == "persistence" else round(noise**2, 6)
+    _write_info(run, model, kind, seed, rows_written, val_loss=val_loss)
     return run
 
 
@@ -312,8 +320,9 @@ def open_in_chromium(page_path: Path, screenshot: str) -> dict:
                 problems.append(f"request outside the file: {route.request.url}")
                 route.abort()
 
-            page.route(lambda url: not url.startswith(("file:", "data:", "blob:", "about:")),
-                       outside)  # fmt: skip
+            page.route(
+                lambda url: not url.startswith(("file:", "data:", "blob:", "about:")), outside
+            )
             page.on(
                 "console", lambda m: m.type == "error" and problems.append(f"console: {m.text}")
             )

@@ -1,4 +1,4 @@
-"""genoflow.checkpoint: a model.ckpt's network rebuilt without Lightning scores as the task
+"""genoflow.formats.checkpoint: a model.ckpt's network rebuilt without Lightning scores as the task
 module's own network does, for every sequence task."""
 
 from __future__ import annotations
@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from genoflow.checkpoint import MODEL_FORMAT, read_checkpoint, sequence_model
 from genoflow.errors import InputError
-from genoflow.train import TASK_MODULES
+from genoflow.formats.checkpoint import MODEL_FORMAT, read_checkpoint
+from genoflow.models.build import sequence_model
+from genoflow.tasks.train import TASK_MODULES
 
 TASKS = {
     "classification": {"classes": ["a", "b", "c"]},
@@ -25,10 +26,14 @@ def test_rebuilt_network_scores_as_the_task_modules(tmp_path, task, model_type):
     args = {"lstm": {"hidden": 8}, "transformer": {"dim": 8, "heads": 2}, "cnn": {"channels": 8}}
     module = TASK_MODULES[task](model_type, args[model_type], "dna", **TASKS[task]).eval()
     payload = {
-        "format": MODEL_FORMAT, "task": task, "model_type": model_type, "model_args": {},
-        "module_args": dict(module.hparams), "meta": {},
+        "format": MODEL_FORMAT,
+        "task": task,
+        "model_type": model_type,
+        "model_args": {},
+        "module_args": dict(module.hparams),
+        "meta": {},
         "state_dict": module.state_dict(),
-    }  # fmt: skip
+    }
     torch.save(payload, tmp_path / "model.ckpt")
     model = sequence_model(read_checkpoint(tmp_path / "model.ckpt"), tmp_path / "model.ckpt")
     tokens = torch.randint(1, 5, (3, 30), dtype=torch.uint8)

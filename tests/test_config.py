@@ -239,10 +239,11 @@ def keyword_defaults(function) -> dict:
 def definition_from_source(module: str, name: str):
     """One top-level class or function of a genoflow module, compiled alone from its source.
 
-    genoflow.train and genoflow.baselines import Lightning (about 10 s), too slow for a unit
-    test; TrainConfig and train_kmer_baseline's signature need nothing but `dataclasses`.
+    genoflow.tasks.train and genoflow.evaluate.baselines import Lightning (about 10 s), too
+    slow for a unit test; TrainConfig and train_kmer_baseline's signature need nothing but
+    `dataclasses`. `module` is its path below genoflow/, e.g. "tasks/train".
     """
-    source = Path(genoflow.__file__).with_name(f"{module}.py")
+    source = Path(genoflow.__file__).parent / f"{module}.py"
     tree = ast.parse(source.read_text(), filename=str(source))
     kinds = (ast.ClassDef, ast.FunctionDef)
     (node,) = [n for n in tree.body if isinstance(n, kinds) and n.name == name]
@@ -255,7 +256,7 @@ def definition_from_source(module: str, name: str):
 
 def test_train_defaults_match_trainconfig(schema):
     """Every `train` default in the schema equals TrainConfig's, and every option has one."""
-    train_config = definition_from_source("train", "TrainConfig")
+    train_config = definition_from_source("tasks/train", "TrainConfig")
     assert dataclasses.is_dataclass(train_config)
     schema_defaults = {
         key: spec["default"]
@@ -271,13 +272,17 @@ def test_train_defaults_match_trainconfig(schema):
 
 
 def model_branches(schema) -> dict[str, dict]:
-    """model type -> `then` properties of the schema's allOf branch for that type."""
+    """model type -> the `then` properties of the schema's allOf branches for that type (a
+    later branch that only sets a default, such as lstm and gru's `stem: auto`, merged in)."""
     branches = {}
     for rule in schema["$defs"]["model"]["allOf"]:
         condition = rule["if"]["properties"]["type"]
         types = condition.get("enum", [condition.get("const")])
         for model_type in types:
-            branches[model_type] = rule["then"]["properties"]
+            merged = {k: dict(v) for k, v in branches.get(model_type, {}).items()}
+            for key, value in rule["then"]["properties"].items():
+                merged[key] = {**merged.get(key, {}), **value}
+            branches[model_type] = merged
     return branches
 
 
@@ -294,7 +299,7 @@ def test_model_defaults_match_constructors(schema):
     from genoflow.models.recurrent import Recurrent
     from genoflow.models.transformer import Transformer
 
-    train_kmer_baseline = definition_from_source("baselines", "train_kmer_baseline")
+    train_kmer_baseline = definition_from_source("evaluate/baselines", "train_kmer_baseline")
     constructors = {
         "rnn": Recurrent,
         "lstm": Recurrent,
@@ -303,7 +308,7 @@ def test_model_defaults_match_constructors(schema):
         "cnn": CNN,
         "kmer_logreg": train_kmer_baseline,
         "kmer_ridge": train_kmer_baseline,
-        "window_logreg": definition_from_source("baselines", "train_window_baseline"),
+        "window_logreg": definition_from_source("evaluate/baselines", "train_window_baseline"),
     }
     wrapper = keyword_defaults(SequenceModel)  # pool options, head_dropout: shared
     branches = model_branches(schema)
@@ -316,8 +321,13 @@ def test_model_defaults_match_constructors(schema):
         elif model_type == "window_logreg":
             code = {"window": code["window"]}
         else:
-            for shared in ("head_dropout", "pool_size"):
+            for shared in ("head_dropout", "pool_size", "strands"):
                 assert schema_defaults.pop(shared) == wrapper[shared], (model_type, shared)
+            # the config's recipe (resolved by config.stage_settings), not the code's default:
+            # the networks themselves have no stem unless given one
+            stem = schema_defaults.pop("stem", None)
+            assert stem == ("auto" if model_type in ("lstm", "gru", "transformer") else None)
+            assert wrapper["stem"] is None
         assert schema_defaults == code, model_type
         for key, value in schema_defaults.items():
             assert type(value) is type(code[key]), (model_type, key)
@@ -368,8 +378,10 @@ def test_per_residue_and_multilabel_options_are_checked(tmp_path, entry, models,
     dataset = {"alphabet": "protein", **entry}
     if "residues" in entry:
         path = str(table) if entry["residues"] is True else entry["residues"]
-        dataset |= {"task": "token_classification",
-                    "residues": {"csv": [{"path": path}], "label_column": "dssp3"}}  # fmt: skip
+        dataset |= {
+            "task": "token_classification",
+            "residues": {"csv": [{"path": path}], "label_column": "dssp3"},
+        }
     else:
         dataset["fasta"] = [str(table)]
     config = {"datasets": {"ss": dataset}, "models": {"gru": {"type": "gru", **models}}}
@@ -413,9 +425,46 @@ def test_a_predict_entry_takes_fasta_or_bed_regions(tmp_path):
     config = {
         "datasets": {"genome": {"alphabet": "dna", "fasta": [str(fasta)], "label_pattern": "(x)"}},
         "models": {"gru": {"type": "gru"}},
-        "predict": {"new": {"dataset": "genome", "model": "gru",
-                            "regions": {"bed": str(bed), "reference": str(fasta), "resize": 4}}},
-    }  # fmt: skip
+        "predict": {
+            "new": {
+                "dataset": "genome",
+                "model": "gru",
+                "regions": {"bed": str(bed), "reference": str(fasta), "resize": 4},
+            }
+        },
+    }
     assert config_errors(config, SCHEMA) == []
     config["predict"]["new"]["fasta"] = [str(fasta)]  # both: one of them, please
     assert any("predict.new" in line for line in config_errors(config, SCHEMA))
+
+
+def test_a_published_metric_must_be_one_of_the_tasks(config):
+    config["datasets"]["splice"]["published"] = {"metric": "q3", "value": 0.9, "source": "x"}
+    assert only_error(config).startswith(
+        "datasets.splice.published.metric: 'q3' is not a metric of task classification"
+    )
+
+
+def test_a_model_cannot_take_the_ensemble_rows_name(config):
+    config["models"]["ensemble"] = {"type": "cnn"}
+    assert only_error(config).startswith("models.ensemble: the name is the ensemble row's")
+
+
+def test_stem_auto_is_a_stem_for_whole_sequence_tasks_and_none_per_residue_or_forecast():
+    from genoflow.config import AUTO_STEM, stage_settings
+
+    config = {
+        "datasets": {
+            "seqs": {"task": "classification"},
+            "residues": {"task": "token_classification"},
+            "series": {"task": "forecasting"},
+        },
+        "models": {"lstm": {"type": "lstm", "hidden": 8, "stem": "auto"}},
+        "train": {},
+    }
+    stems = {
+        name: stage_settings(config, "train", name, "lstm")["model_args"]["stem"]
+        for name in config["datasets"]
+    }
+    assert stems == {"seqs": AUTO_STEM, "residues": None, "series": None}
+    assert config["models"]["lstm"]["stem"] == "auto"  # the config itself is not changed

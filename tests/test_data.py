@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from genoflow import preprocess
 from genoflow.data import LengthBuckets, RowReader, TokenDataModule
-from genoflow.preprocess import load_arrays
+from genoflow.formats import arrays
+from genoflow.formats.arrays import load_arrays
 
 
 def resident_file_mb() -> float:
@@ -38,7 +38,7 @@ def test_an_epoch_of_random_batches_does_not_map_the_token_file(tmp_path, monkey
     """40 MB of tokens (over a lowered in-memory limit) read in shuffled batches: every row
     arrives once, and the process's file-backed memory does not grow with the file (a
     memory-mapped read would map it)."""
-    monkeypatch.setattr(preprocess, "IN_MEMORY_BYTES", 2**20)
+    monkeypatch.setattr(arrays, "IN_MEMORY_BYTES", 2**20)
     rows, width = 200_000, 200
     data = tmp_path / "data"
     data.mkdir()
@@ -67,7 +67,7 @@ def test_small_token_arrays_are_read_into_memory_large_ones_mapped(motif_data, m
     memory-mapped. Either way the same batches."""
     small = load_arrays(motif_data)
     assert not isinstance(small["tokens"], np.memmap)
-    monkeypatch.setattr(preprocess, "IN_MEMORY_BYTES", small["tokens"].nbytes - 1)
+    monkeypatch.setattr(arrays, "IN_MEMORY_BYTES", small["tokens"].nbytes - 1)
     mapped = load_arrays(motif_data)
     assert isinstance(mapped["tokens"], np.memmap)
     rows = np.flatnonzero(small["split"] == 0)

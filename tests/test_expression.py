@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import genoflow.expression
+import genoflow.io.expression
 from genoflow.errors import InputError
-from genoflow.expression import ingest_matrix
+from genoflow.io.expression import ingest_matrix
 
 DREAM4 = (
     Path(__file__).resolve().parents[1]
@@ -439,7 +439,7 @@ def test_failure_while_writing_leaves_nothing(tmp_path, monkeypatch):
         Path(path).write_text("partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(genoflow.expression, "write_json", broken)
+    monkeypatch.setattr(genoflow.io.expression, "write_json", broken)
     with pytest.raises(OSError, match="disk full"):
         ingest_matrix(DREAM4, tmp_path / "out", series_length=21)
     assert files_in(tmp_path / "out") == []  # no outputs, no temporary files
@@ -465,25 +465,72 @@ def test_stacked_matrix_with_a_numeric_id_column_keeps_its_ids(tmp_path):
 def test_cli_ingest_matrix_and_preprocess_series(tmp_path, capsys):
     from genoflow.cli import main
 
-    main(["ingest-matrix", "--matrix", str(DREAM4), "--series-length", "21", "--time-step", "50",
-          "--out", str(tmp_path / "i")])  # fmt: skip
+    main(
+        [
+            "ingest-matrix",
+            "--matrix",
+            str(DREAM4),
+            "--series-length",
+            "21",
+            "--time-step",
+            "50",
+            "--out",
+            str(tmp_path / "i"),
+        ]
+    )
     assert capsys.readouterr().out == (
         "ingested 105 samples x 10 genes in 5 series; 0 value(s) imputed\n"
     )
-    main(["preprocess-series", "--ingest", str(tmp_path / "i"), "--out", str(tmp_path / "p"),
-          "--input", "4", "--horizon", "1", "--test", "s1", "--val", "s2", "--log1p"])  # fmt: skip
+    main(
+        [
+            "preprocess-series",
+            "--ingest",
+            str(tmp_path / "i"),
+            "--out",
+            str(tmp_path / "p"),
+            "--input",
+            "4",
+            "--horizon",
+            "1",
+            "--test",
+            "s1",
+            "--val",
+            "s2",
+            "--log1p",
+        ]
+    )
     out = capsys.readouterr().out
     assert out.startswith("windows {'train': 51, 'val': 17, 'test': 17}; series train 3")
     meta = json.loads((tmp_path / "p/meta.json").read_text())
     assert meta["split"]["test"] == ["s1"] and meta["transform"]["log1p"] is True
 
     with pytest.raises(SystemExit) as stop:
-        main(["ingest-matrix", "--matrix", str(DREAM4), "--series-length", "4",
-              "--out", str(tmp_path / "bad")])  # fmt: skip
+        main(
+            [
+                "ingest-matrix",
+                "--matrix",
+                str(DREAM4),
+                "--series-length",
+                "4",
+                "--out",
+                str(tmp_path / "bad"),
+            ]
+        )
     assert stop.value.code == 1
     assert "is not a multiple of series_length 4" in capsys.readouterr().err
     with pytest.raises(SystemExit) as stop:  # --samples and --series-length exclude each other
-        main(["ingest-matrix", "--matrix", str(DREAM4), "--series-length", "21",
-              "--samples", "s.tsv", "--out", str(tmp_path / "bad")])  # fmt: skip
+        main(
+            [
+                "ingest-matrix",
+                "--matrix",
+                str(DREAM4),
+                "--series-length",
+                "21",
+                "--samples",
+                "s.tsv",
+                "--out",
+                str(tmp_path / "bad"),
+            ]
+        )
     assert stop.value.code == 2
     assert not (tmp_path / "bad").exists()

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from genoflow.errors import InputError
-from genoflow.fasta import read_fasta, read_fasta_batches
+from genoflow.io.fasta import read_fasta, read_fasta_batches
 
 DATA = Path(__file__).parent / "data"
 PHIX = DATA / "phix.fa"
@@ -415,8 +415,10 @@ def test_batches_hold_the_records_that_end_in_a_chunk(tmp_path):
     assert sum(len(b) for b in batches) == 3
     records = [r for b in batches for r in b.records()]
     assert [(r.id, r.sequence, r.line) for r in records] == [
-        ("a", b"ACGT", 1), ("b", b"T" * 100, 4), ("c", b"G", 6)
-    ]  # fmt: skip
+        ("a", b"ACGT", 1),
+        ("b", b"T" * 100, 4),
+        ("c", b"G", 6),
+    ]
     for batch in batches:
         assert batch.ends[-1] == len(batch.sequences)
 

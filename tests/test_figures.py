@@ -17,23 +17,26 @@ import pytest
 from conftest import REPO, make_forecast_run, make_regression_run, make_run
 from sklearn import metrics as skm
 
-from genoflow import figures
 from genoflow.cli import main
 from genoflow.errors import InputError
-from genoflow.figures import (
+from genoflow.formats.files import read_json
+from genoflow.registry import BASELINE_TYPES, FIGURES_BY_TASK, METRICS_BY_TASK
+from genoflow.report.figures import (
+    classification,
+    comparison,
+    forecasting,
+    regression,
+    write_figures,
+)
+from genoflow.report.figures.style import (
     BASELINE_COLOURS,
-    BASELINE_TYPES,
-    FIGURES,
-    FIGURES_BY_TASK,
     MAX_POINTS,
     load_run,
     model_colours,
     thin,
-    write_figures,
 )
-from genoflow.io import read_json
-from genoflow.metrics import METRICS_BY_TASK
 
+FIGURES = FIGURES_BY_TASK["classification"]
 SIZE_LIMIT = 150_000  # bytes per figure
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -181,7 +184,7 @@ def test_long_curves_are_thinned(tmp_path: Path, monkeypatch) -> None:
 
     # With a small per-curve limit the drawn paths must respect it (matplotlib's own path
     # simplification alone leaves a few hundred vertices here).
-    monkeypatch.setattr(figures, "MAX_POINTS", 70)
+    monkeypatch.setattr(classification, "MAX_POINTS", 70)
     write_figures([run], tmp_path / "small")
 
     def longest_path(name: str) -> int:
@@ -288,10 +291,10 @@ def check_svg(path: Path) -> None:
 
 def test_figures_by_task_cover_every_task() -> None:
     assert set(FIGURES_BY_TASK) == set(METRICS_BY_TASK)
-    assert FIGURES_BY_TASK["classification"] == FIGURES
+    assert FIGURES == ("comparison", "roc", "pr", "confusion", "loss")
     assert FIGURES_BY_TASK["regression"] == ("comparison", "scatter", "loss")
     assert FIGURES_BY_TASK["forecasting"] == ("comparison", "forecast", "loss")
-    assert {"kmer_logreg", "kmer_ridge", "persistence", "ridge_ar"} <= BASELINE_TYPES
+    assert {"kmer_logreg", "kmer_ridge", "persistence", "ridge_ar"} <= set(BASELINE_TYPES)
     # The workflow attaches one caption file to each figure it declares.
     for names in FIGURES_BY_TASK.values():
         for name in names:
@@ -350,8 +353,10 @@ def test_regression_comparison_shows_every_metric_with_ci(regression_runs, task_
     by_model: dict = {}
     for run in runs:
         by_model.setdefault(run.model, []).append(run)
-    figure = figures._comparison(by_model, model_colours(runs), figures.REGRESSION_PANELS)
-    for ax, (metric, _) in zip(figure.axes, figures.REGRESSION_PANELS, strict=False):
+    figure = comparison.comparison_figure(
+        by_model, model_colours(runs), comparison.REGRESSION_PANELS
+    )
+    for ax, (metric, _) in zip(figure.axes, comparison.REGRESSION_PANELS, strict=False):
         markers = sorted(
             float(line.get_xdata()[0])
             for line in ax.lines
@@ -386,7 +391,7 @@ def test_scatter_one_panel_per_model_with_r2_and_pearson(regression_runs, task_f
 
 def test_scatter_identity_line_and_limits(regression_runs) -> None:
     run = load_run(regression_runs[0])
-    figure = figures._scatter([run], {"lstm": "#0072B2"})
+    figure = regression.scatter_figure([run], {"lstm": "#0072B2"})
     ax = figure.axes[0]
     identity = [line for line in ax.lines if line.get_linestyle() == "--"]
     assert len(identity) == 1
@@ -410,7 +415,7 @@ def test_scatter_several_targets_first_three_and_thinned(tmp_path: Path, monkeyp
     assert any("first 3 of 4 targets" in t for t in texts)
     assert any("(mean of 4 targets)" in t for t in texts)
 
-    monkeypatch.setattr(figures, "SCATTER_BUDGET", 300)
+    monkeypatch.setattr(regression, "SCATTER_BUDGET", 300)
     write_figures(runs, tmp_path / "small")
     text = (tmp_path / "small" / "scatter.svg").read_text()
     points = len(re.findall(r"<use [^>]*fill-opacity: 0\.6", text))
@@ -456,7 +461,7 @@ def test_forecast_comparison_lines_per_horizon(forecast_runs, task_figures) -> N
     by_model: dict = {}
     for run in runs:
         by_model.setdefault(run.model, []).append(run)
-    figure = figures._horizon_comparison(by_model, model_colours(runs))
+    figure = forecasting.horizon_figure(by_model, model_colours(runs))
     ax_mse, ax_skill = figure.axes[:2]
     for ax, metric in ((ax_mse, "mse"), (ax_skill, "skill")):
         lines = {line.get_label(): line for line in ax.lines}
@@ -504,7 +509,7 @@ def test_forecast_shows_the_most_variable_genes_of_the_first_test_series(
 def test_forecast_lines_are_horizon_one_values(forecast_runs) -> None:
     runs = [load_run(p) for p in forecast_runs]
     runs = [run for run in runs if run.seed == 0]  # write_figures passes each model's first seed
-    figure = figures._forecast(runs, model_colours(runs))
+    figure = forecasting.forecast_figure(runs, model_colours(runs))
     ax = figure.axes[0]
     gene = ax.get_title().split(" (")[0]
     table = runs[0].table

@@ -7,18 +7,18 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import Ridge
 
-from genoflow.expression import ingest_matrix
-from genoflow.forecast import (
+from genoflow.evaluate.forecast import (
     evaluate_forecasts,
     forecast_metrics,
-    load_windows,
     persistence,
     ridge_forecast,
     train_baseline,
 )
-from genoflow.metrics import FORECAST_COLUMNS
-from genoflow.timeseries import inverse_transform, preprocess_series
-from genoflow.train import TrainConfig, train
+from genoflow.formats.predictions import FORECAST_COLUMNS
+from genoflow.formats.series import inverse_transform, load_windows
+from genoflow.io.expression import ingest_matrix
+from genoflow.preprocess.series import preprocess_series
+from genoflow.tasks.train import TrainConfig, train
 
 
 def table(rows):
@@ -89,10 +89,14 @@ def test_baselines_write_contracted_files(sine_data, tmp_path):
 
 def test_a_forecaster_learns_smooth_dynamics(sine_data, tmp_path):
     train(
-        sine_data, tmp_path, model_name="lstm", model_type="lstm",
+        sine_data,
+        tmp_path,
+        model_name="lstm",
+        model_type="lstm",
         model_args={"hidden": 16, "pool": "flatten"},
-        train_config=TrainConfig(max_epochs=80, batch_size=16, lr=3e-3, patience=15), threads=1,
-    )  # fmt: skip
+        train_config=TrainConfig(max_epochs=80, batch_size=16, lr=3e-3, patience=15),
+        threads=1,
+    )
     predictions = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
     result = forecast_metrics(predictions)
     assert all(h["skill"] > 0.5 for h in result["per_horizon"]), result["per_horizon"]

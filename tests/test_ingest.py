@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from genoflow.errors import InputError
-from genoflow.ingest import FastaInput, ingest, read_label_table, read_sample_sheet
+from genoflow.io.ingest import ingest
+from genoflow.io.sources import FastaInput, read_sample_sheet
+from genoflow.io.tables import read_label_table
 
 DATA = Path(__file__).parent / "data"
 SPLICE = DATA / "splice_excerpt.fa"
@@ -292,10 +294,10 @@ def test_drop_identical_still_fails_on_conflicting_duplicates(tmp_path, second):
 @pytest.fixture
 def colliding_hashes(monkeypatch):
     """Every id gets the same 64-bit hash: each record is a candidate repeat of every other."""
-    import genoflow.ingest as ingest_module
+    import genoflow.io.records as records_module
 
     monkeypatch.setattr(
-        ingest_module, "_id_hashes", lambda text, starts, sizes: np.full(len(starts), 7)
+        records_module, "_id_hashes", lambda text, starts, sizes: np.full(len(starts), 7)
     )
 
 
@@ -358,7 +360,7 @@ def test_drop_identical_among_collisions_keeps_input_order(tmp_path, colliding_h
 
 def test_small_batches_give_the_same_files(tmp_path, monkeypatch):
     """Records are checked and written in batches; batch size changes no output."""
-    import genoflow.ingest as ingest_module
+    import genoflow.io.sources as sources_module
 
     fasta = write(
         tmp_path / "a.fa",
@@ -370,8 +372,8 @@ def test_small_batches_give_the_same_files(tmp_path, monkeypatch):
     )
     options = dict(alphabet="dna", label_pattern=HEADER_LABEL, invalid="skip_record")
     ingest([FastaInput(fasta)], tmp_path / "default", **options)
-    monkeypatch.setattr(ingest_module, "BATCH_RECORDS", 3)
-    monkeypatch.setattr(ingest_module, "BATCH_BYTES", 10)
+    monkeypatch.setattr(sources_module, "BATCH_RECORDS", 3)
+    monkeypatch.setattr(sources_module, "BATCH_BYTES", 10)
     ingest([FastaInput(fasta)], tmp_path / "small", **options)
     for name in ("sequences.tsv", "rejected.tsv", "summary.json"):
         assert (tmp_path / "default" / name).read_text() == (tmp_path / "small" / name).read_text()
@@ -643,7 +645,7 @@ def test_many_records_are_checked_and_written_like_one_at_a_time(
     """300 records (lower case, ambiguity codes, non-ASCII ids, bad letters), read in chunks
     of 97 bytes or in one batch: each kept row is exactly `id, label, split, source,
     SEQUENCE`, rejected ones are listed in order, and the letter counts are the kept rows'."""
-    import genoflow.fasta as fasta_module
+    import genoflow.io.fasta as fasta_module
 
     monkeypatch.setattr(fasta_module, "CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(1)
@@ -663,9 +665,12 @@ def test_many_records_are_checked_and_written_like_one_at_a_time(
     fasta = write(tmp_path / "many.fa", "".join(records))
     out = tmp_path / "out"
     summary = ingest(
-        [FastaInput(fasta)], out, alphabet="dna", label_pattern=HEADER_LABEL,
+        [FastaInput(fasta)],
+        out,
+        alphabet="dna",
+        label_pattern=HEADER_LABEL,
         invalid="skip_record",
-    )  # fmt: skip
+    )
     rows = (out / "sequences.tsv").read_text(encoding="utf-8").splitlines()[1:]
     assert rows == expected
     assert [r["id"] for r in read_table(out / "rejected.tsv")] == rejected

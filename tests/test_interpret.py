@@ -12,10 +12,7 @@ import pytest
 import torch
 from conftest import REPO
 
-from genoflow.checkpoint import token_model
-from genoflow.figures import write_interpretation_figures
-from genoflow.ingest import ingest, read_sample_sheet
-from genoflow.interpret import (
+from genoflow.evaluate.interpret import (
     attention_received,
     best_run,
     interpret,
@@ -23,9 +20,13 @@ from genoflow.interpret import (
     logo_matrix,
     saliency_scores,
 )
+from genoflow.io.ingest import ingest
+from genoflow.io.sources import read_sample_sheet
 from genoflow.models import SequenceModel
-from genoflow.preprocess import preprocess
-from genoflow.train import TrainConfig, train
+from genoflow.models.build import token_model
+from genoflow.preprocess.sequences import preprocess
+from genoflow.report.figures.interpretation import write_interpretation_figures
+from genoflow.tasks.train import TrainConfig, train
 
 SPLICE = REPO / "workflow" / "resources" / "demo" / "splice" / "samples.tsv"
 
@@ -89,17 +90,29 @@ def test_best_run_is_chosen_on_validation_not_test(tmp_path):
 
 
 @pytest.mark.e2e
+@pytest.mark.slow
 def test_splice_donor_sites_are_read_at_the_exon_intron_junction(tmp_path):
     """A CNN trained on the UCI splice demo: for at least 80 % of the correctly classified EI
     (donor) test records, the most important position by ISM lies within 3 nt of the junction
     between positions 30 and 31."""
-    ingest(read_sample_sheet(SPLICE), tmp_path / "ingest", alphabet="dna",
-           duplicate_ids="drop_identical")  # fmt: skip
+    ingest(
+        read_sample_sheet(SPLICE),
+        tmp_path / "ingest",
+        alphabet="dna",
+        duplicate_ids="drop_identical",
+    )
     preprocess(tmp_path / "ingest", tmp_path / "data", seed=42)
     config = TrainConfig(max_epochs=8, batch_size=64, patience=8)
-    train(tmp_path / "data", tmp_path / "cnn", model_name="cnn", model_type="cnn",
-          model_args={"channels": 32, "kernel_size": 9, "pool": "flatten", "pool_size": 5},
-          train_config=config, seed=0, threads=2)  # fmt: skip
+    train(
+        tmp_path / "data",
+        tmp_path / "cnn",
+        model_name="cnn",
+        model_type="cnn",
+        model_args={"channels": 32, "kernel_size": 9, "pool": "flatten", "pool_size": 5},
+        train_config=config,
+        seed=0,
+        threads=2,
+    )
     summary = interpret(tmp_path / "cnn", tmp_path / "data", tmp_path / "out", max_records=300)
     records = pd.read_csv(tmp_path / "out" / "records.tsv", sep="\t")
     top = np.array(summary["top_position"])

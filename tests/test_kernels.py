@@ -15,7 +15,7 @@ from conftest import REPO
 
 from genoflow import kernels
 from genoflow.alphabets import get_alphabet
-from genoflow.preprocess import _complement_tokens, _token_table
+from genoflow.preprocess.encode import _token_table
 
 rng = np.random.default_rng(7)
 
@@ -75,10 +75,11 @@ def word_hashes(rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 def test_canonical_hashes_are_the_smaller_word_hash_of_a_row_and_its_reverse_complement(width):
     alphabet = get_alphabet("dna")
     lut = _token_table(alphabet)
-    to_token = _complement_tokens(alphabet)
+    to_token = alphabet.complement_tokens()
     letters = np.frombuffer(b"ACGTN", dtype=np.uint8)
-    seqs = [letters[rng.integers(0, 5, int(rng.integers(1, width + 1)))].tobytes()
-            for _ in range(30)]  # fmt: skip
+    seqs = [
+        letters[rng.integers(0, 5, int(rng.integers(1, width + 1)))].tobytes() for _ in range(30)
+    ]
     lengths = np.array([len(seq) for seq in seqs], dtype=np.int64)
     rows = np.zeros((len(seqs), width), dtype=np.uint8)
     flipped = np.zeros_like(rows)
@@ -170,7 +171,7 @@ def test_kernels_refuse_ranges_outside_their_buffers():
             kernels.headers(b">a\n>b\n", bad_starts, bad_ends)
     with pytest.raises(ValueError):
         kernels.canonical_hashes(
-            np.zeros((2, 4), np.uint8), [4, 5], _complement_tokens(get_alphabet("dna"))
+            np.zeros((2, 4), np.uint8), [4, 5], get_alphabet("dna").complement_tokens()
         )
     with pytest.raises(ValueError):
         kernels.tsv_fields(b"a\tb\n", 5, 2)
@@ -193,14 +194,24 @@ def test_the_library_is_built_once_per_source_and_machine(tmp_path, monkeypatch)
     """`python -m genoflow.kernels` builds into GENOFLOW_KERNELS_DIR a library whose name holds
     the source's hash and the machine type; a second run reuses it."""
     env = dict(os.environ, GENOFLOW_KERNELS_DIR=str(tmp_path), PYTHONPATH=str(REPO / "src"))
-    first = subprocess.run([sys.executable, "-m", "genoflow.kernels"], env=env, check=True,
-                           capture_output=True, text=True).stdout.strip()  # fmt: skip
+    first = subprocess.run(
+        [sys.executable, "-m", "genoflow.kernels"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     built = list(tmp_path.glob("kernels-*.so"))
     assert [str(path) for path in built] == [first]
     assert built[0].name.endswith(f"-{platform.machine()}.so")
     mtime = built[0].stat().st_mtime_ns
-    second = subprocess.run([sys.executable, "-m", "genoflow.kernels"], env=env, check=True,
-                            capture_output=True, text=True).stdout.strip()  # fmt: skip
+    second = subprocess.run(
+        [sys.executable, "-m", "genoflow.kernels"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     assert second == first and built[0].stat().st_mtime_ns == mtime
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".build-")]  # no leftovers
 
@@ -252,14 +263,15 @@ def test_canonical_hash_is_shared_by_reverse_complements_only(width):
     alphabet = get_alphabet("dna")
     lut = _token_table(alphabet)
     letters = np.frombuffer(b"ACGTN", dtype=np.uint8)
-    seqs = [letters[rng.integers(0, 5, int(rng.integers(1, width + 1)))].tobytes()
-            for _ in range(40)]  # fmt: skip
+    seqs = [
+        letters[rng.integers(0, 5, int(rng.integers(1, width + 1)))].tobytes() for _ in range(40)
+    ]
     seqs += [seq[::-1].translate(bytes.maketrans(b"ACGTN", b"TGCAN")) for seq in seqs]
     lengths = np.array([len(seq) for seq in seqs], dtype=np.int64)
     starts = np.cumsum(lengths) - lengths
     rows = kernels.encode_rows(b"".join(seqs), starts, starts + lengths, lut, width)
     assert (rows[:, -1] == 0).sum() >= 1  # padded rows among them
-    hashes = kernels.canonical_hashes(rows, lengths, _complement_tokens(alphabet))
+    hashes = kernels.canonical_hashes(rows, lengths, alphabet.complement_tokens())
     np.testing.assert_array_equal(hashes[:40], hashes[40:])
     distinct = {min(seq, seq[::-1].translate(bytes.maketrans(b"ACGTN", b"TGCAN"))) for seq in seqs}
     assert len(set(hashes.tolist())) == len(distinct)
@@ -284,7 +296,7 @@ def test_kernels_on_threads_give_what_one_thread_gives(n, monkeypatch):
     parts are many and uneven); the outputs are those of one thread."""
     monkeypatch.setattr(kernels, "PART_BYTES", 16)
     alphabet = get_alphabet("dna")
-    lut, to_token = _token_table(alphabet), _complement_tokens(alphabet)
+    lut, to_token = _token_table(alphabet), alphabet.complement_tokens()
     data = np.frombuffer(b"ACGTN", np.uint8)[rng.integers(0, 5, 20_000)].tobytes()
     starts = np.sort(rng.integers(0, len(data) - 300, 500))
     ends = starts + rng.integers(0, 300, len(starts))
@@ -295,8 +307,9 @@ def test_kernels_on_threads_give_what_one_thread_gives(n, monkeypatch):
         assert kernels._workers is not None and kernels._workers[1] == n
         np.testing.assert_array_equal(kernels.blake2b64(data, starts, ends), alone)
         np.testing.assert_array_equal(kernels.encode_rows(data, starts, ends, lut, 300), rows)
-        np.testing.assert_array_equal(kernels.canonical_hashes(rows, ends - starts, to_token),
-                                      canonical)  # fmt: skip
+        np.testing.assert_array_equal(
+            kernels.canonical_hashes(rows, ends - starts, to_token), canonical
+        )
         with kernels.threads(2):  # nested: the outer pool serves
             assert kernels._workers[1] == n
         assert len(kernels.blake2b64(data, [], [])) == 0

@@ -8,8 +8,8 @@ import pytest
 from conftest import REPO, genoflow_env
 
 CHECKS = {
-    "ruff check": ["ruff", "check", "src", "tests", "benchmarks"],
-    "ruff format": ["ruff", "format", "--check", "src", "tests", "benchmarks"],
+    "ruff check": ["ruff", "check", "src", "tests", "benchmarks", "scripts"],
+    "ruff format": ["ruff", "format", "--check", "src", "tests", "benchmarks", "scripts"],
     "snakefmt": ["snakefmt", "--check", "Snakefile", "workflow/rules"],
     "snakemake --lint": ["snakemake", "--lint"],
 }

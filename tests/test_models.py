@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from genoflow.alphabets import get_alphabet
-from genoflow.models import NEURAL_TYPES, SequenceModel, count_parameters
+from genoflow.models import SequenceModel, count_parameters
 from genoflow.models.heads import POOLS
+from genoflow.registry import NEURAL_TYPES
 
 SMALL = {
     "rnn": {"hidden": 8},
@@ -19,10 +21,18 @@ SMALL = {
 
 
 def build(model_type: str, **extra) -> SequenceModel:
-    onehot = torch.from_numpy(get_alphabet("dna").onehot_table())
+    dna = get_alphabet("dna")
+    onehot = torch.from_numpy(dna.onehot_table())
+    complement = np.frombuffer(dna.complement_tokens(), np.uint8)[: dna.vocab_size].copy()
     torch.manual_seed(0)
     model = SequenceModel(
-        model_type, onehot, outputs=3, max_length=41, **SMALL[model_type], **extra
+        model_type,
+        onehot,
+        outputs=3,
+        max_length=41,
+        complement=torch.from_numpy(complement),
+        **SMALL[model_type],
+        **extra,
     )
     return model.eval()
 
@@ -100,7 +110,75 @@ def test_flatten_keeps_position_and_needs_max_length():
     torch.testing.assert_close(mean(start, length), mean(end, length))
 
 
-def test_workflow_and_package_agree_on_neural_types():
-    from genoflow.config import NEURAL_TYPES as CONFIG_NEURAL
+STEMMED = [t for t in NEURAL_TYPES if t != "cnn"]
 
-    assert CONFIG_NEURAL == NEURAL_TYPES
+
+@pytest.mark.parametrize("pool", ["max", "attention", "meanmax", "last", "flatten"])
+@pytest.mark.parametrize("model_type", STEMMED)
+def test_a_stem_shortens_the_sequence_and_padding_still_changes_nothing(model_type, pool):
+    """With a convolutional stem (pool 3) the backbone reads ceil(length / 3) steps of the
+    stem's channels, and a sequence scored alone equals it padded in a batch."""
+    stem = {"channels": 6, "kernel_size": 5, "layers": 2, "pool": 3}
+    model = build(model_type, stem=stem, pool=pool)
+    seen = {}
+    model.backbone.register_forward_hook(lambda m, args, out: seen.update(shape=args[0].shape))
+    short = torch.randint(1, 5, (1, 17), dtype=torch.uint8)
+    alone = model(short, torch.tensor([17]))
+    assert seen["shape"] == (1, 6, 6)  # ceil(17 / 3) steps of 6 channels
+    batch = torch.zeros((2, 41), dtype=torch.uint8)
+    batch[0, :17] = short
+    batch[1] = torch.randint(1, 5, (41,), dtype=torch.uint8)
+    together = model(batch, torch.tensor([17, 41]))
+    torch.testing.assert_close(together[0:1], alone, atol=1e-5, rtol=1e-4)
+
+
+def test_without_a_stem_the_rnn_reads_the_letters_itself():
+    """The seed's plain Elman RNN: no stem unless asked, the recurrence on the one-hot rows."""
+    model = build("rnn")
+    assert model.stem is None and model.backbone.rnn.input_size == 4  # A, C, G, T
+    with pytest.raises(ValueError, match="the cnn is convolutions already"):
+        build("cnn", stem={"pool": 2})
+
+
+def test_a_pooling_stem_cannot_label_every_residue():
+    from genoflow.models.build import token_model
+
+    with pytest.raises(ValueError, match="cannot label every residue"):
+        token_model("lstm", {"stem": {"pool": 2}}, "protein", 3, 50, per_position=True)
+    model = token_model("lstm", {"hidden": 4, "stem": {"pool": 1}}, "protein", 3, 50, True)
+    tokens = torch.randint(1, 20, (2, 50), dtype=torch.uint8)
+    assert model(tokens, torch.tensor([50, 31])).shape == (2, 50, 3)
+
+
+def test_reverse_complement_of_padded_rows():
+    """Each row's letters reversed and complemented, padding left after them."""
+    from genoflow.alphabets import reverse_complement
+
+    model = build("cnn")  # (any family: the model holds the alphabet's complement table)
+    dna = get_alphabet("dna")
+    rows = [b"ACGTTN", b"GGA", b"TTTTCCCAR"]
+    tokens = torch.zeros((3, 9), dtype=torch.uint8)
+    table = dna.encode_table()
+    for i, row in enumerate(rows):
+        tokens[i, : len(row)] = torch.from_numpy(table[np.frombuffer(row, np.uint8)])
+    flipped = model.reverse_complement(tokens, torch.tensor([len(r) for r in rows]))
+    for i, row in enumerate(rows):
+        expected = reverse_complement(row, "dna")
+        assert dna.decode(flipped[i, : len(row)].numpy()) == expected.decode()
+        assert not flipped[i, len(row) :].any()
+
+
+@pytest.mark.parametrize("model_type", NEURAL_TYPES)
+def test_both_strands_give_the_same_output_for_a_sequence_and_its_reverse_complement(
+    model_type,
+):
+    model = build(model_type, strands="both", pool="max")
+    tokens = torch.randint(1, 5, (3, 30), dtype=torch.uint8)
+    lengths = torch.tensor([30, 21, 9])
+    tokens[1, 21:] = 0
+    tokens[2, 9:] = 0
+    other = model.reverse_complement(tokens, lengths)
+    torch.testing.assert_close(model(tokens, lengths), model(other, lengths), atol=1e-5, rtol=1e-4)
+    with pytest.raises(ValueError, match="DNA or RNA only"):
+        onehot = torch.from_numpy(get_alphabet("protein").onehot_table())
+        SequenceModel(model_type, onehot, outputs=2, max_length=30, strands="both")

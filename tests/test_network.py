@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from genoflow.errors import InputError
-from genoflow.expression import ingest_matrix
-from genoflow.network import edge_table, rank_network, read_gold_standard, score_against
-from genoflow.timeseries import preprocess_series
-from genoflow.train import TrainConfig, train
+from genoflow.evaluate.network import edge_table, rank_network, read_gold_standard, score_against
+from genoflow.io.expression import ingest_matrix
+from genoflow.preprocess.series import preprocess_series
+from genoflow.tasks.train import TrainConfig, train
 
 GENES = [f"G{i}" for i in range(1, 7)]
 EDGES = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0)]  # a directed ring
@@ -50,8 +50,15 @@ def ring(tmp_path_factory):
     data, gold = simulate(root)
     config = TrainConfig(max_epochs=60, batch_size=16, lr=3e-3, patience=10)
     model = root / "gru"
-    train(data, model, model_name="gru", model_type="gru", train_config=config, threads=1,
-          model_args={"hidden": 16, "pool": "flatten"})  # fmt: skip
+    train(
+        data,
+        model,
+        model_name="gru",
+        model_type="gru",
+        train_config=config,
+        threads=1,
+        model_args={"hidden": 16, "pool": "flatten"},
+    )
     return root, data, gold, model / "model.ckpt"
 
 
@@ -82,7 +89,7 @@ def test_edge_table_and_scoring_by_hand():
 def test_gold_standard_with_unknown_gene_is_refused(tmp_path):
     gold = tmp_path / "gold.tsv"
     gold.write_text("G1\tG9\t1\n")
-    with pytest.raises(InputError, match=r"gold.tsv: gene\(s\) \['G9'\]"):
+    with pytest.raises(InputError, match=r"gold.tsv:1: gene\(s\) \['G9'\]"):
         read_gold_standard(gold, ["G1", "G2"])
 
 
@@ -93,8 +100,21 @@ def test_cli_draws_the_ranking_as_a_heatmap_with_known_edges(ring, tmp_path):
 
     root, data, gold, model = ring
     figure = tmp_path / "network.svg"
-    main(["network", "--models", str(model), "--data", str(data), "--gold-standard", str(gold),
-          "--out", str(tmp_path / "network"), "--figure", str(figure)])  # fmt: skip
+    main(
+        [
+            "network",
+            "--models",
+            str(model),
+            "--data",
+            str(data),
+            "--gold-standard",
+            str(gold),
+            "--out",
+            str(tmp_path / "network"),
+            "--figure",
+            str(figure),
+        ]
+    )
     svg = figure.read_text()
     assert svg.startswith("<?xml") and "Regulator gene" in svg and "known edge" in svg
     assert (tmp_path / "network" / "edges.tsv").is_file()

@@ -13,13 +13,13 @@ import torch
 from conftest import genoflow_env
 
 from genoflow.alphabets import reverse_complement
-from genoflow.baselines import train_kmer_baseline
 from genoflow.errors import InputError
-from genoflow.fasta import read_fasta
-from genoflow.ingest import RegionInput
+from genoflow.evaluate.baselines import train_kmer_baseline
+from genoflow.formats.arrays import load_arrays, read_ids
+from genoflow.io.fasta import read_fasta
+from genoflow.io.sources import RegionInput
 from genoflow.predict import predict_fasta
-from genoflow.preprocess import load_arrays, read_ids
-from genoflow.train import TrainConfig, train
+from genoflow.tasks.train import TrainConfig, train
 
 FAST = TrainConfig(max_epochs=2, batch_size=32, patience=5)
 MGEN, MGEN_ID = Path(__file__).parent / "data" / "Mycoplasma_genitalium.fna", "NC_000908.2"
@@ -34,9 +34,15 @@ def trained(request, motif_data, tmp_path_factory) -> tuple:
         train_kmer_baseline(motif_data, run, model_name="kmer_logreg", k=3)
     else:
         train(
-            motif_data, run, model_name="gru", model_type="gru", model_args={"hidden": 8},
-            train_config=FAST, seed=0, threads=1,
-        )  # fmt: skip
+            motif_data,
+            run,
+            model_name="gru",
+            model_type="gru",
+            model_args={"hidden": 8},
+            train_config=FAST,
+            seed=0,
+            threads=1,
+        )
     arrays = load_arrays(motif_data)
     test = np.flatnonzero(arrays["split"] == 2)
     fasta = run / "test.fa"
@@ -56,8 +62,9 @@ def test_new_records_score_exactly_as_the_test_split_did(trained, tmp_path):
     assert counts == {"ok": len(saved)} and (new["status"] == "ok").all()
     assert list(new["id"]) == list(saved["id"])
     assert list(new["predicted"]) == list(saved["predicted"])
-    np.testing.assert_allclose(new[["prob_neg", "prob_pos"]], saved[["prob_neg", "prob_pos"]],
-                               rtol=1e-4, atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(
+        new[["prob_neg", "prob_pos"]], saved[["prob_neg", "prob_pos"]], rtol=1e-4, atol=1e-5
+    )
 
 
 def test_records_the_model_cannot_take_are_reported_one_per_line(trained, tmp_path):
@@ -85,27 +92,36 @@ def test_cli_predicts_and_fails_clearly_on_a_broken_file(trained, tmp_path):
     run, fasta = trained
     out = tmp_path / "preds.tsv"
     command = [sys.executable, "-m", "genoflow", "predict", "--checkpoint", str(run / "model.ckpt")]
-    done = subprocess.run([*command, "--input", str(fasta), "--output", str(out)],
-                          capture_output=True, text=True, env=genoflow_env())  # fmt: skip
+    done = subprocess.run(
+        [*command, "--input", str(fasta), "--output", str(out)],
+        capture_output=True,
+        text=True,
+        env=genoflow_env(),
+    )
     assert done.returncode == 0, done.stderr
     assert "scored" in done.stdout and out.is_file()
     broken = tmp_path / "broken.fa"
     broken.write_text("ACGT\n>x\nACGT\n")  # sequence before the first header
-    failed = subprocess.run([*command, "--input", str(broken), "--output", str(tmp_path / "b.tsv")],
-                            capture_output=True, text=True, env=genoflow_env())  # fmt: skip
+    failed = subprocess.run(
+        [*command, "--input", str(broken), "--output", str(tmp_path / "b.tsv")],
+        capture_output=True,
+        text=True,
+        env=genoflow_env(),
+    )
     assert failed.returncode == 1 and "broken.fa:1" in failed.stderr
     assert not (tmp_path / "b.tsv").exists()
 
 
 def test_scoring_and_explaining_start_without_lightning_or_scikit_learn():
-    """predict and interpret rebuild the network with plain torch (genoflow.checkpoint) and
+    """predict and interpret rebuild the network with plain torch (genoflow.formats.checkpoint) and
     the baselines' features without scikit-learn: importing Lightning alone takes ~7 s."""
     code = (
-        "import sys, genoflow.predict, genoflow.interpret;"
+        "import sys, genoflow.predict, genoflow.evaluate.interpret;"
         " print(sorted(m for m in ('lightning', 'sklearn') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=genoflow_env(), check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=genoflow_env(), check=True
+    ).stdout
     assert out.strip() == "[]"
 
 

@@ -12,8 +12,10 @@ import pytest
 
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError
-from genoflow.ingest import FastaInput, ingest, read_sample_sheet
-from genoflow.preprocess import load_arrays, preprocess, read_ids
+from genoflow.formats.arrays import load_arrays, read_ids
+from genoflow.io.ingest import ingest
+from genoflow.io.sources import FastaInput, read_sample_sheet
+from genoflow.preprocess.sequences import preprocess
 
 SPLIT_CODE = {"train": 0, "val": 1, "test": 2}
 OUTPUTS = [
@@ -499,9 +501,14 @@ def test_label_outside_given_classes_is_named(tmp_path):
 
 @pytest.mark.parametrize(
     "options",
-    [{"trim": "middle"}, {"split": "kfold"}, {"val": 0.5, "test": 0.5}, {"val": 0.0},
-     {"threads": 0}],
-)  # fmt: skip
+    [
+        {"trim": "middle"},
+        {"split": "kfold"},
+        {"val": 0.5, "test": 0.5},
+        {"val": 0.0},
+        {"threads": 0},
+    ],
+)
 def test_bad_options_are_refused(tmp_path, options):
     """Unknown trim/split values and impossible fractions are refused before anything is written."""
     data = make_ingest(tmp_path, class_rows({"a": 5, "b": 5}))
@@ -519,7 +526,7 @@ def test_tiny_table_blocks_give_the_same_outputs(tmp_path, monkeypatch, trim):
     """Rows are encoded a block of the table at a time; blocks far smaller than a row (so every
     row spans several reads), or holding a few rows, give byte-identical outputs, with
     trimming, ambiguity codes and a reverse-complement pair."""
-    import genoflow.preprocess as preprocess_module
+    import genoflow.preprocess.encode as encode_module
 
     rng = random.Random(5)
     rows = class_rows({"x": 40, "y": 40}, length=30)  # 83 rows: blocks of many and of few
@@ -529,8 +536,8 @@ def test_tiny_table_blocks_give_the_same_outputs(tmp_path, monkeypatch, trim):
     outputs = {}
     # (table bytes read at a time, token bytes written at a time: 80 is 2 rows of 40)
     for block, chunk in [(1 << 22, 1 << 24), (7, 1 << 24), (100, 1 << 24), (1 << 22, 80)]:
-        monkeypatch.setattr(preprocess_module, "TABLE_BLOCK", block)
-        monkeypatch.setattr(preprocess_module, "CHUNK_BYTES", chunk)
+        monkeypatch.setattr(encode_module, "TABLE_BLOCK", block)
+        monkeypatch.setattr(encode_module, "CHUNK_BYTES", chunk)
         out = tmp_path / f"pre{block}-{chunk}"
         preprocess(ingested, out, max_length=40, trim=trim, split="random")
         outputs[block, chunk] = {name: (out / name).read_bytes() for name in OUTPUTS}

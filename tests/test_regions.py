@@ -9,10 +9,12 @@ import pytest
 
 from genoflow.alphabets import reverse_complement
 from genoflow.errors import InputError
-from genoflow.fasta import read_fasta
-from genoflow.ingest import RegionInput, ingest
-from genoflow.preprocess import preprocess, read_ids
-from genoflow.regions import FaiEntry, Reference, build_fai, region_records
+from genoflow.formats.arrays import read_ids
+from genoflow.io.fasta import read_fasta
+from genoflow.io.ingest import ingest
+from genoflow.io.regions import FaiEntry, Reference, build_fai, region_records
+from genoflow.io.sources import RegionInput
+from genoflow.preprocess.sequences import preprocess
 
 DATA = Path(__file__).parent / "data"
 MGEN, PHIX = DATA / "Mycoplasma_genitalium.fna", DATA / "phix.fa"
@@ -106,10 +108,12 @@ def test_bed_regions_ingest_with_labels_and_a_split_by_chromosome(tmp_path):
     sequence = genome(MGEN)[MGEN_ID]
     chromosomes = {f"chr{i}": sequence[i * 100_000 : (i + 1) * 100_000] for i in (1, 2, 3)}
     reference = tmp_path / "genome.fa"
-    reference.write_text("".join(
-        f">{name} piece\n" + "".join(s[k : k + 60] + "\n" for k in range(0, len(s), 60))
-        for name, s in chromosomes.items()
-    ))  # fmt: skip
+    reference.write_text(
+        "".join(
+            f">{name} piece\n" + "".join(s[k : k + 60] + "\n" for k in range(0, len(s), 60))
+            for name, s in chromosomes.items()
+        )
+    )
     rng = random.Random(3)
     lines = []
     for name in chromosomes:

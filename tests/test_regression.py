@@ -8,20 +8,26 @@ import pandas as pd
 import pytest
 from conftest import write_motif_count_data
 
-from genoflow.baselines import train_kmer_baseline
 from genoflow.errors import InputError
-from genoflow.ingest import FastaInput, ingest, read_values_table
-from genoflow.metrics import evaluate
-from genoflow.preprocess import preprocess
-from genoflow.train import TrainConfig, train
+from genoflow.evaluate.baselines import train_kmer_baseline
+from genoflow.evaluate.metrics import evaluate
+from genoflow.io.ingest import ingest
+from genoflow.io.sources import FastaInput
+from genoflow.io.tables import read_values_table
+from genoflow.preprocess.sequences import preprocess
+from genoflow.tasks.train import TrainConfig, train
 
 
 @pytest.fixture(scope="module")
 def counts(tmp_path_factory):
     root = tmp_path_factory.mktemp("counts")
     write_motif_count_data(root)
-    ingest([FastaInput(root / "motifs.fa")], root / "ingest", alphabet="dna",
-           values_table=root / "values.tsv")  # fmt: skip
+    ingest(
+        [FastaInput(root / "motifs.fa")],
+        root / "ingest",
+        alphabet="dna",
+        values_table=root / "values.tsv",
+    )
     preprocess(root / "ingest", root / "data", split="random")
     return root
 
@@ -35,11 +41,16 @@ def test_values_table_becomes_standardised_targets(counts):
 def test_a_cnn_recovers_the_motif_count_rule(counts, tmp_path):
     """A correct model must learn value = number of motif copies: R^2 well above 0.8."""
     train(
-        counts / "data", tmp_path, model_name="cnn", model_type="cnn",
+        counts / "data",
+        tmp_path,
+        model_name="cnn",
+        model_type="cnn",
         model_args={"channels": 16, "kernel_size": 6, "layers": 1, "dropout": 0.0, "pool": "mean"},
-        train_config=TrainConfig(max_epochs=80, batch_size=32, lr=1e-2, weight_decay=0.0,
-                                 patience=15), threads=1,
-    )  # fmt: skip
+        train_config=TrainConfig(
+            max_epochs=80, batch_size=32, lr=1e-2, weight_decay=0.0, patience=15
+        ),
+        threads=1,
+    )
     predictions = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
     assert list(predictions.columns) == [
         "id",
@@ -55,8 +66,9 @@ def test_a_cnn_recovers_the_motif_count_rule(counts, tmp_path):
 
 
 def test_kmer_ridge_baseline_and_wrong_baseline_type(counts, tmp_path):
-    info = train_kmer_baseline(counts / "data", tmp_path, model_name="kmer_ridge",
-                               model_type="kmer_ridge", k=3)  # fmt: skip
+    info = train_kmer_baseline(
+        counts / "data", tmp_path, model_name="kmer_ridge", model_type="kmer_ridge", k=3
+    )
     assert info["type"] == "kmer_ridge"
     metrics = evaluate(tmp_path / "predictions.tsv", tmp_path / "metrics.json", n_boot=20)
     assert metrics["r2"] > 0.3  # 6-mer counts are visible to 3-mers only in part
@@ -78,7 +90,7 @@ def test_a_baseline_fits_a_capped_subset_and_predicts_in_chunks(motif_data, tmp_
     """On data too large for memory the k-mer baseline fits at most MAX_FIT_ROWS rows per split
     and predicts the test split a chunk at a time: every test row still gets its prediction,
     and a model fitted on a subset stays well above chance on the motif task."""
-    import genoflow.baselines as baselines
+    import genoflow.evaluate.baselines as baselines
 
     monkeypatch.setattr(baselines, "MAX_FIT_ROWS", 120)
     monkeypatch.setattr(baselines, "PREDICT_ROWS", 7)

@@ -7,6 +7,7 @@ forecasting datasets, the gene-interaction ranking and a report mixing all three
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -21,19 +22,15 @@ from conftest import REPO, make_forecast_run, make_regression_run, make_run
 
 from genoflow.cli import main
 from genoflow.errors import InputError
-from genoflow.figures import FIGURES_BY_TASK, write_figures
-from genoflow.io import read_json, write_json
-from genoflow.report import (
-    FIGURES,
-    PACKAGES,
-    TASK_FIGURES,
-    _format,
-    git_commit,
-    inline_svg,
-    summary_task,
-    write_report,
-)
-from genoflow.summarize import summarize
+from genoflow.evaluate.summarize import summarize
+from genoflow.formats.files import read_json, write_json
+from genoflow.registry import FIGURES_BY_TASK
+from genoflow.report.captions import FIGURES, TASK_FIGURES
+from genoflow.report.figures import write_figures
+from genoflow.report.format import metric_text
+from genoflow.report.html import inline_svg, write_report
+from genoflow.report.provenance import PACKAGES, git_commit
+from genoflow.report.tables import summary_task
 
 EVIL_MODEL = "lstm<script>alert(1)"
 EVIL_CONFIG = "</pre><script>alert('config')</script>"
@@ -188,21 +185,24 @@ def test_comparison_rows_and_ci_format(page: str, results: Path) -> None:
     assert "baseline" in promoters  # the k-mer row is marked
 
 
-def test_best_value_per_column_is_bold(page: str, results: Path) -> None:
+def test_the_model_selected_on_validation_is_marked_and_no_test_value_is(
+    page: str, results: Path
+) -> None:
+    """The comparison marks the model with the lowest validation loss (comparison.json's
+    `selected`), shows every model's validation loss, and marks no test value best."""
     splice = section(page, "dataset-2")
     summary = pd.read_csv(results / "splice" / "summary.tsv", sep="\t")  # one seed per model
+    selected = read_json(results / "splice" / "comparison.json")["selected"]
+    assert selected == summary.loc[summary["val_loss"].idxmin(), "model"]
+    rows = table_rows(splice, "comparison")
+    (marked,) = [name for name in rows if "selected" in name.split()]
+    assert html.unescape(marked).startswith(selected)
+    assert not any(cell.startswith("*") for cells in rows.values() for cell in cells)
     for metric in ("accuracy", "mcc"):
-        best = summary[metric].round(3).max()
-        bold = [plain(b) for b in re.findall(r"<strong>(.*?)</strong>", splice, re.S)]
-        row = summary[summary[metric].round(3) == best].iloc[0]
+        row = summary.iloc[0]
         low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
-        assert f"{best:.3f} [{low:.3f}–{high:.3f}]" in bold
-        worst = summary[metric].round(3).min()
-        assert worst < best  # the synthetic models differ
-        row = summary[summary[metric].round(3) == worst].iloc[0]
-        low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
-        assert f"{worst:.3f} [{low:.3f}–{high:.3f}]" in plain(splice)
-        assert f"{worst:.3f} [{low:.3f}–{high:.3f}]" not in bold
+        assert f"{row[metric]:.3f} [{low:.3f}–{high:.3f}]" in plain(splice)
+    assert "the test split selects nothing" in plain(splice)
 
 
 def test_inline_svgs_with_unique_ids_and_resolving_references(page: str) -> None:
@@ -541,7 +541,7 @@ def test_sections_follow_their_task(mixed: str) -> None:
     for name, metrics in expected.items():
         columns = headers(mixed_section(mixed, name))
         assert columns[2 : 2 + len(metrics)] == metrics, name
-        assert columns[2 + len(metrics)] == "Parameters", name
+        assert columns[2 + len(metrics) : 4 + len(metrics)] == ["Val. loss ↓", "Parameters"]
     assert "Task: sequence regression" in plain(mixed_section(mixed, "expression"))
     assert "Task: expression time-series forecasting" in plain(mixed_section(mixed, "dream_b"))
     assert "MSE and MAE: lower is better" in plain(mixed_section(mixed, "expression"))
@@ -549,42 +549,41 @@ def test_sections_follow_their_task(mixed: str) -> None:
     assert "Windows / s" in headers(mixed_section(mixed, "dream_a"))
 
 
-def test_regression_best_is_lowest_error_and_highest_correlation(mixed, mixed_results) -> None:
+def test_regression_values_as_measured_and_the_selected_model(mixed, mixed_results) -> None:
     html = mixed_section(mixed, "expression")
     summary = pd.read_csv(mixed_results / "expression" / "summary.tsv", sep="\t")
-    marked = bold(html)
 
     def shown(row, metric: str) -> str:
         low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
-        return f"{_format(row[metric], metric)} [{_format(low, metric)}–{_format(high, metric)}]"
+        value, low, high = (metric_text(v, metric) for v in (row[metric], low, high))
+        return f"{value} [{low}–{high}]"
 
-    for metric, lower in (("mse", True), ("mae", True), ("r2", False), ("pearson", False)):
-        order = summary.sort_values(metric, ascending=lower)
-        best, worst = order.iloc[0], order.iloc[-1]
-        assert shown(best, metric) in marked, metric
-        assert shown(worst, metric) in plain(html) and shown(worst, metric) not in marked, metric
-    # lstm (least noise) wins every column; the k-mer ridge floor none.
-    assert summary.loc[summary["mse"].idxmin(), "model"] == "lstm"
+    for metric in ("mse", "mae", "r2", "pearson"):
+        for _, row in summary.iterrows():
+            assert shown(row, metric) in plain(html), metric
+    assert bold(html) == [] or all("selected" not in b for b in bold(html))
+    # lstm (least noise) validates best, so it is selected; the k-mer ridge floor is not.
+    assert summary.loc[summary["val_loss"].idxmin(), "model"] == "lstm"
     rows = table_rows(html, "comparison")
-    assert all(cell.startswith("*") for cell in rows["lstm"][1:6])
-    assert not any(cell.startswith("*") for cell in rows["kmer_ridge baseline"][1:6])
+    assert any(name.startswith("lstm") and "selected" in name for name in rows)
+    assert not any(cell.startswith("*") for cells in rows.values() for cell in cells)
 
 
-def test_forecasting_best_markers_with_several_seeds(mixed: str, mixed_results: Path) -> None:
+def test_forecasting_with_several_seeds(mixed: str, mixed_results: Path) -> None:
     html = mixed_section(mixed, "dream_a")
     summary = pd.read_csv(mixed_results / "dream_a" / "summary.tsv", sep="\t")
     gru = summary[summary["model"] == "gru"]
     assert len(gru) == 2
-    means = summary.groupby("model", sort=False)[["mse", "skill"]].mean()
+    means = summary.groupby("model", sort=False)[["mse", "skill", "val_loss"]].mean()
     rows = table_rows(html, "comparison")
-    mse = _format(gru["mse"].mean(), "mse")
-    text = f"{mse} ± {_format(gru['mse'].std(ddof=1), 'mse')}"
-    assert rows["gru"][1] == "*" + text  # lowest mean MSE: bold
-    assert means["mse"].idxmin() == "gru" and means["skill"].idxmax() == "gru"
-    assert rows["gru"][3].startswith("*")  # highest skill
+    mse = metric_text(gru["mse"].mean(), "mse")
+    text = f"{mse} ± {metric_text(gru['mse'].std(ddof=1), 'mse')}"
+    assert rows["gru selected"][1] == text  # mean ± sd, not marked
+    assert means["val_loss"].idxmin() == "gru"  # selected on validation
+    assert rows["gru selected"][4] == metric_text(means.loc["gru", "val_loss"], "mse")
     persistence = next(v for k, v in rows.items() if k.startswith("persistence"))
-    assert persistence[3].startswith("0.000") and not persistence[3].startswith("*")
-    assert persistence[1].startswith(_format(means.loc["persistence", "mse"], "mse"))
+    assert persistence[3].startswith("0.000")
+    assert persistence[1].startswith(metric_text(means.loc["persistence", "mse"], "mse"))
 
 
 def test_per_horizon_table(mixed: str, mixed_results: Path) -> None:
@@ -597,11 +596,9 @@ def test_per_horizon_table(mixed: str, mixed_results: Path) -> None:
     assert list(labels) == ["gru", "lstm", "persistence", "ridge_ar"]  # baselines included
     for column, (horizon, metric) in enumerate((h, m) for h in (1, 2) for m in ("mse", "skill")):
         values = means[f"{metric}_h{horizon}"]
-        best = values.idxmin() if metric == "mse" else values.idxmax()
         for model, cells in labels.items():
-            expected = _format(values[model], metric)
-            marker = "*" if model == best else ""
-            assert cells[column] == marker + expected, (model, horizon, metric)
+            expected = metric_text(values[model], metric)
+            assert cells[column] == expected, (model, horizon, metric)  # none marked best
     assert [labels["persistence"][i] for i in (1, 3)] == ["0.000", "0.000"]
     assert "No persistence run was trained" not in html
 
@@ -612,7 +609,7 @@ def test_per_horizon_reference_row_without_a_persistence_run(mixed, mixed_result
     reference = rows["persistence reference baseline"]
     metrics = read_json(mixed_results / "dream_b" / "gru" / "seed0" / "metrics.json")
     for i, entry in enumerate(metrics["per_horizon"]):
-        assert reference[2 * i].lstrip("*") == _format(entry["persistence_mse"], "mse")
+        assert reference[2 * i].lstrip("*") == metric_text(entry["persistence_mse"], "mse")
         assert reference[2 * i + 1].lstrip("*") == "0.000"
     assert "No persistence run was trained" in plain(html)
 
@@ -791,9 +788,44 @@ def test_summary_task_from_columns() -> None:
 
 
 def test_error_metrics_keep_three_significant_digits() -> None:
-    assert _format(0.00123456, "mse") == "0.00123"
-    assert _format(12.3456, "mae") == "12.3"
-    assert _format(1234.56, "mse") == "1235"
-    assert _format(3e-7, "mse") == "3.00e-07"
-    assert _format(0.12345, "r2") == "0.123"
-    assert _format(float("nan"), "skill") == "—"
+    assert metric_text(0.00123456, "mse") == "0.00123"
+    assert metric_text(12.3456, "mae") == "12.3"
+    assert metric_text(1234.56, "mse") == "1235"
+    assert metric_text(3e-7, "mse") == "3.00e-07"
+    assert metric_text(0.12345, "r2") == "0.123"
+    assert metric_text(float("nan"), "skill") == "—"
+
+
+def test_snakemake_captions_are_written_from_the_one_caption_source():
+    """workflow/report/*.rst (Snakemake's --report) are the report's own captions, written by
+    `python -m genoflow.report.captions workflow/report`: none edited by hand, none missing."""
+    from genoflow.report.captions import FIGURES, ITEMS, rst
+
+    folder = REPO / "workflow" / "report"
+    assert {p.stem for p in folder.glob("*.rst")} == set(FIGURES) | set(ITEMS)
+    for name in [*FIGURES, *ITEMS]:
+        assert (folder / f"{name}.rst").read_text() == rst(name), name
+
+
+def test_a_published_result_stands_beside_the_selected_models(results: Path, tmp_path: Path):
+    config = {
+        "datasets": {
+            "promoters": {
+                "published": {
+                    "metric": "accuracy",
+                    "value": 0.9101,
+                    "source": "A paper <2018>",
+                    "note": "same test split",
+                }
+            }
+        }
+    }
+    out = write_report(
+        results, ["promoters"], tmp_path / "r.html", config=config, command="", workflow_dir="."
+    )
+    html = out.read_text()
+    assert "Published: A paper &lt;2018&gt;, Accuracy 0.910 (same test split)." in html
+    comparison = json.loads((results / "promoters" / "comparison.json").read_text())
+    summary = pd.read_csv(results / "promoters" / "summary.tsv", sep="\t")
+    ours = summary[summary["model"] == comparison["selected"]]["accuracy"].mean()
+    assert f"({comparison['selected']}): {ours:.3f} on the test split" in html

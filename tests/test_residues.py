@@ -14,15 +14,17 @@ import torch
 from conftest import DATA, write_motif_count_data
 
 from genoflow.alphabets import get_alphabet
-from genoflow.baselines import train_kmer_baseline, train_window_baseline, window_features
 from genoflow.errors import InputError
-from genoflow.fasta import read_fasta
-from genoflow.ingest import FastaInput, ResidueCsvInput, ingest
-from genoflow.metrics import evaluate
-from genoflow.models import NEURAL_TYPES
-from genoflow.preprocess import NO_LABEL, preprocess
-from genoflow.tasks import TokenClassifier
-from genoflow.train import TrainConfig, train
+from genoflow.evaluate.baselines import train_kmer_baseline, train_window_baseline
+from genoflow.evaluate.features import window_features
+from genoflow.evaluate.metrics import evaluate
+from genoflow.io.fasta import read_fasta
+from genoflow.io.ingest import ingest
+from genoflow.io.sources import FastaInput, ResidueCsvInput
+from genoflow.preprocess.sequences import preprocess
+from genoflow.registry import NEURAL_TYPES, NO_LABEL
+from genoflow.tasks.modules import TokenClassifier
+from genoflow.tasks.train import TrainConfig, train
 
 TS115 = DATA / "TS115_excerpt.csv"  # 24 proteins, 7,397 residues
 CB513 = DATA / "CB513_excerpt.csv"  # 12 proteins, 4,081 residues
@@ -55,8 +57,10 @@ def structure(tmp_path_factory) -> Path:
     """TS115 excerpt as train (val drawn from it), CB513 excerpt as test: ingested and
     preprocessed."""
     root = tmp_path_factory.mktemp("structure")
-    inputs = [ResidueCsvInput(TS115, "train", mask_columns=MASKS),
-              ResidueCsvInput(CB513, "test", mask_columns=MASKS)]  # fmt: skip
+    inputs = [
+        ResidueCsvInput(TS115, "train", mask_columns=MASKS),
+        ResidueCsvInput(CB513, "test", mask_columns=MASKS),
+    ]
     ingest(inputs, root / "ingest", alphabet="protein")
     preprocess(root / "ingest", root / "data", split="given", seed=1)
     return root
@@ -173,14 +177,26 @@ def test_pooling_is_refused_for_per_residue_labels():
 
 def test_token_classifier_trains_and_writes_a_row_per_test_residue(structure, tmp_path):
     info = train(
-        structure / "data", tmp_path, model_name="bigru", model_type="gru",
-        model_args={"hidden": 8}, train_config=FAST, seed=0, threads=1,
-    )  # fmt: skip
+        structure / "data",
+        tmp_path,
+        model_name="bigru",
+        model_type="gru",
+        model_args={"hidden": 8},
+        train_config=FAST,
+        seed=0,
+        threads=1,
+    )
     assert info["epochs"] == 2
     predictions = pd.read_csv(tmp_path / "predictions.tsv", sep="\t", keep_default_na=False)
     assert list(predictions.columns) == [
-        "id", "position", "label", "predicted", "prob_C", "prob_E", "prob_H",
-    ]  # fmt: skip
+        "id",
+        "position",
+        "label",
+        "predicted",
+        "prob_C",
+        "prob_E",
+        "prob_H",
+    ]
     expected = expected_labels(CB513)
     assert len(predictions) == sum(map(len, expected))  # every residue, labelled or not
     first = predictions[predictions["id"] == "CB513_excerpt|0"]
@@ -201,8 +217,16 @@ def test_predict_scores_new_proteins_residue_by_residue(structure, tmp_path, mod
 
     run = tmp_path / "run"
     if model_type == "gru":
-        train(structure / "data", run, model_name="bigru", model_type="gru",
-              model_args={"hidden": 8}, train_config=FAST, seed=0, threads=1)  # fmt: skip
+        train(
+            structure / "data",
+            run,
+            model_name="bigru",
+            model_type="gru",
+            model_args={"hidden": 8},
+            train_config=FAST,
+            seed=0,
+            threads=1,
+        )
     else:
         train_window_baseline(structure / "data", run, model_name="window_logreg", window=3)
     fasta = (DATA / "CB513_excerpt.fa").read_text()
@@ -287,8 +311,9 @@ def multilabel(tmp_path_factory) -> Path:
     write_motif_count_data(root, n=300)
     write_multilabel_table(root)
     fasta = [FastaInput(root / "motifs.fa")]
-    ingest(fasta, root / "ingest", alphabet="dna", values_table=root / "labels.tsv",
-           multilabel=True)  # fmt: skip
+    ingest(
+        fasta, root / "ingest", alphabet="dna", values_table=root / "labels.tsv", multilabel=True
+    )
     preprocess(root / "ingest", root / "data", seed=3)
     return root
 
@@ -309,8 +334,13 @@ def test_multilabel_values_must_be_zero_or_one(multilabel, tmp_path):
     lines[5] = lines[5].rsplit("\t", 1)[0] + "\t0.7"
     (tmp_path / "labels.tsv").write_text("\n".join(lines) + "\n")
     with pytest.raises(InputError, match=r"labels.tsv:6: column 'gc_rich' .* not 0 or 1"):
-        ingest([FastaInput(multilabel / "motifs.fa")], tmp_path / "out", alphabet="dna",
-               values_table=tmp_path / "labels.tsv", multilabel=True)  # fmt: skip
+        ingest(
+            [FastaInput(multilabel / "motifs.fa")],
+            tmp_path / "out",
+            alphabet="dna",
+            values_table=tmp_path / "labels.tsv",
+            multilabel=True,
+        )
 
 
 @pytest.mark.parametrize("model_type", ["cnn", "kmer_logreg"])
@@ -320,9 +350,16 @@ def test_multilabel_models_learn_each_label(multilabel, tmp_path, model_type):
         train_kmer_baseline(multilabel / "data", tmp_path, model_name="k", k=3)
     else:
         config = TrainConfig(max_epochs=12, batch_size=32, patience=12, lr=0.01)
-        train(multilabel / "data", tmp_path, model_name="cnn", model_type="cnn",
-              model_args={"channels": 16, "kernel_size": 7}, train_config=config, seed=0,
-              threads=1)  # fmt: skip
+        train(
+            multilabel / "data",
+            tmp_path,
+            model_name="cnn",
+            model_type="cnn",
+            model_args={"channels": 16, "kernel_size": 7},
+            train_config=config,
+            seed=0,
+            threads=1,
+        )
     table = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
     names = ["has_motif", "two_motifs", "gc_rich"]
     assert list(table.columns) == ["id"] + [f"{k}_{n}" for n in names for k in ("true", "prob")]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 
 from genoflow.alphabets import get_alphabet
-from genoflow.fasta import read_fasta
+from genoflow.io.fasta import read_fasta
+from genoflow.io.simulate import FIRST, MARGIN, MOTIF_LENGTH, SECOND, write_motif_pair_fasta
 from genoflow.models import SequenceModel
-from genoflow.simulate import FIRST, MARGIN, MOTIF_LENGTH, SECOND, write_motif_pair_fasta
 
 
 def test_positives_hold_both_motifs_exactly_distance_apart_negatives_one(tmp_path):

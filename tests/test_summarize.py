@@ -15,11 +15,11 @@ from conftest import make_forecast_run, make_regression_run, make_run
 
 from genoflow.cli import main
 from genoflow.errors import InputError
-from genoflow.io import read_json, write_json
-from genoflow.metrics import METRICS_BY_TASK
-from genoflow.summarize import summarize
+from genoflow.evaluate.summarize import summarize
+from genoflow.formats.files import read_json, write_json
+from genoflow.registry import METRICS_BY_TASK
 
-TRAIN = ["type", "params", "train_seconds", "epochs", "best_epoch"]
+TRAIN = ["type", "params", "train_seconds", "epochs", "best_epoch", "val_loss"]
 
 
 def ci_columns(metrics) -> list[str]:
@@ -159,17 +159,36 @@ def test_best_and_runner_up_get_a_paired_bootstrap(tmp_path: Path) -> None:
     low, high = test["ci95"]
     assert 0 < low < test["difference"] < high
 
-    from genoflow.metrics import paired_bootstrap
+    from genoflow.evaluate.metrics import paired_bootstrap
 
     same = paired_bootstrap(strong[:1], strong[:1], n_boot=100)
     assert same["difference"] == 0 and same["ci95"] == [0, 0] and same["p_not_better"] == 1
 
 
-def test_lower_is_better_metrics_rank_ascending(tmp_path: Path) -> None:
-    runs = [make_regression_run(tmp_path, m, m, 0, ["y"], noise=noise) for m, noise in
-            (("rough", 2.0), ("fine", 0.2))]  # fmt: skip
+def test_the_model_with_the_lower_validation_loss_is_selected(tmp_path: Path) -> None:
+    runs = [
+        make_regression_run(tmp_path, m, m, 0, ["y"], noise=noise)
+        for m, noise in (("rough", 2.0), ("fine", 0.2))
+    ]
     summarize(runs, tmp_path / "summary.tsv", n_boot=100)
     comparison = read_json(tmp_path / "comparison.json")
     assert comparison["metric"] == "mse" and comparison["best"] == "fine"
     assert comparison["paired_bootstrap"]["difference"] < 0  # fine's MSE minus rough's
     assert comparison["paired_bootstrap"]["p_not_better"] < 0.05
+
+
+def test_test_metrics_never_select_the_model(tmp_path: Path) -> None:
+    """A model that scores best on test but worse on validation is ranked by its validation
+    loss: comparison.json selects the model that validated best, and says how it chose."""
+    lucky = make_run(tmp_path, "lucky", "gru", 0, ["a", "b"], n=300, skill=3.0)
+    steady = make_run(tmp_path, "steady", "lstm", 0, ["a", "b"], n=300, skill=1.0)
+    info = read_json(lucky / "train.json")
+    write_json(lucky / "train.json", info | {"best_val_loss": 0.9})  # validated worse
+    table = summarize([lucky, steady], tmp_path / "summary.tsv", n_boot=50)
+    assert list(table["val_loss"]) == [0.9, 0.5]
+    comparison = read_json(tmp_path / "comparison.json")
+    assert comparison["selected"] == comparison["best"] == "steady"
+    assert comparison["runner_up"] == "lucky"
+    assert [row[0] for row in comparison["ranking"]] == ["steady", "lucky"]
+    assert comparison["ranking"][1][2] > comparison["ranking"][0][2]  # lucky's test accuracy
+    assert "validation" in comparison["selected_by"]

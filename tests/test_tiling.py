@@ -10,9 +10,12 @@ import pytest
 
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError
-from genoflow.fasta import read_fasta
-from genoflow.ingest import FastaInput, ingest
-from genoflow.preprocess import _tile_counts, load_arrays, preprocess, read_ids, tile_starts
+from genoflow.formats.arrays import load_arrays, read_ids
+from genoflow.io.fasta import read_fasta
+from genoflow.io.ingest import ingest
+from genoflow.io.sources import FastaInput
+from genoflow.preprocess.sequences import preprocess
+from genoflow.preprocess.tiling import tile_counts, tile_starts
 
 DATA = Path(__file__).parent / "data"
 MGEN = DATA / "Mycoplasma_genitalium.fna"
@@ -73,7 +76,7 @@ def test_tile_counts_agree_with_starts():
     lengths = rng.integers(1, 400, size=500)
     for width, stride in [(1, 1), (7, 3), (50, 50), (60, 17), (10, 25)]:
         expected = [len(tile_starts(int(n), width, stride)) for n in lengths]
-        assert _tile_counts(lengths, width, stride).tolist() == expected
+        assert tile_counts(lengths, width, stride).tolist() == expected
 
 
 # --- preprocess with tiling ------------------------------------------------------------------
@@ -222,7 +225,7 @@ def test_bad_tile_options_are_refused_before_writing(tmp_path, options, message)
 
 def test_small_write_chunks_give_the_same_files(tmp_path, monkeypatch):
     """Rows go to tokens.npy a chunk at a time; tiny chunks change nothing in any output."""
-    import genoflow.preprocess as pre
+    import genoflow.preprocess.encode as pre
 
     rng = random.Random(4)
     rows = [(f"r{i}", "ab"[i % 2], "", random_seq(rng, rng.randint(3, 90))) for i in range(40)]
@@ -265,9 +268,14 @@ def test_a_genome_is_split_in_contiguous_blocks_for_next_base_training(tmp_path)
     genome = next(iter(read_fasta(MGEN))).sequence.decode()
     ingest([FastaInput(MGEN)], tmp_path / "ingest", alphabet="dna", labelled=False)
     meta = preprocess(
-        tmp_path / "ingest", tmp_path / "pre", tile_width=100, tile_stride=1_000,
-        tile_label="next_base", split="blocks", block_size=50_000,
-    )  # fmt: skip
+        tmp_path / "ingest",
+        tmp_path / "pre",
+        tile_width=100,
+        tile_stride=1_000,
+        tile_label="next_base",
+        split="blocks",
+        block_size=50_000,
+    )
     arrays, ids = load_arrays(tmp_path / "pre"), read_ids(tmp_path / "pre")
     starts = np.array([int(i.split(":")[1].split("-")[0]) - 1 for i in ids])
     assert len(ids) == meta["records"] == 581  # 580 windows every 1 kb + the end-aligned one
@@ -277,8 +285,13 @@ def test_a_genome_is_split_in_contiguous_blocks_for_next_base_training(tmp_path)
     assert set(arrays["split"].tolist()) == {0, 1, 2}
     for row in (0, 300, 580):
         assert meta["classes"][arrays["labels"][row]] == genome[starts[row] + 100]
-    assert meta["split"] == {"method": "blocks", "val": 0.1, "test": 0.2, "seed": 42,
-                             "block_size": 50_000}  # fmt: skip
+    assert meta["split"] == {
+        "method": "blocks",
+        "val": 0.1,
+        "test": 0.2,
+        "seed": 42,
+        "block_size": 50_000,
+    }
 
 
 def test_unlabelled_records_need_next_base_labels(tmp_path):

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from genoflow.errors import InputError
-from genoflow.expression import ingest_matrix
-from genoflow.timeseries import inverse_transform, load_series, preprocess_series
+from genoflow.formats.series import inverse_transform, load_series
+from genoflow.io.expression import ingest_matrix
+from genoflow.preprocess.series import preprocess_series
 
 DREAM4 = (
     Path(__file__).resolve().parents[1]

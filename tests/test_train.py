@@ -17,8 +17,8 @@ from conftest import genoflow_env
 
 from genoflow.data import TokenDataModule
 from genoflow.errors import InputError
-from genoflow.preprocess import NO_LABEL
-from genoflow.train import TrainConfig, load_model, predict, train
+from genoflow.registry import NO_LABEL
+from genoflow.tasks.train import TrainConfig, load_model, predict, train
 
 FAST = TrainConfig(max_epochs=2, batch_size=32, patience=2)
 
@@ -31,9 +31,15 @@ def read_history(path):
 def test_train_writes_the_contracted_files(motif_data, tmp_path):
     """model.ckpt, history.csv, predictions.tsv and train.json, with sane content."""
     info = train(
-        motif_data, tmp_path, model_name="small_lstm", model_type="lstm",
-        model_args={"hidden": 8}, train_config=FAST, seed=0, threads=1,
-    )  # fmt: skip
+        motif_data,
+        tmp_path,
+        model_name="small_lstm",
+        model_type="lstm",
+        model_args={"hidden": 8},
+        train_config=FAST,
+        seed=0,
+        threads=1,
+    )
     assert {"model.ckpt", "history.csv", "predictions.tsv", "train.json"} <= {
         p.name for p in tmp_path.iterdir()
     }
@@ -48,9 +54,15 @@ def test_train_writes_the_contracted_files(motif_data, tmp_path):
 def test_exported_model_loads_safely_and_reproduces_predictions(motif_data, tmp_path):
     """model.ckpt holds only tensors and plain data (weights_only=True) and is self-describing."""
     train(
-        motif_data, tmp_path, model_name="cnn", model_type="cnn",
-        model_args={"channels": 8}, train_config=FAST, seed=0, threads=1,
-    )  # fmt: skip
+        motif_data,
+        tmp_path,
+        model_name="cnn",
+        model_type="cnn",
+        model_args={"channels": 8},
+        train_config=FAST,
+        seed=0,
+        threads=1,
+    )
     payload = torch.load(tmp_path / "model.ckpt", weights_only=True)
     assert payload["format"] == "genoflow-model/1" and payload["task"] == "classification"
     assert payload["meta"]["alphabet"] == "dna" and payload["meta"]["classes"] == ["neg", "pos"]
@@ -65,9 +77,15 @@ def test_seeded_training_is_reproducible(motif_data, tmp_path):
     """Same seed, same data, CPU: identical predictions."""
     for run in ("a", "b"):
         train(
-            motif_data, tmp_path / run, model_name="gru", model_type="gru",
-            model_args={"hidden": 8}, train_config=FAST, seed=3, threads=1,
-        )  # fmt: skip
+            motif_data,
+            tmp_path / run,
+            model_name="gru",
+            model_type="gru",
+            model_args={"hidden": 8},
+            train_config=FAST,
+            seed=3,
+            threads=1,
+        )
     first = (tmp_path / "a" / "predictions.tsv").read_text()
     assert first == (tmp_path / "b" / "predictions.tsv").read_text()
 
@@ -75,9 +93,13 @@ def test_seeded_training_is_reproducible(motif_data, tmp_path):
 def test_bad_hyperparameter_is_a_clear_error(motif_data, tmp_path):
     with pytest.raises(InputError, match="'lstm'.*hiden"):
         train(
-            motif_data, tmp_path, model_name="lstm", model_type="lstm",
-            model_args={"hiden": 8}, train_config=FAST,
-        )  # fmt: skip
+            motif_data,
+            tmp_path,
+            model_name="lstm",
+            model_type="lstm",
+            model_args={"hiden": 8},
+            train_config=FAST,
+        )
     with pytest.raises(InputError, match="unknown train option"):
         TrainConfig.from_dict({"max_epoch": 3})
 
@@ -85,10 +107,23 @@ def test_bad_hyperparameter_is_a_clear_error(motif_data, tmp_path):
 def test_killed_training_resumes_from_its_last_checkpoint(motif_data, tmp_path):
     """SIGKILL mid-training, rerun: it continues from last.ckpt and history has no gaps."""
     command = [
-        sys.executable, "-m", "genoflow", "train", "--data", str(motif_data), "--out",
-        str(tmp_path), "--type", "lstm", "--model-args", '{"hidden": 8}', "--threads", "1",
-        "--train", json.dumps({"max_epochs": 8, "patience": 50, "batch_size": 32}),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "genoflow",
+        "train",
+        "--data",
+        str(motif_data),
+        "--out",
+        str(tmp_path),
+        "--type",
+        "lstm",
+        "--model-args",
+        '{"hidden": 8}',
+        "--threads",
+        "1",
+        "--train",
+        json.dumps({"max_epochs": 8, "patience": 50, "batch_size": 32}),
+    ]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=genoflow_env()
     )
@@ -123,20 +158,37 @@ def test_changed_settings_or_finished_run_start_afresh(motif_data, tmp_path):
 # that function's docstring), by the profiler's names. Lightning's `deterministic=True`, our
 # default, turns that mode on: one of these in a training step fails every GPU run.
 NO_DETERMINISTIC_CUDA_KERNEL = (
-    "aten::nll_loss2d", "aten::cumsum", "aten::histc", "aten::bincount", "aten::median",
-    "aten::kthvalue", "aten::put_", "aten::embedding_bag", "aten::_embedding_bag",
-    "aten::ctc_loss", "aten::grid_sampler", "aten::adaptive_avg_pool2d", "aten::adaptive_max_pool",
-    "aten::fractional_max_pool", "aten::max_unpool", "aten::reflection_pad", "aten::upsample_",
-    "aten::avg_pool3d", "aten::adaptive_avg_pool3d", "aten::scatter_reduce",
-)  # fmt: skip
+    "aten::nll_loss2d",
+    "aten::cumsum",
+    "aten::histc",
+    "aten::bincount",
+    "aten::median",
+    "aten::kthvalue",
+    "aten::put_",
+    "aten::embedding_bag",
+    "aten::_embedding_bag",
+    "aten::ctc_loss",
+    "aten::grid_sampler",
+    "aten::adaptive_avg_pool2d",
+    "aten::adaptive_max_pool",
+    "aten::fractional_max_pool",
+    "aten::max_unpool",
+    "aten::reflection_pad",
+    "aten::upsample_",
+    "aten::avg_pool3d",
+    "aten::adaptive_avg_pool3d",
+    "aten::scatter_reduce",
+)
 STEP_TASKS = {  # task -> (its module's arguments, the batch key of the truth, a truth for 3 x 32)
     "classification": ({"classes": ["a", "b", "c"]}, "labels", torch.tensor([0, 2, 1])),
     "token_classification": (
-        {"classes": ["C", "E", "H"]}, "labels", torch.tensor([[0, 1, 2, NO_LABEL] * 8] * 3)
+        {"classes": ["C", "E", "H"]},
+        "labels",
+        torch.tensor([[0, 1, 2, NO_LABEL] * 8] * 3),
     ),
     "multilabel": ({"labels": ["x", "y"]}, "targets", torch.ones(3, 2)),
     "regression": ({"targets": ["t1", "t2"]}, "targets", torch.randn(3, 2)),
-}  # fmt: skip
+}
 
 
 def _ops_of_a_training_step(module, batch) -> set[str]:
@@ -161,7 +213,7 @@ def _ops_of_a_training_step(module, batch) -> set[str]:
 def test_training_steps_have_deterministic_cuda_kernels(task, model_type):
     """A GPU run keeps `deterministic: true`: no op of a training step (forward and backward) is
     one that torch refuses in deterministic mode on CUDA. Checked here on the CPU by name."""
-    from genoflow.train import TASK_MODULES
+    from genoflow.tasks.train import TASK_MODULES
 
     task_args, truth_key, truth = STEP_TASKS[task]
     module = TASK_MODULES[task](model_type, {}, "dna", **task_args, max_length=32)
@@ -177,7 +229,7 @@ def test_training_steps_have_deterministic_cuda_kernels(task, model_type):
 
 @pytest.mark.parametrize("pool", ["attention", "mean", "max", "meanmax", "flatten", "last"])
 def test_every_pool_has_deterministic_cuda_kernels(pool):
-    from genoflow.tasks import SequenceClassifier
+    from genoflow.tasks.modules import SequenceClassifier
 
     args = {"pool": pool, "pool_size": 4, "bidirectional": False}
     module = SequenceClassifier("lstm", args, "dna", ["a", "b"], max_length=32)
@@ -193,7 +245,7 @@ def test_every_pool_has_deterministic_cuda_kernels(pool):
 def test_batches_reach_the_device_with_their_lengths_left_on_the_host():
     """Lengths stay on the CPU (a recurrent model packs by them without waiting for the GPU);
     everything else moves. The "meta" device stands in for a GPU here."""
-    from genoflow.tasks import SequenceClassifier
+    from genoflow.tasks.modules import SequenceClassifier
 
     module = SequenceClassifier("lstm", {}, "dna", ["a", "b"])
     batch = {
@@ -212,7 +264,7 @@ def test_a_gpu_training_step_never_waits_for_the_gpu(model_type):
     """With pinned batches and host-side lengths, a training step (transfer, forward,
     backward, clipping, AdamW) queues its GPU work without one synchronisation, so the CPU
     prepares the next step while the GPU runs this one."""
-    from genoflow.tasks import SequenceClassifier
+    from genoflow.tasks.modules import SequenceClassifier
 
     module = SequenceClassifier(model_type, {}, "dna", ["a", "b"]).cuda()
     optimizer = module.configure_optimizers()["optimizer"]
@@ -233,3 +285,70 @@ def test_a_gpu_training_step_never_waits_for_the_gpu(model_type):
         finally:
             torch.cuda.set_sync_debug_mode("default")
     torch.cuda.synchronize()
+
+
+def test_the_recipe_options_train_a_motif_detector(motif_data, tmp_path):
+    """A convolutional stem before a GRU with attention pooling, both strands, reverse-
+    complement augmentation, label smoothing and a warm-up + cosine schedule: the learning rate
+    rises, then falls to zero; the motif is learnt; validation selects as usual."""
+    config = TrainConfig(
+        max_epochs=20,
+        batch_size=32,
+        patience=20,
+        lr=0.01,
+        lr_schedule="warmup_cosine",
+        reverse_complement=True,
+        label_smoothing=0.1,
+    )
+    model_args = {
+        "hidden": 16,
+        "stem": {"channels": 16, "kernel_size": 7, "pool": 2},
+        "strands": "both",
+        "pool": "attention",
+    }
+    info = train(
+        motif_data,
+        tmp_path,
+        model_name="hybrid",
+        model_type="gru",
+        model_args=model_args,
+        train_config=config,
+        seed=0,
+    )
+    rates = [float(row["lr"]) for row in read_history(tmp_path / "history.csv")]
+    assert rates == sorted(rates, reverse=True) and rates[0] <= 0.01 and rates[-1] < 0.001
+    predictions = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
+    assert (predictions["label"] == predictions["predicted"]).mean() > 0.9
+    assert info["best_val_loss"] == min(
+        float(r["val_loss"]) for r in read_history(tmp_path / "history.csv")
+    )
+    module, payload = load_model(tmp_path / "model.ckpt")
+    assert payload["module_args"]["reverse_complement"] is True
+    assert module.model.stem is not None and module.model.strands == "both"
+
+
+def test_recipe_options_are_refused_where_they_cannot_apply(motif_data, tmp_path):
+    with pytest.raises(InputError, match="label_smoothing"):
+        TrainConfig.from_dict({"label_smoothing": 1.5})
+
+
+def test_warmup_cosine_rises_then_falls_to_zero():
+    """The schedule per optimizer step: up over the first 5 % of the steps, then a cosine."""
+    from types import SimpleNamespace
+
+    from genoflow.tasks.modules import SequenceClassifier
+
+    module = SequenceClassifier(
+        "cnn", {"channels": 4}, "dna", ["a", "b"], 20, lr=0.01, lr_schedule="warmup_cosine"
+    )
+    module._trainer = SimpleNamespace(estimated_stepping_batches=200, max_epochs=10)
+    scheduler = module.configure_optimizers()["lr_scheduler"]["scheduler"]
+    rates = []
+    for _ in range(200):
+        rates.append(scheduler.get_last_lr()[0])
+        scheduler.optimizer.step()
+        scheduler.step()
+    peak = int(np.argmax(rates))
+    assert peak == 9 and rates[0] == pytest.approx(0.001) and rates[peak] == pytest.approx(0.01)
+    assert rates[:10] == sorted(rates[:10]) and rates[10:] == sorted(rates[10:], reverse=True)
+    assert rates[-1] < 1e-5

@@ -105,8 +105,15 @@ def test_summary_has_every_model_and_the_contracted_columns(project):
     summary = pd.read_csv(project / "results" / "tiny" / "summary.tsv", sep="\t")
     assert list(summary.columns[:2]) == ["model", "seed"]
     assert set(METRICS) <= set(summary.columns)
-    assert sorted(summary["model"]) == sorted(MODELS)
+    # and the ensemble: the mean of the neural models' probabilities, ranked with them
+    assert sorted(summary["model"]) == sorted([*MODELS, "ensemble"])
     assert summary[METRICS].notna().all().all()
+    ensemble = summary.set_index("model").loc["ensemble"]
+    info = json.loads((project / "results/tiny/ensemble/seed0/train.json").read_text())
+    members = [member.split("/")[0] for member in info["members"]]
+    assert members and set(members) <= set(MODELS) - {"kmer_logreg"}  # chosen among neural
+    assert ensemble["val_loss"] > 0  # chosen and ranked on validation
+    assert ensemble["params"] == summary.set_index("model").loc[members, "params"].sum()
     assert ((summary["accuracy"] >= 0) & (summary["accuracy"] <= 1)).all()
 
 
@@ -124,7 +131,7 @@ def test_report_names_every_model_and_embeds_figures(project):
     for model in MODELS:
         assert model in html
     assert html.count("<svg") >= 7 and "mutagenesis logo" in html
-    assert "Best vs runner-up" in html
+    assert "Selected vs runner-up" in html
     assert (project / "results" / "tiny" / "comparison.json").is_file()
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
         'xmlns:xlink="http://www.w3.org/1999/xlink"', ""
@@ -147,6 +154,7 @@ def test_report_renders_offline_in_headless_chromium(project):
     assert size < 2_000_000  # small enough to e-mail
 
 
+@pytest.mark.slow
 def test_snakemake_report_has_a_caption_for_every_item(project, tmp_path):
     snakemake(project, "--cores", "1", "--report", "report.zip")
     with zipfile.ZipFile(project / "report.zip") as archive:
@@ -158,6 +166,7 @@ def test_snakemake_report_has_a_caption_for_every_item(project, tmp_path):
     assert page["problems"] == []
 
 
+@pytest.mark.slow
 def test_two_runs_of_one_config_give_identical_results(project, tmp_path):
     """The same config and data in a fresh folder, rerun from scratch on CPU: metrics.json and
     predictions.tsv are byte-identical (seeded, deterministic training) for a recurrent model,
@@ -216,9 +225,10 @@ def write_regions(root: Path) -> None:
     """genome.fa: three 20 kb chromosomes (pieces of M. genitalium, 60 bases a line) and
     regions.bed: 20 labelled regions on each, every third on the minus strand."""
     genome = "".join(
-        line.strip() for line in (REPO / "tests" / "data" / "Mycoplasma_genitalium.fna").open()
+        line.strip()
+        for line in (REPO / "tests" / "data" / "Mycoplasma_genitalium.fna").open()
         if not line.startswith(">")
-    )  # fmt: skip
+    )
     with open(root / "genome.fa", "w") as out:
         for i in (1, 2, 3):
             piece = genome[i * 20_000 : (i + 1) * 20_000]
@@ -251,17 +261,31 @@ def mixed_project(tmp_path_factory) -> Path:
                 "forecast": {"input": 3, "horizon": 2},
                 "train": {"batch_size": 16},
             },
-            "counts": {"task": "regression", "alphabet": "dna", "fasta": ["motifs.fa"],
-                       "values": "values.tsv", "models": ["cnn", "kmer_ridge"]},
-            "regions": {"alphabet": "dna",
-                        "regions": {"bed": "regions.bed", "reference": "genome.fa", "resize": 100,
-                                    "label_column": 7},
-                        "split": {"method": "chromosome", "test": ["chr3"], "val": ["chr2"]},
-                        "models": ["cnn"]},
-            "phix": {"alphabet": "dna", "fasta": [str(REPO / "tests" / "data" / "phix.fa")],
-                     "tile": {"width": 40, "stride": 20, "label": "next_base"},
-                     "split": {"method": "blocks", "block_size": 500},
-                     "models": ["gru", "kmer_logreg"]},
+            "counts": {
+                "task": "regression",
+                "alphabet": "dna",
+                "fasta": ["motifs.fa"],
+                "values": "values.tsv",
+                "models": ["cnn", "kmer_ridge"],
+            },
+            "regions": {
+                "alphabet": "dna",
+                "regions": {
+                    "bed": "regions.bed",
+                    "reference": "genome.fa",
+                    "resize": 100,
+                    "label_column": 7,
+                },
+                "split": {"method": "chromosome", "test": ["chr3"], "val": ["chr2"]},
+                "models": ["cnn"],
+            },
+            "phix": {
+                "alphabet": "dna",
+                "fasta": [str(REPO / "tests" / "data" / "phix.fa")],
+                "tile": {"width": 40, "stride": 20, "label": "next_base"},
+                "split": {"method": "blocks", "block_size": 500},
+                "models": ["gru", "kmer_logreg"],
+            },
         },
         "models": {
             "gru": {"type": "gru", "hidden": 8, "pool": "flatten"},
@@ -274,7 +298,7 @@ def mixed_project(tmp_path_factory) -> Path:
         "train": {"max_epochs": 2},
         "threads": 1,
         "evaluate": {"bootstrap": 20},
-    }  # fmt: skip
+    }
     (root / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(root, "--cores", "2")
     return root
@@ -359,22 +383,44 @@ def protein_project(tmp_path_factory) -> Path:
     amp = write_amp_excerpt(root, per_file=60)
     config = {
         "datasets": {
-            "structure": {"task": "token_classification", "alphabet": "protein",
-                          "residues": {"csv": [{"path": str(data / "TS115_excerpt.csv"),
-                                                "split": "train"},
-                                               {"path": str(data / "CB513_excerpt.csv"),
-                                                "split": "test"}],
-                                       "label_column": "dssp3",
-                                       "mask_columns": ["disorder", "cb513_mask"]},
-                          "split": {"method": "given"}, "models": ["gru", "window_logreg"]},
-            "multi": {"task": "multilabel", "alphabet": "dna", "fasta": ["motifs.fa"],
-                      "values": "labels.tsv", "models": ["cnn", "kmer_logreg"]},
-            "peptides": {"alphabet": "protein", "samples": str(amp), "split": {"method": "given"},
-                         "classes": ["DECOY", "AMP"], "models": ["gru"]},
-            "near": {"alphabet": "dna", "simulate": {"distance": 5, "records": 120},
-                     "models": ["cnn"]},
-            "far": {"alphabet": "dna", "simulate": {"distance": 30, "records": 120},
-                    "models": ["cnn"]},
+            "structure": {
+                "task": "token_classification",
+                "alphabet": "protein",
+                "residues": {
+                    "csv": [
+                        {"path": str(data / "TS115_excerpt.csv"), "split": "train"},
+                        {"path": str(data / "CB513_excerpt.csv"), "split": "test"},
+                    ],
+                    "label_column": "dssp3",
+                    "mask_columns": ["disorder", "cb513_mask"],
+                },
+                "split": {"method": "given"},
+                "models": ["gru", "window_logreg"],
+            },
+            "multi": {
+                "task": "multilabel",
+                "alphabet": "dna",
+                "fasta": ["motifs.fa"],
+                "values": "labels.tsv",
+                "models": ["cnn", "kmer_logreg"],
+            },
+            "peptides": {
+                "alphabet": "protein",
+                "samples": str(amp),
+                "split": {"method": "given"},
+                "classes": ["DECOY", "AMP"],
+                "models": ["gru"],
+            },
+            "near": {
+                "alphabet": "dna",
+                "simulate": {"distance": 5, "records": 120},
+                "models": ["cnn"],
+            },
+            "far": {
+                "alphabet": "dna",
+                "simulate": {"distance": 30, "records": 120},
+                "models": ["cnn"],
+            },
         },
         "models": {
             "gru": {"type": "gru", "hidden": 8},
@@ -384,14 +430,17 @@ def protein_project(tmp_path_factory) -> Path:
         },
         "predict": {
             "multi_new": {"dataset": "multi", "model": "cnn", "fasta": ["motifs.fa"]},
-            "structure_new": {"dataset": "structure", "model": "window_logreg",
-                              "fasta": [str(data / "CB513_excerpt.fa")]},
+            "structure_new": {
+                "dataset": "structure",
+                "model": "window_logreg",
+                "fasta": [str(data / "CB513_excerpt.fa")],
+            },
         },
         "train": {"max_epochs": 2, "batch_size": 32},
         "threads": 1,
         "evaluate": {"bootstrap": 20},
         "interpret": {"records": 20},
-    }  # fmt: skip
+    }
     (root / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(root, "--cores", "2")
     return root
@@ -466,9 +515,37 @@ def test_variable_length_peptides_keep_their_given_split(protein_project):
     assert lengths.min() < lengths.max()  # varied lengths, trained in length buckets
 
 
-def test_workflow_and_package_agree_on_figures():
-    from genoflow.figures import FIGURES_BY_TASK
-
-    text = (REPO / "workflow" / "rules" / "common.smk").read_text()
-    for task, names in FIGURES_BY_TASK.items():
-        assert f'"{task}": {tuple(names)!r}'.replace("'", '"') in text
+@pytest.mark.slow
+def test_the_workflow_runs_without_a_python_on_path(tmp_path):
+    """The venv's snakemake from a shell whose PATH holds neither the venv nor a working
+    `python`: the system's python3 (which lacks the dependencies) and, first, a `python` that
+    fails. Every job runs genoflow with the Python that runs Snakemake."""
+    root = make_project(tmp_path, per_class=20)
+    config = yaml.safe_load((root / "config.yaml").read_text())
+    config["models"] = {"kmer_logreg": MODELS["kmer_logreg"], "cnn": MODELS["cnn"]}
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    bare = "/usr/bin:/bin"
+    assert shutil.which("python", path=bare) is None, "this machine has a python on /usr/bin"
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    (wrong / "python").write_text("#!/bin/sh\necho 'not the python to run' >&2\nexit 3\n")
+    (wrong / "python").chmod(0o755)
+    snakemake = str(Path(shutil.which("snakemake", path=genoflow_env()["PATH"])).resolve())
+    for path in (f"{wrong}:{bare}",):
+        env = {"PATH": path, "HOME": str(tmp_path)}
+        command = [
+            snakemake,
+            "--snakefile",
+            str(REPO / "Snakefile"),
+            "--cores",
+            "1",
+            "--configfile",
+            "config.yaml",
+            "--forceall",
+        ]
+        result = subprocess.run(
+            command, cwd=root, capture_output=True, text=True, env=env, timeout=900
+        )
+        assert result.returncode == 0, (path, result.stderr[-3000:])
+        assert "not the python to run" not in result.stderr
+    assert (root / "results" / "tiny" / "summary.tsv").is_file()

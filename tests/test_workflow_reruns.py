@@ -37,10 +37,22 @@ def test_ingest_and_preprocess_come_from_the_cache_in_a_second_project(tmp_path)
     for name in ("first", "second"):
         project = one_model_project(tmp_path / name, model, {"max_epochs": 1})
         result = subprocess.run(
-            ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(project),
-             "--cores", "1", *targets, "--cache"],  # (--cache would take the targets as rules)
-            capture_output=True, text=True, env=env, timeout=600,
-        )  # fmt: skip
+            [
+                "snakemake",
+                "--snakefile",
+                str(REPO / "Snakefile"),
+                "--directory",
+                str(project),
+                "--cores",
+                "1",
+                *targets,
+                "--cache",
+            ],  # (--cache would take the targets as rules)
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
     first, second = tmp_path / "first", tmp_path / "second"
     for stage, output in (
@@ -60,10 +72,23 @@ def test_a_killed_training_job_resumes_from_its_last_checkpoint(tmp_path):
     project = one_model_project(
         tmp_path, {"type": "lstm", "hidden": 8}, {"max_epochs": 12, "patience": 50}
     )
-    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(project),
-               "--cores", "1", "results/tiny/lstm/seed0/model.ckpt"]  # fmt: skip
-    process = subprocess.Popen(command, env=genoflow_env(), start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    command = [
+        "snakemake",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(project),
+        "--cores",
+        "1",
+        "results/tiny/lstm/seed0/model.ckpt",
+    ]
+    process = subprocess.Popen(
+        command,
+        env=genoflow_env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     log = project / "logs" / "train" / "tiny" / "lstm" / "seed0.log"
     deadline = time.time() + 300
     while time.time() < deadline and not (log.is_file() and "epoch 3:" in log.read_text()):
@@ -106,33 +131,41 @@ def test_ddp_with_two_cpu_processes(tmp_path):
     assert "GLOBAL_RANK: 1" in log  # a second process really trained
 
 
-def test_every_stage_lists_the_modules_it_imports():
-    """STAGE_MODULES drives code-change reruns: a module a stage imports must be listed."""
-    text = (REPO / "workflow" / "rules" / "common.smk").read_text()
-    block = text[text.index("STAGE_MODULES = {") : text.index("}  # fmt: skip")] + "}"
-    stages = eval(block.split("=", 1)[1])  # a plain dict literal of tuples of names
-    entries = {
-        "ingest": ["ingest"], "ingest_matrix": ["expression"], "preprocess": ["preprocess"],
-        "preprocess_series": ["timeseries"], "train": ["train", "baselines", "forecast"],
-        "evaluate": ["metrics", "forecast"], "network": ["network", "train", "figures"],
-        "summarize": ["summarize"], "figures": ["figures"], "report": ["report"],
-        "predict": ["predict"], "interpret": ["interpret", "figures"], "simulate": ["simulate"],
-        "distance_figure": ["figures"],
-    }  # fmt: skip
-    assert set(entries) == set(stages)
-    listing = "print(' '.join(m.split('.')[1] for m in sys.modules if m.startswith('genoflow.')))"
+def test_each_command_digests_every_module_it_imports():
+    """The rules' code digests (genoflow.sources, computed from the imports) cover every
+    genoflow module a command loads when it runs; and editing the C kernels reruns ingest and
+    preprocess, not training."""
+    from genoflow.cli import build_parser
+    from genoflow.sources import command_modules
 
-    def imported(modules: list[str]) -> list[str]:  # in a fresh interpreter
-        code = f"import sys, {', '.join('genoflow.' + m for m in modules)}; {listing}"
-        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env=genoflow_env(), check=True).stdout.split()  # fmt: skip
+    commands = sorted(build_parser()._subparsers._group_actions[0].choices)
+    listing = "print(' '.join(m for m in sys.modules if m.startswith('genoflow')))"
+
+    def imported(command: str) -> list[str]:  # the handler's imports, in a fresh interpreter
+        code = (
+            "import ast, importlib, sys, genoflow.cli as cli;"
+            f"fn = getattr(cli, 'cmd_' + {command!r}.replace('-', '_'));"
+            "tree = ast.parse(open(cli.__file__).read());"
+            "node = next(n for n in tree.body if getattr(n, 'name', '') == fn.__name__);"
+            "[importlib.import_module(n.module) for n in ast.walk(node)"
+            " if isinstance(n, ast.ImportFrom) and n.module.startswith('genoflow')];"
+            "[importlib.import_module(f'{n.module}.{a.name}') for n in ast.walk(node)"
+            " if isinstance(n, ast.ImportFrom) and n.module.startswith('genoflow')"
+            " for a in n.names if not hasattr(importlib.import_module(n.module), a.name)];"
+            f"{listing}"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=genoflow_env()
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()
 
     with ThreadPoolExecutor(max_workers=4) as pool:  # interpreters side by side
-        outputs = dict(zip(entries, pool.map(imported, entries.values()), strict=True))
-    for stage, out in outputs.items():
-        loaded = set(out) - {"cli", "config"}  # argument parsing, not results
-        assert loaded <= set(stages[stage]), (stage, sorted(loaded - set(stages[stage])))
-        for module in stages[stage]:
-            assert (REPO / "src" / "genoflow" / module).exists() or (
-                REPO / "src" / "genoflow" / f"{module}.py"
-            ).exists(), module
+        loaded = dict(zip(commands, pool.map(imported, commands), strict=True))
+    for command in commands:
+        assert "genoflow.io.ingest" not in loaded["train"]  # (the probe loads real handlers)
+        missing = set(loaded[command]) - set(command_modules(command))
+        assert not missing, (command, sorted(missing))
+    assert "genoflow.kernels" in command_modules("ingest")
+    assert "genoflow.kernels" in command_modules("preprocess")
+    assert "genoflow.kernels" not in command_modules("train")

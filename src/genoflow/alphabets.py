@@ -53,6 +53,17 @@ class Alphabet:
                 table[token, self.letters.index(member)] = 1.0 / len(members)
         return table
 
+    def complement_tokens(self) -> bytes:
+        """A DNA or RNA alphabet's token -> the token of its letter's complement, as a
+        bytes.translate table (0, padding, stays 0): reverse complements of token rows, for the
+        leakage check's canonical hashes and for the models' second strand."""
+        to_tokens = self.encode_table()
+        tokens = bytearray(256)
+        for letter in self.tokens.encode():
+            partner = bytes([letter]).translate(COMPLEMENT[self.name])[0]
+            tokens[to_tokens[letter]] = to_tokens[partner]
+        return bytes(tokens)
+
     def decode(self, tokens: np.ndarray) -> str:
         chars = np.frombuffer(b"-" + self.tokens.encode(), dtype=np.uint8)
         return chars[tokens].tobytes().decode()

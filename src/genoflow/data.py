@@ -2,7 +2,7 @@
 
 The loaders sample whole batches of indices and read each batch at once (sorted indices, one
 read per run of consecutive rows), instead of one Python call per sample. Token arrays under
-preprocess.IN_MEMORY_BYTES are held in memory; rows of larger ones are read from tokens.npy
+formats.arrays.IN_MEMORY_BYTES are held in memory; rows of larger ones are read from tokens.npy
 with os.pread rather than through the memory map: a mapped read maps whole page-cache folios
 around every row into the process, so a few hundred random batches would show most of a
 multi-GB file as resident memory (benchmarks/large_data.py measures both).
@@ -30,10 +30,9 @@ from torch.utils.data import (
     SequentialSampler,
 )
 
-from genoflow.io import read_json
-from genoflow.preprocess import load_arrays
-
-SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
+from genoflow.formats.arrays import load_arrays
+from genoflow.formats.files import load_array, read_meta
+from genoflow.registry import SPLIT_CODES
 
 
 class TokenBatches(Dataset):
@@ -215,10 +214,10 @@ class WindowDataModule(_SplitData):
     def __init__(self, data_dir: str | Path, batch_size: int = 64) -> None:
         super().__init__()
         self.data_dir, self.batch_size = Path(data_dir), batch_size
-        self.meta = read_json(self.data_dir / "meta.json")
-        self.values = np.load(self.data_dir / "values.npy")
-        self.windows = np.load(self.data_dir / "windows.npy")
-        self.window_split = np.load(self.data_dir / "window_split.npy")
+        self.meta = read_meta(self.data_dir)
+        self.values = load_array(self.data_dir / "values.npy")
+        self.windows = load_array(self.data_dir / "windows.npy")
+        self.window_split = load_array(self.data_dir / "window_split.npy")
 
     def indices(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.window_split == SPLIT_CODES[split])

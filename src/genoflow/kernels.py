@@ -205,9 +205,12 @@ def blake2b64(data, starts, ends) -> np.ndarray:
 
     def run(lo: int, hi: int) -> None:
         _library().gf_blake2b64(
-            _address(data), _address(starts[lo:hi]), _address(ends[lo:hi]), hi - lo,
+            _address(data),
+            _address(starts[lo:hi]),
+            _address(ends[lo:hi]),
+            hi - lo,
             _address(out[lo:hi]),
-        )  # fmt: skip
+        )
 
     _in_parts(run, ends - starts)
     return out
@@ -223,9 +226,14 @@ def encode_rows(data: bytes, starts, ends, lut: bytes, width: int) -> np.ndarray
 
     def run(lo: int, hi: int) -> None:
         _library().gf_encode_rows(
-            data, _address(starts[lo:hi]), _address(ends[lo:hi]), hi - lo, lut, width,
+            data,
+            _address(starts[lo:hi]),
+            _address(ends[lo:hi]),
+            hi - lo,
+            lut,
+            width,
             _address(rows[lo:hi]),
-        )  # fmt: skip
+        )
 
     _in_parts(run, np.full(len(starts), width))
     return rows
@@ -246,9 +254,16 @@ def canonical_hashes(rows: np.ndarray, lengths, to_token: bytes) -> np.ndarray:
         keys, zeros = np.empty(words, dtype=np.uint64), np.empty(words, dtype=np.uint64)
         scratch = np.empty(max(width, 1), dtype=np.uint8)  # (work space of its own per thread)
         _library().gf_canonical(
-            _address(rows[lo:hi]), _address(lengths[lo:hi]), hi - lo, width, to_token,
-            _address(keys), _address(zeros), _address(scratch), _address(out[lo:hi]),
-        )  # fmt: skip
+            _address(rows[lo:hi]),
+            _address(lengths[lo:hi]),
+            hi - lo,
+            width,
+            to_token,
+            _address(keys),
+            _address(zeros),
+            _address(scratch),
+            _address(out[lo:hi]),
+        )
 
     _in_parts(run, lengths)
     return out
@@ -281,9 +296,14 @@ def fasta_lines(block: bytes, mid_line: bool, room: int = 64):
     while True:
         found = np.empty((4, room), dtype=np.int64)
         written = _library().gf_fasta_lines(
-            block, len(block), int(mid_line), room, _address(sequence),
-            *(_address(row) for row in found), _address(counts),
-        )  # fmt: skip
+            block,
+            len(block),
+            int(mid_line),
+            room,
+            _address(sequence),
+            *(_address(row) for row in found),
+            _address(counts),
+        )
         if written >= 0:
             break
         room = block.count(b"\n")  # every header ends a line
@@ -302,9 +322,14 @@ def headers(data: bytes, starts, ends) -> tuple[bytes, bytes | None]:
     text, ids = np.empty(room, dtype=np.uint8), np.empty(room, dtype=np.uint8)
     sizes = np.zeros(2, dtype=np.int64)
     slow = _library().gf_headers(
-        data, _address(starts), _address(ends), len(starts), _address(text), _address(ids),
+        data,
+        _address(starts),
+        _address(ends),
+        len(starts),
+        _address(text),
+        _address(ids),
         _address(sizes),
-    )  # fmt: skip
+    )
     text_bytes = text[: sizes[0]].tobytes()
     return text_bytes, None if slow else ids[: sizes[1]].tobytes()
 
@@ -364,9 +389,13 @@ def copy_ranges(src: np.ndarray, src_starts, dst: np.ndarray, dst_starts, sizes)
         if len(sizes) and (int(at.min()) < 0 or int((at + sizes).max()) > len(array)):
             raise ValueError("a range lies outside its array")
     _library().gf_copy_ranges(
-        _address(src), _address(src_starts), _address(dst), _address(dst_starts),
-        _address(sizes), len(sizes),
-    )  # fmt: skip
+        _address(src),
+        _address(src_starts),
+        _address(dst),
+        _address(dst_starts),
+        _address(sizes),
+        len(sizes),
+    )
 
 
 def tsv_rows(fields: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):

@@ -25,15 +25,16 @@ import numpy as np
 import torch
 
 from genoflow.alphabets import get_alphabet
-from genoflow.checkpoint import read_checkpoint, sequence_model
 from genoflow.errors import InputError
-from genoflow.fasta import FastaRecord, read_fasta
-from genoflow.features import kmer_features, window_features
-from genoflow.ingest import RegionInput
-from genoflow.io import atomic_path
-from genoflow.preprocess import tile_starts, trim_to
-
-BASELINES = ("kmer_logreg", "kmer_ridge", "window_logreg")
+from genoflow.evaluate.features import kmer_features, window_features
+from genoflow.formats.checkpoint import read_checkpoint
+from genoflow.formats.files import atomic_path
+from genoflow.io.fasta import FastaRecord, read_fasta
+from genoflow.io.sources import RegionInput
+from genoflow.models.build import sequence_model
+from genoflow.preprocess.encode import trim_to
+from genoflow.preprocess.tiling import tile_starts
+from genoflow.registry import SEQUENCE_BASELINES
 
 
 def predict_fasta(
@@ -85,7 +86,7 @@ def load_scorer(path: Path):
     meta = payload["meta"]
     if meta["task"] == "forecasting":
         raise InputError(path, "predict scores sequence models, not forecasting models")
-    if payload["model_type"] in BASELINES:
+    if payload["model_type"] in SEQUENCE_BASELINES:
         return _baseline_scorer(payload), meta
     model = sequence_model(payload, path)
 

@@ -141,9 +141,11 @@ def test_jobs_get_the_profile_resources(slurm_run):
     """Wall time from the profile's `runtime` expressions at attempt 1, one CPU (threads: 1 in
     the config) and, with the GPU request turned off for this node, no GPU."""
     limits = {
-        "ingest": "01:00:00", "preprocess": "01:00:00", "train": "04:00:00",
+        "ingest": "01:00:00",
+        "preprocess": "01:00:00",
+        "train": "04:00:00",
         "interpret": "01:00:00",
-    }  # fmt: skip
+    }
     for job in slurm_run["jobs"]:
         assert job["Timelimit"] == limits[job["rule"]], job
         assert "cpu=1," in job["ReqTRES"] and "mem=1000M" in job["ReqTRES"], job

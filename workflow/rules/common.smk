@@ -1,83 +1,80 @@
-import hashlib
 import json
+import os
 import re
 import shlex
 import sys
 from pathlib import Path
 
-import pandas as pd
+from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
 # The workflow runs the package of this checkout (also inside --sdm conda environments, which
 # hold only the dependencies), so the rules and the code they call never drift apart.
 SRC = Path(workflow.basedir) / "src"
 sys.path.insert(0, str(SRC))
-from genoflow.config import NEURAL_TYPES, check_config, models_for  # noqa: E402
+from genoflow.config import (  # noqa: E402
+    apply_params,
+    check_config,
+    models_for,
+    stage_settings,
+)
+from genoflow.errors import InputError  # noqa: E402
+from genoflow.registry import ENSEMBLE, FIGURES_BY_TASK, NEURAL_TYPES  # noqa: E402
+from genoflow.sources import code_version as command_version  # noqa: E402
 
-# Braces are doubled twice: once for the f-string, once for Snakemake's formatting of commands.
+# The rules call `genoflow <stage>`, the package of this checkout, run by the Python that runs
+# Snakemake (so neither an activated venv nor a `python` on PATH is needed), under
+# `--sdm conda` by the rule's environment's own Python, or by $GENOFLOW_PYTHON where set.
+# Values reach the command line only through `{...:q}` (shell-quoted, lists element by
+# element): a path holding a space, a quote or `$(...)` stays one argument and never runs.
+PYTHON = os.environ.get("GENOFLOW_PYTHON") or (
+    "python"
+    if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+    else sys.executable
+)
+# Braces are doubled twice: once for the f-string, once for Snakemake's formatting of the prefix.
 shell.prefix(
-    f"set -euo pipefail; export PYTHONPATH={shlex.quote(str(SRC))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    "set -euo pipefail; "
+    f"export PYTHONPATH={shlex.quote(str(SRC))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    f'genoflow() {{{{ {shlex.quote(PYTHON)} -m genoflow "$@"; }}}}; '
 )
 SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
 
-check_config(
-    config,
-    SCHEMAS / "config.schema.yaml",
-    source=", ".join(map(str, workflow.configfiles)) or "config",
-)
+
+def show_failed_logs():
+    """A failed job's log (which names the file, line and problem) printed in the terminal, as
+    `--show-failed-logs` would, for a plain `snakemake --cores N`: Snakemake applies
+    workflow/profiles/default only when asked (`--workflow-profile`). (Snakemake's own
+    formatter attribute; on a version without it this does nothing, and the log stays in
+    logs/.)"""
+    from snakemake.logging import DefaultFormatter, logger
+
+    for handler in logger.handlers:
+        if isinstance(handler.formatter, DefaultFormatter):
+            handler.formatter.show_failed_logs = True
+
+
+show_failed_logs()
+
+try:
+    check_config(
+        config,
+        SCHEMAS / "config.schema.yaml",
+        source=", ".join(map(str, workflow.configfiles)) or "config",
+    )
+except InputError as error:  # every problem, with its file and line; no traceback
+    sys.exit(f"genoflow: error: {error}")
 validate(config, SCHEMAS / "config.schema.yaml")  # fills in the schema's defaults
 
 DATASETS = list(config["datasets"])
 SEEDS = config["seeds"]
-# The package modules each stage runs. Their content is a param of the stage's rules, so
-# editing one of them reruns that stage (and, through its outputs, everything after it);
-# tests/test_workflow.py checks that no stage imports a module missing from its list.
-STAGE_MODULES = {
-    "ingest": ("ingest", "regions", "alphabets", "errors", "fasta", "io", "kernels"),
-    "ingest_matrix": (
-        "expression", "ingest", "regions", "alphabets", "errors", "fasta", "io", "kernels",
-    ),
-    "preprocess": ("preprocess", "alphabets", "errors", "io", "kernels"),
-    "preprocess_series": ("timeseries", "errors", "io"),
-    "train": (
-        "train", "baselines", "checkpoint", "features", "forecast", "data", "models", "tasks",
-        "preprocess", "timeseries", "metrics", "alphabets", "errors", "io", "kernels",
-    ),
-    "evaluate": ("metrics", "forecast", "timeseries", "errors", "io"),
-    "network": (
-        "network", "figures", "train", "checkpoint", "forecast", "data", "models", "tasks",
-        "preprocess", "timeseries", "metrics", "alphabets", "errors", "io", "kernels",
-    ),
-    "interpret": (
-        "interpret", "figures", "checkpoint", "models", "preprocess", "metrics", "alphabets",
-        "config", "errors", "io", "kernels",
-    ),
-    "simulate": ("simulate", "io"),
-    "summarize": ("summarize", "metrics", "errors", "io"),
-    "figures": ("figures", "metrics", "errors", "io"),
-    "report": ("report", "figures", "metrics", "errors", "io"),
-    "distance_figure": ("figures", "metrics", "errors", "io"),
-    "predict": (
-        "predict", "checkpoint", "features", "ingest", "regions", "models", "preprocess",
-        "alphabets", "fasta", "errors", "io", "kernels",
-    ),
-}  # fmt: skip
 
 
-def code_version(stage):
-    """A digest of the source of the modules `stage` runs (a directory counts as a whole; a
-    module's C source, kernels.c, counts with it)."""
-    digest = hashlib.sha256()
-    for module in STAGE_MODULES[stage]:
-        path = SRC / "genoflow" / module
-        if path.is_dir():
-            files = sorted(path.rglob("*.py"))
-        else:
-            sources = (path.with_suffix(".py"), path.with_suffix(".c"))
-            files = [file for file in sources if file.exists()]
-        for file in files:
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
+def code_version(rule):
+    """A digest of every package file the rule's command runs (genoflow.sources: found from
+    the imports), a param of the rule: editing a module reruns exactly the stages that run it
+    (and, through their outputs, what follows)."""
+    return command_version(rule.replace("_", "-"))
 
 
 # How to regenerate every result, for the report's provenance. Deliberately not the literal
@@ -86,6 +83,13 @@ RERUN_COMMAND = shlex.join(
     ["snakemake", "--cores", "all"]
     + [f"--configfile={path}" for path in map(str, workflow.configfiles)]
 )
+
+
+def folder_of(name, of="output"):
+    """Param function: the folder of the rule's output (or input) file `name`."""
+    return lambda w, input, output: str(
+        Path((output if of == "output" else input)[name]).parent
+    )
 
 
 def task_of(dataset):
@@ -150,23 +154,13 @@ def predict_inputs(w):
 def predict_args(w):
     job = config["predict"][w.name]
     if "fasta" in job:
-        return shlex.join(["--input", *job["fasta"]])
+        return ["--input", *job["fasta"]]
     regions = job["regions"]
     args = ["--bed", regions["bed"], "--reference", regions["reference"]]
-    return shlex.join(
-        args + (["--resize", str(regions["resize"])] if "resize" in regions else [])
-    )
+    return args + (["--resize", str(regions["resize"])] if "resize" in regions else [])
 
 
-# The figures of each task, "comparison" first (genoflow.figures.FIGURES_BY_TASK;
-# tests/test_workflow.py checks that the two agree).
-FIGURES = {
-    "classification": ("comparison", "roc", "pr", "confusion", "loss"),
-    "token_classification": ("comparison", "confusion", "loss"),
-    "multilabel": ("comparison", "loss"),
-    "regression": ("comparison", "scatter", "loss"),
-    "forecasting": ("comparison", "forecast", "loss"),
-}
+FIGURES = FIGURES_BY_TASK  # the figures of each task, "comparison" first
 
 
 def figure_files(dataset):
@@ -181,11 +175,24 @@ def seeds_of(model):
 
 
 def run_dirs(dataset):
-    return [
+    """Every run folder of the dataset: each model and seed, and the ensemble's."""
+    runs = [
         f"results/{dataset}/{m}/seed{s}"
         for m in models_of(dataset)
         for s in seeds_of(m)
     ]
+    return runs + (
+        [f"results/{dataset}/{ENSEMBLE}/seed0"] if has_ensemble(dataset) else []
+    )
+
+
+def has_ensemble(dataset):
+    """Classification datasets with two or more neural runs get the `ensemble` row."""
+    return (
+        config["ensemble"]
+        and task_of(dataset) == "classification"
+        and len(neural_models_of(dataset)) * len(SEEDS) >= 2
+    )
 
 
 def neural_run_dirs(dataset):
@@ -216,10 +223,7 @@ def ingest_inputs(w):
     dataset = config["datasets"][w.dataset]
     if "samples" in dataset:
         sheet = Path(dataset["samples"])
-        samples = pd.read_csv(sheet, sep="\t", dtype=str, comment="#")
-        validate(samples, SCHEMAS / "samples.schema.yaml")
-        fasta = [str(sheet.parent / path) for path in samples["path"]]
-        return {"samples": str(sheet), "fasta": fasta}
+        return {"samples": str(sheet), "fasta": sheet_files(sheet)}
     if "residues" in dataset:
         return {"csv": [entry["path"] for entry in dataset["residues"]["csv"]]}
     if "simulate" in dataset:
@@ -236,94 +240,92 @@ def ingest_inputs(w):
     return files
 
 
-def ingest_args(w):
-    dataset = config["datasets"][w.dataset]
-    args = ["--alphabet", dataset["alphabet"]]
-    regions, split = dataset.get("regions"), dataset["split"]
-    if "samples" in dataset:
-        args += ["--samples", dataset["samples"]]
-    elif "residues" in dataset:
-        args += residue_args(dataset["residues"])
-    elif "simulate" in dataset:  # the label is the header's second word
-        args += ["--fasta", f"results/{w.dataset}/simulated.fa"]
-        args += ["--label-pattern", r"^\S+\s+(\S+)"]
-    elif regions:
-        args += ["--bed", regions["bed"], "--reference", regions["reference"]]
-        for key in ("resize", "label_column"):
-            if key in regions:
-                args += [f"--{key.replace('_', '-')}", str(regions[key])]
-        for key in ("labels", "values"):
-            if key in dataset:
-                args += [f"--{key}", dataset[key]]
-        if split["method"] == "chromosome":
-            args += ["--test-chromosomes", *split["test"]]
-            args += (
-                ["--val-chromosomes", *split["val"]]
-                if isinstance(split["val"], list)
-                else []
-            )
-    else:
-        args += ["--fasta", *dataset["fasta"]]
-        for key, flag in (("labels", "--labels"), ("values", "--values")):
-            if key in dataset:
-                args += [flag, dataset[key]]
-        if "label_pattern" in dataset:
-            args += ["--label-pattern", dataset["label_pattern"]]
-        if not {"labels", "values", "label_pattern"} & set(dataset):
-            args += [
-                "--no-labels"
-            ]  # tile label next_base: labels come from the sequence
-    for key in ("ambiguous", "invalid", "duplicate_ids"):
-        args += [f"--{key.replace('_', '-')}", dataset[key]]
-    if dataset["task"] == "multilabel":
-        args.append("--multilabel")
-    return shlex.join(args)
-
-
-def residue_args(residues):
-    """Ingest arguments of CSV files with a label per residue (and each file's split)."""
-    files = residues["csv"]
-    args = ["--csv", *(entry["path"] for entry in files)]
-    if any("split" in entry for entry in files):
-        args += ["--csv-splits", *(entry["split"] for entry in files)]
-    args += ["--sequence-column", residues["sequence_column"]]
-    args += ["--residue-column", residues["label_column"]]
-    if residues["mask_columns"]:
-        args += ["--mask-columns", *residues["mask_columns"]]
-    return args
-
-
-def preprocess_args(w):
-    dataset = config["datasets"][w.dataset]
-    split = dataset["split"]
-    by_chromosome = split["method"] == "chromosome"  # assigned at ingest: a given split
-    args = [
-        "--trim",
-        dataset["trim"],
-        "--split",
-        "given" if by_chromosome else split["method"],
+def sheet_files(sheet):
+    """The FASTA files a sample sheet lists (relative to it), read leniently: a sheet that
+    cannot be read lists none here, and `genoflow ingest` then names its problems."""
+    try:
+        lines = sheet.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    rows = [
+        line.split("\t") for line in lines if line.strip() and not line.startswith("#")
     ]
-    args += ["--seed", str(split["seed"])]
-    for key in ("val", "test"):
-        if not isinstance(split[key], list):
-            args += [f"--{key}", str(split[key])]
-    if dataset["max_length"]:
-        args += ["--max-length", str(dataset["max_length"])]
-    if dataset["classes"]:
-        args += ["--classes", *dataset["classes"]]
-    tile = dataset.get("tile")
-    if tile:
-        args += [
-            "--tile-width",
-            str(tile["width"]),
-            "--tile-label",
-            tile.get("label", "record"),
-        ]
-        if tile.get("stride"):
-            args += ["--tile-stride", str(tile["stride"])]
-    if split["method"] == "blocks":
-        args += ["--block-size", str(split["block_size"])]
-    return shlex.join(args)
+    if not rows or "path" not in (header := [cell.strip() for cell in rows[0]]):
+        return []
+    column = header.index("path")
+    paths = [row[column].strip() for row in rows[1:] if len(row) > column]
+    return [
+        str(sheet.parent / path)
+        for path in paths
+        if path and (sheet.parent / path).is_file()
+    ]
+
+
+def settings(stage):
+    """Param function: the job's settings as JSON (genoflow.config.stage_settings: the keys
+    of the config that the stage reads, with their precedence), for `--settings`."""
+
+    def param(w):
+        settings = stage_settings(config, stage, w.dataset, getattr(w, "model", None))
+        if (
+            stage == "ingest" and "simulate" in settings
+        ):  # the FASTA the simulate rule wrote
+            settings["fasta"] = [f"results/{w.dataset}/simulated.fa"]
+        return json.dumps(settings, sort_keys=True)
+
+    return param
+
+
+# --- tuning (genoflow/tune.py): trials on the validation split, then the selected settings ---
+TUNE = config["tune"]
+
+
+def tuned_models(dataset):
+    """The neural models of the dataset that `tune:` searches."""
+    if dataset not in TUNE.get("datasets", DATASETS):
+        return []
+    return [m for m in neural_models_of(dataset) if m in TUNE["models"]]
+
+
+TUNED = [(d, m) for d in DATASETS for m in tuned_models(d)]
+
+
+def trial_params(model):
+    """The parameters of the model's trials (the same for any dataset: seeded by tune.seed)."""
+    if model not in _TRIALS:
+        from genoflow.tune import trial_params as draw
+
+        _TRIALS[model] = draw(TUNE["models"][model], TUNE["seed"], TUNE["trials"])
+    return _TRIALS[model]
+
+
+_TRIALS = {}
+
+
+def trial_settings(w):
+    """Param function: the train settings of one trial, as JSON for `--settings`."""
+    base = stage_settings(config, "train", w.dataset, w.model)
+    return json.dumps(
+        apply_params(base, trial_params(w.model)[int(w.trial)]), sort_keys=True
+    )
+
+
+def trial_dirs(w):
+    return [
+        f"results/{w.dataset}/tune/{w.model}/trial{n}" for n in range(TUNE["trials"])
+    ]
+
+
+def train_inputs(w):
+    """The preprocessed data, and for a tuned model the configuration its search selected."""
+    files = preprocessed(w)
+    if w.model in tuned_models(w.dataset):
+        files["tuned"] = f"results/{w.dataset}/tune/{w.model}/selected.json"
+    return files
+
+
+def tuning_tables(dataset):
+    return [f"results/{dataset}/tune/{m}/trials.tsv" for m in tuned_models(dataset)]
 
 
 def matrix_inputs(w):
@@ -332,53 +334,3 @@ def matrix_inputs(w):
     if "sample_table" in dataset:
         files["sample_table"] = dataset["sample_table"]
     return files
-
-
-def ingest_matrix_args(w):
-    dataset = config["datasets"][w.dataset]
-    args = ["--matrix", dataset["matrix"], "--orientation", dataset["orientation"]]
-    if "sample_table" in dataset:
-        args += ["--samples", dataset["sample_table"]]
-    else:
-        args += ["--series-length", str(dataset["series_length"])]
-        args += ["--time-step", str(dataset["time_step"])]
-    return shlex.join(args + ["--missing", dataset["missing"]])
-
-
-def preprocess_series_args(w):
-    dataset = config["datasets"][w.dataset]
-    forecast, split = dataset["forecast"], dataset["split"]
-    args = ["--input", str(forecast["input"]), "--horizon", str(forecast["horizon"])]
-    args += ["--target", forecast["target"], "--multistep", forecast["multistep"]]
-    args += ["--split", split["method"]]
-    for key in ("val", "test"):
-        if split[key]:
-            args += [f"--{key}", *split[key]]
-    if dataset["transform"]["log1p"]:
-        args.append("--log1p")
-    if not dataset["transform"]["zscore"]:
-        args.append("--no-zscore")
-    return shlex.join(args)
-
-
-def model_spec(w):
-    """(type, model keyword arguments, training options) of a model on a dataset. Training
-    options: the global train section, then the dataset's, then the model's own."""
-    spec = dict(config["models"][w.model])
-    model_type = spec.pop("type")
-    dataset_train = config["datasets"][w.dataset].get("train", {})
-    train = {**config["train"], **dataset_train, **spec.pop("train", {})}
-    return model_type, spec, train
-
-
-def train_args(w):
-    model_type, model_args, train = model_spec(w)
-    args = [
-        "--type",
-        model_type,
-        "--model-args",
-        json.dumps(model_args, sort_keys=True),
-    ]
-    if model_type in NEURAL_TYPES:
-        args += ["--train", json.dumps(train, sort_keys=True)]
-    return shlex.join(args)

@@ -13,8 +13,33 @@ rule evaluate:
         bootstrap=config["evaluate"]["bootstrap"],
         code=code_version("evaluate"),
     shell:
-        "python -m genoflow evaluate --predictions {input} --out {output}"
-        " --bootstrap {params.bootstrap} > {log} 2>&1"
+        "genoflow evaluate --predictions {input:q} --out {output:q}"
+        " --bootstrap {params.bootstrap:q} > {log:q} 2>&1"
+
+
+# The mean of the dataset's neural runs' probabilities (genoflow/evaluate/ensemble.py), a run
+# folder like any other: evaluate, summarize and the figures take it as they come.
+rule ensemble:
+    input:
+        lambda w: [f"{run}/predictions.tsv" for run in neural_run_dirs(w.dataset)],
+    output:
+        predictions=f"results/{{dataset}}/{ENSEMBLE}/seed0/predictions.tsv",
+        history=f"results/{{dataset}}/{ENSEMBLE}/seed0/history.csv",
+        info=f"results/{{dataset}}/{ENSEMBLE}/seed0/train.json",
+    log:
+        "logs/ensemble/{dataset}.log",
+    localrule: True
+    conda:
+        "../../envs/genoflow.yaml"
+    params:
+        runs=lambda w: neural_run_dirs(w.dataset),
+        out=folder_of("info"),
+        code=code_version("ensemble"),
+    shell:
+        "genoflow ensemble --runs {params.runs:q} --out {params.out:q} > {log:q} 2>&1"
+
+
+ruleorder: ensemble > train
 
 
 rule summarize:
@@ -36,12 +61,12 @@ rule summarize:
     conda:
         "../../envs/genoflow.yaml"
     params:
-        runs=lambda w: shlex.join(run_dirs(w.dataset)),
+        runs=lambda w: run_dirs(w.dataset),
         bootstrap=config["evaluate"]["bootstrap"],
         code=code_version("summarize"),
     shell:
-        "python -m genoflow summarize --runs {params.runs} --out {output.summary}"
-        " --bootstrap {params.bootstrap} > {log} 2>&1"
+        "genoflow summarize --runs {params.runs:q} --out {output.summary:q}"
+        " --bootstrap {params.bootstrap:q} > {log:q} 2>&1"
 
 
 rule network:
@@ -71,8 +96,10 @@ rule network:
     conda:
         "../../envs/genoflow.yaml"
     params:
-        gold=lambda w, input: f"--gold-standard {input.gold}" if input.gold else "",
+        gold=lambda w, input: ["--gold-standard", input.gold] if input.gold else [],
+        data=folder_of("meta", of="input"),
+        out=folder_of("metrics"),
         code=code_version("network"),
     shell:
-        "python -m genoflow network --models {input.models} --data $(dirname {input.meta})"
-        " {params.gold} --out $(dirname {output.metrics}) --figure {output.heatmap} > {log} 2>&1"
+        "genoflow network --models {input.models:q} --data {params.data:q} {params.gold:q}"
+        " --out {params.out:q} --figure {output.heatmap:q} > {log:q} 2>&1"

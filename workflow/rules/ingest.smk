@@ -22,11 +22,11 @@ rule ingest:
         "../../envs/genoflow.yaml"
     threads: config["threads"]
     params:
-        args=ingest_args,
+        settings=settings("ingest"),
+        out=folder_of("summary"),
         code=code_version("ingest"),
     shell:
-        "python -m genoflow ingest {params.args} --threads {threads}"
-        " --out $(dirname {output.summary}) > {log} 2>&1"
+        "genoflow ingest --settings {params.settings:q} --threads {threads} --out {params.out:q} > {log:q} 2>&1"
 
 
 rule ingest_matrix:
@@ -50,11 +50,11 @@ rule ingest_matrix:
     conda:
         "../../envs/genoflow.yaml"
     params:
-        args=ingest_matrix_args,
+        settings=settings("ingest-matrix"),
+        out=folder_of("summary"),
         code=code_version("ingest_matrix"),
     shell:
-        "python -m genoflow ingest-matrix {params.args} --out $(dirname {output.summary})"
-        " > {log} 2>&1"
+        "genoflow ingest-matrix --settings {params.settings:q} --out {params.out:q} > {log:q} 2>&1"
 
 
 # Simulated records (long-range memory benchmark): a FASTA the ingest rule then reads.
@@ -72,5 +72,5 @@ rule simulate:
         spec=lambda w: config["datasets"][w.dataset]["simulate"],
         code=code_version("simulate"),
     shell:
-        "python -m genoflow simulate --distance {params.spec[distance]}"
-        " --records {params.spec[records]} --seed {params.spec[seed]} --out {output} > {log} 2>&1"
+        "genoflow simulate --distance {params.spec[distance]:q} --records {params.spec[records]:q}"
+        " --seed {params.spec[seed]:q} --out {output:q} > {log:q} 2>&1"

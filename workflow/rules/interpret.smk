@@ -26,10 +26,12 @@ rule interpret:
     conda:
         "../../envs/genoflow.yaml"
     params:
-        runs=lambda w: shlex.join(neural_run_dirs(w.dataset)),
+        runs=lambda w: neural_run_dirs(w.dataset),
         records=config["interpret"]["records"],
+        data=folder_of("meta", of="input"),
+        out=folder_of("summary"),
+        figures=folder_of("logo"),
         code=code_version("interpret"),
     shell:
-        "python -m genoflow interpret --runs {params.runs} --data $(dirname {input.meta})"
-        " --out $(dirname {output.summary}) --figures-dir $(dirname {output.logo})"
-        " --records {params.records} > {log} 2>&1"
+        "genoflow interpret --runs {params.runs:q} --data {params.data:q} --out {params.out:q}"
+        " --figures-dir {params.figures:q} --records {params.records:q} > {log:q} 2>&1"

@@ -17,5 +17,5 @@ rule predict:
         inputs=predict_args,
         code=code_version("predict"),
     shell:
-        "python -m genoflow predict --checkpoint {input.model} {params.inputs}"
-        " --output {output} > {log} 2>&1"
+        "genoflow predict --checkpoint {input.model:q} {params.inputs:q} --output {output:q}"
+        " > {log:q} 2>&1"

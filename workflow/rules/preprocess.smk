@@ -22,11 +22,13 @@ rule preprocess:
         "../../envs/genoflow.yaml"
     threads: config["threads"]
     params:
-        args=preprocess_args,
+        settings=settings("preprocess"),
+        ingest=folder_of("summary", of="input"),
+        out=folder_of("meta"),
         code=code_version("preprocess"),
     shell:
-        "python -m genoflow preprocess --ingest $(dirname {input.summary}) {params.args}"
-        " --threads {threads} --out $(dirname {output.meta}) > {log} 2>&1"
+        "genoflow preprocess --ingest {params.ingest:q} --settings {params.settings:q} --threads {threads}"
+        " --out {params.out:q} > {log:q} 2>&1"
 
 
 rule preprocess_series:
@@ -51,8 +53,10 @@ rule preprocess_series:
     conda:
         "../../envs/genoflow.yaml"
     params:
-        args=preprocess_series_args,
+        settings=settings("preprocess-series"),
+        ingest=folder_of("summary", of="input"),
+        out=folder_of("meta"),
         code=code_version("preprocess_series"),
     shell:
-        "python -m genoflow preprocess-series --ingest $(dirname {input.summary}) {params.args}"
-        " --out $(dirname {output.meta}) > {log} 2>&1"
+        "genoflow preprocess-series --ingest {params.ingest:q} --settings {params.settings:q}"
+        " --out {params.out:q} > {log:q} 2>&1"

@@ -27,11 +27,11 @@ for task, names in FIGURES.items():
         conda:
             "../../envs/genoflow.yaml"
         params:
-            runs=lambda w: shlex.join(run_dirs(w.dataset)),
+            runs=lambda w: run_dirs(w.dataset),
+            out=folder_of("comparison"),
             code=code_version("figures"),
         shell:
-            "python -m genoflow figures --runs {params.runs} --out-dir $(dirname {output.comparison})"
-            " > {log} 2>&1"
+            "genoflow figures --runs {params.runs:q} --out-dir {params.out:q} > {log:q} 2>&1"
 
 
 # With several simulated datasets (long_range.yaml): test accuracy against motif distance.
@@ -50,14 +50,13 @@ rule distance_figure:
     conda:
         "../../envs/genoflow.yaml"
     params:
-        distances=" ".join(
-            str(config["datasets"][d]["simulate"]["distance"])
-            for d in SIMULATED_DATASETS
-        ),
+        distances=[
+            config["datasets"][d]["simulate"]["distance"] for d in SIMULATED_DATASETS
+        ],
         code=code_version("distance_figure"),
     shell:
-        "python -m genoflow distance-figure --summaries {input} --distances {params.distances}"
-        " --out {output} > {log} 2>&1"
+        "genoflow distance-figure --summaries {input:q} --distances {params.distances:q}"
+        " --out {output:q} > {log:q} 2>&1"
 
 
 rule report:
@@ -74,6 +73,8 @@ rule report:
             "results/{dataset}/interpret/summary.json", dataset=INTERPRET_DATASETS
         ),
         distance=["results/report/distance.svg"] if len(SIMULATED_DATASETS) > 1 else [],
+        tuning=[table for dataset in DATASETS for table in tuning_tables(dataset)]
+        + [f"results/{d}/figures/tuning.svg" for d in DATASETS if tuned_models(d)],
     output:
         report(
             "results/report/index.html",
@@ -86,15 +87,16 @@ rule report:
     conda:
         "../../envs/genoflow.yaml"
     params:
-        datasets=shlex.join(DATASETS),
-        config=shlex.quote(json.dumps(config, sort_keys=True)),
-        command=shlex.quote(RERUN_COMMAND),
+        datasets=DATASETS,
+        config=json.dumps(config, sort_keys=True),
+        command=RERUN_COMMAND,
         workflow_dir=workflow.basedir,
         code=code_version("report"),
         distance=lambda w, input: (
-            f"--distance-figure {input.distance[0]}" if input.distance else ""
+            ["--distance-figure", input.distance[0]] if input.distance else []
         ),
     shell:
-        "python -m genoflow report --results results --datasets {params.datasets}"
-        " --config-json {params.config} --command {params.command}"
-        " --workflow-dir {params.workflow_dir} {params.distance} --out {output} > {log} 2>&1"
+        "genoflow report --results results --datasets {params.datasets:q}"
+        " --config-json {params.config:q} --command {params.command:q}"
+        " --workflow-dir {params.workflow_dir:q} {params.distance:q} --out {output:q}"
+        " > {log:q} 2>&1"

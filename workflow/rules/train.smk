@@ -4,7 +4,7 @@
 # last.ckpt there to resume.
 rule train:
     input:
-        unpack(preprocessed),
+        unpack(train_inputs),
     output:
         model="results/{dataset}/{model}/seed{seed}/model.ckpt",
         history="results/{dataset}/{model}/seed{seed}/history.csv",
@@ -18,9 +18,14 @@ rule train:
         "../../envs/genoflow.yaml"
     threads: config["threads"]
     params:
-        args=train_args,
+        settings=settings("train"),
+        data=folder_of("meta", of="input"),
+        out=folder_of("model"),
         code=code_version("train"),
+        tuned=lambda w, input: (
+            ["--tuned", input.tuned] if "tuned" in input.keys() else []
+        ),
     shell:
-        "python -m genoflow train --data $(dirname {input.meta}) --out $(dirname {output.model})"
-        " --model {wildcards.model} {params.args} --seed {wildcards.seed} --threads {threads}"
-        " > {log} 2>&1"
+        "genoflow train --data {params.data:q} --out {params.out:q} --model {wildcards.model:q}"
+        " --settings {params.settings:q} --seed {wildcards.seed:q} {params.tuned:q}"
+        " --threads {threads} > {log:q} 2>&1"

@@ -15,15 +15,19 @@ from torch import nn
 from genoflow.models.cnn import CNN
 from genoflow.models.heads import Pool
 from genoflow.models.recurrent import Recurrent
+from genoflow.models.stem import Stem, pooled_lengths
 from genoflow.models.transformer import Transformer
+from genoflow.registry import NEURAL_TYPES
 
-BACKBONES = {
+_FAMILIES = {
     "rnn": partial(Recurrent, "rnn"),
     "lstm": partial(Recurrent, "lstm"),
     "gru": partial(Recurrent, "gru"),
     "transformer": Transformer,
     "cnn": CNN,
 }
+BACKBONES = {name: _FAMILIES[name] for name in NEURAL_TYPES}  # the registry's families
+STRANDS = ("forward", "both")  # read the sequence as given, or both strands (DNA, RNA)
 DEFAULT_POOL = {
     "rnn": "meanmax",
     "lstm": "meanmax",
@@ -31,7 +35,6 @@ DEFAULT_POOL = {
     "transformer": "attention",
     "cnn": "max",
 }
-NEURAL_TYPES = tuple(BACKBONES)
 
 
 class SequenceModel(nn.Module):
@@ -51,14 +54,31 @@ class SequenceModel(nn.Module):
         head_dropout: float = 0.0,
         max_length: int | None = None,
         in_channels: int | None = None,
+        stem: dict | None = None,
+        strands: str = "forward",
+        complement: torch.Tensor | None = None,
         **backbone_args,
     ) -> None:
         super().__init__()
+        if strands not in STRANDS:
+            raise ValueError(f"strands {strands!r} is not one of {STRANDS}")
+        if strands == "both" and complement is None:
+            raise ValueError("strands 'both' reads the reverse complement: DNA or RNA only")
+        self.strands = strands
+        # token -> its complement's token (DNA, RNA): the second strand, for strands "both"
+        # and for reverse-complement augmentation in training; not saved (the alphabet's)
+        self.register_buffer("complement", complement, persistent=False)
         if model_type not in BACKBONES:
             raise ValueError(f"unknown model type {model_type!r}; choose one of {NEURAL_TYPES}")
+        if stem and model_type == "cnn":
+            raise ValueError("stem: the cnn is convolutions already (give it more layers)")
         if onehot is not None:
             self.onehot = nn.Embedding.from_pretrained(onehot, freeze=True, padding_idx=0)
             in_channels = onehot.shape[1]
+        self.stem = Stem(in_channels, **stem) if stem else None
+        if self.stem is not None:  # the backbone reads the stem's pooled features
+            in_channels = self.stem.out_channels
+            max_length = -(-max_length // self.stem.pool) if max_length else max_length
         self.backbone = BACKBONES[model_type](in_channels=in_channels, **backbone_args)
         self.pool = Pool(
             pool or DEFAULT_POOL[model_type], self.backbone.out_channels, max_length, pool_size
@@ -78,12 +98,30 @@ class SequenceModel(nn.Module):
         backbone packs by the CPU copy, where reading lengths back from the GPU would wait for
         the GPU to finish, every step."""
         on_device = lengths.to(x.device, non_blocking=True)
+        if self.stem is not None:
+            x = self.stem(x, on_device)
+            lengths = pooled_lengths(lengths, self.stem.pool)  # (on the host, as given)
+            on_device = pooled_lengths(on_device, self.stem.pool)
         recurrent = isinstance(self.backbone, Recurrent)
         features = self.backbone(x, lengths if recurrent else on_device)
         return self.head(self.pool(features, on_device))
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.forward_features(self.embed(tokens), lengths)
+        """Outputs from the tokens; with strands "both", the mean of the outputs of the sequence
+        and of its reverse complement (the same molecule read from its other strand)."""
+        out = self.forward_features(self.embed(tokens), lengths)
+        if self.strands == "both":
+            other = self.reverse_complement(tokens, lengths)
+            out = (out + self.forward_features(self.embed(other), lengths)) / 2
+        return out
+
+    def reverse_complement(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Each row's first `length` tokens reversed and complemented; padding stays after."""
+        lengths = lengths.to(tokens.device)
+        source = lengths[:, None] - 1 - torch.arange(tokens.shape[1], device=tokens.device)
+        inside = source >= 0
+        flipped = tokens.gather(1, source.clamp(min=0).long())
+        return torch.where(inside, self.complement[flipped.long()], torch.zeros_like(tokens))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,0 +1,128 @@
+"""The `ensemble` row of a classification dataset: the mean class probabilities of neural
+models chosen on the validation split, scored like any model.
+
+Members are chosen by greedy forward selection on the validation predictions
+(val_predictions.tsv of each run; each model the mean of its seeds): a weak model that would
+drag the mean down stays out. The row is ranked with the others by the same validation loss
+(the cross-entropy of the members' mean validation probabilities), so neither the members nor
+the row's rank ever look at the test split. Its folder (results/{dataset}/ensemble/seed0/)
+holds what a run folder holds: predictions.tsv, val_predictions.tsv, history.csv (no epochs)
+and train.json (`members`, `candidates`, the members' parameters, every candidate's training
+time).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from genoflow.errors import InputError
+from genoflow.formats.files import read_json, write_json
+from genoflow.formats.predictions import (
+    VAL_PREDICTIONS,
+    read_predictions,
+    write_history,
+    write_predictions,
+)
+from genoflow.registry import ENSEMBLE
+
+
+class Aligned:
+    """Predictions tables of the same records read in one record order (the first's)."""
+
+    def __init__(self, first: Path) -> None:
+        table, self.classes, self.y, self.first_probs = read_predictions(first)
+        self.first, self.ids = first, list(table["id"])
+        if len(set(self.ids)) != len(self.ids):
+            raise InputError(first, "repeated ids: cannot match records across models")
+        self.order = {record: i for i, record in enumerate(self.ids)}
+
+    def probabilities(self, path: Path) -> np.ndarray:
+        """The class probabilities of a table, rows in the first table's record order."""
+        if path == self.first:
+            return self.first_probs
+        table, classes, _, probs = read_predictions(path)
+        if classes != self.classes:
+            raise InputError(path, f"classes {classes} differ from {self.classes} of {self.first}")
+        if len(table) != len(self.ids) or set(table["id"]) != set(self.order):
+            raise InputError(path, f"holds other records than {self.first}")
+        aligned = np.empty_like(probs)
+        aligned[table["id"].map(self.order).to_numpy()] = probs
+        return aligned
+
+
+def cross_entropy(y: np.ndarray, probs: np.ndarray) -> float:
+    """Mean negative log-probability of the true class (the validation loss of a classifier)."""
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))))
+
+
+def select_members(units: dict[str, np.ndarray], y: np.ndarray) -> tuple[list[str], float]:
+    """Greedy forward selection on validation (Caruana et al. 2004, without replacement):
+    start from the model whose probabilities have the lowest validation loss, add the model
+    that lowers the loss of the mean most, stop when none does. (A model is the mean of its
+    seeds.) Returns the members in the order chosen and their validation loss."""
+    chosen: list[str] = []
+    best = float("inf")
+    while len(chosen) < len(units):
+        trials = [
+            (cross_entropy(y, np.mean([units[m] for m in [*chosen, name]], axis=0)), i, name)
+            for i, name in enumerate(units)
+            if name not in chosen
+        ]
+        loss, _, name = min(trials)
+        if loss >= best:
+            break
+        chosen.append(name)
+        best = loss
+    return chosen, best
+
+
+def ensemble(run_dirs: list[str | Path], out_dir: str | Path) -> dict:
+    """The ensemble run folder of a dataset's neural runs: which models, chosen on the
+    validation split (`select_members`), and their mean test and validation probabilities.
+    Where a run has no validation predictions, every run is a member (and there is no
+    validation loss to rank the row by)."""
+    runs, out_dir = [Path(run) for run in run_dirs], Path(out_dir)
+    if len(runs) < 2:
+        raise InputError(None, "an ensemble needs at least two runs")
+    infos = {run: read_json(run / "train.json") for run in runs}
+    models: dict[str, list[Path]] = {}
+    for run in runs:
+        models.setdefault(str(infos[run]["model"]), []).append(run)
+    (out_dir / VAL_PREDICTIONS).unlink(missing_ok=True)
+    val_loss, members = None, list(models)
+    if all((run / VAL_PREDICTIONS).is_file() for run in runs):
+        val = Aligned(runs[0] / VAL_PREDICTIONS)
+        units = {m: _mean(val, [r / VAL_PREDICTIONS for r in rs]) for m, rs in models.items()}
+        members, val_loss = select_members(units, val.y)
+        mean = np.mean([units[m] for m in members], axis=0)
+        write_predictions(out_dir / VAL_PREDICTIONS, val.ids, val.y, mean, val.classes)
+    test = Aligned(runs[0] / "predictions.tsv")
+    probs = np.mean(
+        [_mean(test, [r / "predictions.tsv" for r in models[m]]) for m in members], axis=0
+    )
+    write_predictions(out_dir / "predictions.tsv", test.ids, test.y, probs, test.classes)
+    write_history(out_dir / "history.csv", [])
+    member_runs = [run for m in members for run in models[m]]
+    info = {
+        "model": ENSEMBLE,
+        "type": ENSEMBLE,
+        "seed": 0,
+        "members": [f"{infos[r]['model']}/seed{infos[r]['seed']}" for r in member_runs],
+        "candidates": list(models),
+        "params": sum(int(infos[r].get("params") or 0) for r in member_runs),
+        "train_seconds": round(sum(float(infos[r].get("train_seconds") or 0) for r in runs), 2),
+        "epochs": None,
+        "best_epoch": None,
+        # the cross-entropy of the members' mean validation probabilities: ranked with the
+        # models' own validation losses (None without validation predictions: ranked last)
+        "best_val_loss": val_loss,
+        "tested": True,
+    }
+    write_json(out_dir / "train.json", info)
+    return info
+
+
+def _mean(aligned: Aligned, paths: list[Path]) -> np.ndarray:
+    return np.mean([aligned.probabilities(path) for path in paths], axis=0)

@@ -1,0 +1,73 @@
+"""A network from its settings or from a model.ckpt, with plain torch: scoring new sequences
+(genoflow predict) and explaining a model (genoflow interpret) need only the network, not its
+training loop, and rebuilding it here keeps them from importing Lightning (~7 s of start-up per
+job on 2 cores). The task modules in genoflow.tasks build their networks with the same
+token_model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genoflow.alphabets import get_alphabet
+from genoflow.errors import InputError
+from genoflow.models import SequenceModel
+from genoflow.registry import NEURAL_TYPES
+
+# module_args key of each task's outputs: one per class, label or target
+_OUTPUTS = {
+    "classification": "classes",
+    "token_classification": "classes",
+    "multilabel": "labels",
+    "regression": "targets",
+}
+
+
+def token_model(
+    model_type: str,
+    model_args: dict,
+    alphabet: str,
+    outputs: int,
+    max_length: int | None,
+    per_position: bool = False,
+) -> SequenceModel:
+    """A SequenceModel over tokens of `alphabet`, one-hot encoded on the device; with
+    `per_position`, one output row per position (pool "none")."""
+    if per_position:
+        if (model_args.get("stem") or {}).get("pool", 1) > 1:
+            raise ValueError("a stem that pools cannot label every residue: give it pool 1")
+        if model_args.get("pool", "none") != "none":
+            raise ValueError(f"pool {model_args['pool']!r}: per-residue labels keep every position")
+        model_args = {**model_args, "pool": "none"}
+    letters = get_alphabet(alphabet)
+    onehot = torch.from_numpy(letters.onehot_table())
+    complement = None
+    if letters.name in ("dna", "rna"):
+        table = np.frombuffer(letters.complement_tokens(), dtype=np.uint8)[: letters.vocab_size]
+        complement = torch.from_numpy(table.copy())
+    if per_position and model_args.get("strands", "forward") != "forward":
+        raise ValueError("strands 'both' averages whole-sequence outputs: not per residue")
+    return SequenceModel(
+        model_type, onehot, outputs, max_length=max_length, complement=complement, **model_args
+    )
+
+
+def sequence_model(payload: dict, path: str | Path) -> SequenceModel:
+    """The trained network of a neural sequence model's checkpoint payload, in eval mode."""
+    if payload["model_type"] not in NEURAL_TYPES or payload["task"] not in _OUTPUTS:
+        raise InputError(path, "not a genoflow neural sequence model checkpoint")
+    args = payload["module_args"]
+    model = token_model(
+        args["model_type"],
+        args["model_args"],
+        args["alphabet"],
+        len(args[_OUTPUTS[payload["task"]]]),
+        args.get("max_length"),
+        per_position=payload["task"] == "token_classification",
+    )
+    prefix = "model."  # the task module holds the network as `self.model`
+    state = payload["state_dict"]
+    model.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+    return model.eval()

@@ -1,0 +1,67 @@
+"""The facts every room shares, kept once: tasks, model families and baselines, the split
+codes of the arrays, the metrics and figures of each task.
+
+Plain data only (no torch, numpy or pandas): the workflow imports this module to build its
+rules, and every stage command imports it at start-up.
+"""
+
+from __future__ import annotations
+
+TASKS = ("classification", "token_classification", "multilabel", "regression", "forecasting")
+SEQUENCE_TASKS = TASKS[:4]
+CLASS_TASKS = ("classification", "token_classification")  # a class per record or residue
+
+# Neural families (genoflow.models) and the non-neural baselines (genoflow.evaluate), with
+# the tasks each can be trained on; a dataset trains every model that fits its task.
+NEURAL_TYPES = ("rnn", "lstm", "gru", "transformer", "cnn")
+SEQUENCE_BASELINES = ("kmer_logreg", "kmer_ridge", "window_logreg")  # scored by predict too
+FORECAST_BASELINES = ("persistence", "ridge_ar")
+BASELINE_TYPES = SEQUENCE_BASELINES + FORECAST_BASELINES
+# The `ensemble` row of a classification dataset: the mean of its neural runs' probabilities
+# (genoflow.evaluate.ensemble); a reserved model name, not a type one can configure.
+ENSEMBLE = "ensemble"
+MODEL_TASKS: dict[str, tuple[str, ...]] = {
+    "rnn": TASKS,
+    "lstm": TASKS,
+    "gru": TASKS,
+    "transformer": TASKS,
+    "cnn": SEQUENCE_TASKS,
+    "kmer_logreg": ("classification", "multilabel"),
+    "window_logreg": ("token_classification",),
+    "kmer_ridge": ("regression",),
+    "persistence": ("forecasting",),
+    "ridge_ar": ("forecasting",),
+}
+
+# split.npy and window_split.npy hold these codes; a given split names them in words.
+SPLIT_NAMES = ("train", "val", "test")
+SPLIT_CODES = {name: code for code, name in enumerate(SPLIT_NAMES)}
+NO_SPLIT = 255  # a record without a given split
+NO_LABEL = 255  # residue_labels.npy: padding, or a residue whose label is masked out
+UNLABELLED = "."  # sequences.tsv: the label of a residue that has none
+
+# metrics.json and summary.tsv: the metrics of each task, the first one ranks the models.
+CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "f1", "mcc")
+TOKEN_METRICS = ("q3", "balanced_accuracy", "f1", "mcc", "auroc", "auprc")
+MULTILABEL_METRICS = ("auroc", "auprc", "f1", "exact_match")
+REGRESSION_METRICS = ("mse", "mae", "r2", "pearson", "spearman")
+FORECAST_METRICS = ("mse", "mae", "skill")
+METRICS_BY_TASK = {
+    "classification": CLASSIFICATION_METRICS,
+    "token_classification": TOKEN_METRICS,
+    "multilabel": MULTILABEL_METRICS,
+    "regression": REGRESSION_METRICS,
+    "forecasting": FORECAST_METRICS,
+}
+LOWER_IS_BETTER = frozenset({"mse", "mae"})
+
+# The figures `genoflow figures` writes for each task ("comparison" first): the workflow
+# declares exactly these outputs, the report shows them in this order.
+FIGURES_BY_TASK = {
+    "classification": ("comparison", "roc", "pr", "confusion", "loss"),
+    "token_classification": ("comparison", "confusion", "loss"),
+    "multilabel": ("comparison", "loss"),
+    "regression": ("comparison", "scatter", "loss"),
+    "forecasting": ("comparison", "forecast", "loss"),
+}
+INTERPRETATION_FIGURES = ("logo", "maps")  # classification datasets with a neural model

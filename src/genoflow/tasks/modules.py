@@ -1,0 +1,341 @@
+"""LightningModules, one per task type, around the shared `SequenceModel`."""
+
+from __future__ import annotations
+
+import math
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+
+from genoflow.models import SequenceModel
+from genoflow.models.build import token_model
+from genoflow.registry import NO_LABEL
+
+LR_SCHEDULES = ("plateau", "cosine", "warmup_cosine", "none")
+WARMUP_SHARE = 0.05  # warmup_cosine: the first 5 % of the steps raise the rate from 0
+
+
+def _positions_labelled(labels: torch.Tensor) -> torch.Tensor:
+    return labels != NO_LABEL
+
+
+def _last_training_batch(trainer: L.Trainer) -> bool:
+    """Whether the training step running now is the epoch's last (the loader is exhausted, or
+    `limit_train_batches` is reached)."""
+    progress = trainer.fit_loop.epoch_loop.batch_progress
+    return progress.is_last_batch or progress.current.ready >= trainer.num_training_batches
+
+
+class _Task(L.LightningModule):
+    """What every task shares: AdamW with an optional LR schedule, and train/val steps that
+    call the task's `_step`, which logs `<stage>_loss` (and any task metric).
+
+    Epoch metrics are summed here, on the device, and handed to Lightning once per epoch (at
+    the last training batch, at the end of validation) rather than with a `self.log` call per
+    batch: each such call costs about a millisecond of Python in Lightning (measured by
+    benchmarks/training.py), a few per cent of a small model's step. The value is the same
+    batch-size-weighted epoch mean that Lightning's `on_epoch` logging computes (also across
+    DDP processes: the one call still carries the whole epoch's batch size).
+    """
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        if self.hparams.get("reverse_complement"):
+            batch = self._either_strand(batch)
+        loss = self._step(batch, "train")
+        if self._trainer is not None and _last_training_batch(self._trainer):
+            self._flush("train")
+        return loss
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def on_train_epoch_start(self) -> None:
+        self._sums = {}  # name -> (sum of value x batch size, sum of batch sizes), this epoch
+
+    def on_validation_epoch_start(self) -> None:
+        self._flush("val", log=False)  # drop anything left from an interrupted validation
+
+    def on_validation_epoch_end(self) -> None:
+        self._flush("val")
+
+    def _log(self, name: str, value: torch.Tensor, size: int) -> None:
+        """Add a batch's metric (mean over `size` items) to its epoch mean."""
+        sums = self.__dict__.setdefault("_sums", {})
+        total, count = sums.get(name, (0.0, 0))
+        sums[name] = (value.detach().float() * size + total, count + size)
+
+    def _flush(self, stage: str, log: bool = True) -> None:
+        """Log the epoch means of `stage` and start them afresh."""
+        sums = self.__dict__.setdefault("_sums", {})
+        for name in [n for n in sums if n.startswith(f"{stage}_")]:
+            total, count = sums.pop(name)
+            if log:
+                # sync_dist: under DDP every process sees a shard; early stopping needs the
+                # average over all of them (weighted by each process's `count`).
+                self.log(
+                    name,
+                    total / count,
+                    on_step=False,
+                    on_epoch=True,
+                    batch_size=count,
+                    prog_bar=True,
+                    sync_dist=True,
+                )
+
+    def transfer_batch_to_device(self, batch, device: torch.device, dataloader_idx: int):
+        """A batch to the device, but for its `lengths`, which stay on the CPU: the model moves
+        them itself, and a recurrent model packs by the CPU copy rather than waiting for the
+        GPU to hand them back, every step (SequenceModel.forward_features)."""
+        lengths = batch.get("lengths") if isinstance(batch, dict) else None
+        batch = super().transfer_batch_to_device(batch, device, dataloader_idx)
+        if lengths is not None:
+            batch["lengths"] = lengths
+        return batch
+
+    def _either_strand(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Reverse-complement augmentation (DNA, RNA): each training sequence is read from a
+        strand drawn at random, as the molecule can be (its label does not change)."""
+        tokens, lengths = batch["tokens"], batch["lengths"]
+        flip = torch.rand(len(tokens), device=tokens.device) < 0.5
+        other = self.model.reverse_complement(tokens, lengths)
+        return {**batch, "tokens": torch.where(flip[:, None], other, tokens)}
+
+    def configure_optimizers(self):
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        )
+        schedule = self.hparams.lr_schedule
+        if schedule == "plateau":
+            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, factor=0.5, patience=2
+            )
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"},
+            }
+        if schedule == "cosine":
+            steps = max(1, self.trainer.max_epochs)
+            return [optimizer], [torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)]
+        if schedule == "warmup_cosine":  # per step: a linear warm-up, then a cosine to zero
+            total = max(1, int(self.trainer.estimated_stepping_batches))
+            warmup = max(1, int(total * WARMUP_SHARE))
+
+            def factor(step: int) -> float:
+                if step < warmup:
+                    return (step + 1) / warmup
+                return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (total - warmup))))
+
+            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+            return {
+                "optimizer": optimizer,
+                "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+            }
+        return optimizer
+
+
+class SequenceClassifier(_Task):
+    """Binary or multiclass classification of whole sequences (cross-entropy over classes)."""
+
+    per_position = False  # TokenClassifier: a class per position instead
+
+    def __init__(
+        self,
+        model_type: str,
+        model_args: dict,
+        alphabet: str,
+        classes: list[str],
+        max_length: int | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        lr_schedule: str = "plateau",
+        class_weights: list[float] | None = None,
+        reverse_complement: bool = False,
+        label_smoothing: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = token_model(
+            model_type, model_args, alphabet, len(classes), max_length, self.per_position
+        )
+        weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
+        self.register_buffer("class_weights", weights, persistent=False)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(batch, classes) logits; (batch, length, classes) per position."""
+        return self.model(batch["tokens"], batch["lengths"])
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        logits, labels = self(batch).float(), batch["labels"]
+        # Smoothed targets in training only: the validation loss that selects the epoch and
+        # the model stays the plain cross-entropy, comparable across models.
+        smoothing = self.hparams.get("label_smoothing", 0.0) if stage == "train" else 0.0
+        loss = F.cross_entropy(logits, labels, weight=self.class_weights, label_smoothing=smoothing)
+        self._log(f"{stage}_loss", loss, len(labels))
+        self._log(f"{stage}_accuracy", (logits.argmax(dim=1) == labels).float().mean(), len(labels))
+        return loss
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
+        return {"index": batch["index"], "values": self(batch).float().softmax(dim=1)}
+
+
+class TokenClassifier(SequenceClassifier):
+    """One class per position, e.g. secondary structure per residue: the model keeps every
+    position (pool "none") and its head scores each; cross-entropy over labelled positions
+    only (padding and masked residues carry NO_LABEL). Loss and accuracy are means over
+    residues, not over sequences."""
+
+    per_position = True
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        logits, labels = self(batch).float(), batch["labels"]
+        labelled = _positions_labelled(labels)
+        n = int(labelled.sum())
+        if n == 0:  # a batch of masked residues only: nothing to learn from
+            return logits.sum() * 0.0
+        # Flat (positions, classes): the (batch, classes, length) form runs nll_loss2d, which has
+        # no deterministic CUDA kernel and so fails on a GPU with `deterministic: true`.
+        loss = F.cross_entropy(
+            logits.flatten(0, 1), labels.flatten(), weight=self.class_weights, ignore_index=NO_LABEL
+        )
+        hits = (logits.argmax(dim=2) == labels)[labelled].float().mean()
+        self._log(f"{stage}_loss", loss, n)
+        self._log(f"{stage}_accuracy", hits, n)
+        return loss
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
+        """Per residue (flattened, row by row): its row index, 0-based position and class
+        probabilities."""
+        probs = self(batch).float().softmax(dim=2)
+        positions = torch.arange(probs.shape[1], device=probs.device)
+        inside = positions < batch["lengths"].to(probs.device)[:, None]
+        return {
+            "index": batch["index"][:, None].expand_as(inside)[inside],
+            "position": positions.expand_as(inside)[inside],
+            "values": probs[inside],
+        }
+
+
+class MultilabelClassifier(_Task):
+    """Several independent 0/1 labels per sequence (e.g. functions of a protein): a logit per
+    label, binary cross-entropy; predictions are per-label probabilities."""
+
+    def __init__(
+        self,
+        model_type: str,
+        model_args: dict,
+        alphabet: str,
+        labels: list[str],
+        max_length: int | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        lr_schedule: str = "plateau",
+        positive_weights: list[float] | None = None,
+        reverse_complement: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = token_model(model_type, model_args, alphabet, len(labels), max_length)
+        weights = torch.tensor(positive_weights, dtype=torch.float32) if positive_weights else None
+        self.register_buffer("positive_weights", weights, persistent=False)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.model(batch["tokens"], batch["lengths"])
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        logits, truth = self(batch).float(), batch["targets"]
+        loss = F.binary_cross_entropy_with_logits(logits, truth, pos_weight=self.positive_weights)
+        self._log(f"{stage}_loss", loss, len(truth))
+        return loss
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
+        return {"index": batch["index"], "values": self(batch).float().sigmoid()}
+
+
+class SequenceRegressor(_Task):
+    """One or many real-valued targets per sequence (e.g. expression per tissue); MSE on
+    targets standardised with training-split statistics."""
+
+    def __init__(
+        self,
+        model_type: str,
+        model_args: dict,
+        alphabet: str,
+        targets: list[str],
+        max_length: int | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        lr_schedule: str = "plateau",
+        reverse_complement: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = token_model(model_type, model_args, alphabet, len(targets), max_length)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.model(batch["tokens"], batch["lengths"])
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        loss = F.mse_loss(self(batch).float(), batch["targets"])
+        self._log(f"{stage}_loss", loss, len(batch["targets"]))
+        return loss
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
+        return {"index": batch["index"], "values": self(batch).float()}
+
+
+class Forecaster(_Task):
+    """Multivariate forecasting: a window of `input` time points of every gene -> the next
+    `horizon` time points of every gene, all genes jointly.
+
+    target "delta" predicts the change from the last observed point, "level" the value itself.
+    multistep "direct" predicts all horizons at once; "recursive" predicts one step and feeds
+    each prediction back as the newest input (trained one step ahead, rolled out to predict).
+    """
+
+    def __init__(
+        self,
+        model_type: str,
+        model_args: dict,
+        genes: int,
+        input: int,
+        horizon: int,
+        target: str = "delta",
+        multistep: str = "direct",
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        lr_schedule: str = "plateau",
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        steps = horizon if multistep == "direct" else 1
+        self.model = SequenceModel(
+            model_type, None, genes * steps, max_length=input, in_channels=genes, **model_args
+        )
+
+    def step_ahead(self, window: torch.Tensor) -> torch.Tensor:
+        """(batch, input, genes) -> (batch, steps, genes) predicted values (not changes)."""
+        lengths = torch.full((window.shape[0],), window.shape[1], device=window.device)
+        out = self.model.forward_features(window, lengths).view(len(window), -1, window.shape[2])
+        return out + window[:, -1:, :] if self.hparams.target == "delta" else out
+
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        """(batch, input, genes) -> (batch, horizon, genes) forecast."""
+        if self.hparams.multistep == "direct":
+            return self.step_ahead(window)
+        steps = []
+        for _ in range(self.hparams.horizon):
+            steps.append(self.step_ahead(window))
+            window = torch.cat([window[:, 1:], steps[-1]], dim=1)
+        return torch.cat(steps, dim=1)
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        truth = batch["targets"]
+        if self.hparams.multistep == "recursive":
+            truth = truth[:, :1]  # teacher forcing: learn the next step from true inputs
+        loss = F.mse_loss(self.step_ahead(batch["inputs"]).float(), truth)
+        self._log(f"{stage}_loss", loss, len(truth))
+        return loss
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
+        return {"index": batch["index"], "values": self(batch["inputs"]).float()}

@@ -1,0 +1,485 @@
+"""Train one model on one preprocessed dataset with one seed, then predict its test split.
+
+Outputs (in `out_dir`, the contract): model.ckpt (best weights + everything needed to reuse
+them, loadable with `torch.load(weights_only=True)`), history.csv, predictions.tsv, train.json.
+Lightning's own checkpoints live in `out_dir/checkpoints/` (not a declared Snakemake output, so
+Snakemake does not delete them): an interrupted run resumes from `last.ckpt`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import pickle
+import shutil
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.plugins.environments import LightningEnvironment, SLURMEnvironment
+
+from genoflow.data import TokenDataModule, WindowDataModule
+from genoflow.errors import InputError
+from genoflow.formats.arrays import read_ids
+from genoflow.formats.checkpoint import load_error, read_checkpoint, write_model
+from genoflow.formats.files import read_meta, sha256sum, write_json
+from genoflow.formats.predictions import (
+    VAL_PREDICTIONS,
+    write_forecasts,
+    write_history,
+    write_multilabel_predictions,
+    write_predictions,
+    write_regression_predictions,
+    write_residue_predictions,
+)
+from genoflow.models import count_parameters
+from genoflow.registry import CLASS_TASKS, NEURAL_TYPES, NO_LABEL
+from genoflow.tasks.callbacks import History, LogProgressBar
+from genoflow.tasks.modules import (
+    LR_SCHEDULES,
+    Forecaster,
+    MultilabelClassifier,
+    SequenceClassifier,
+    SequenceRegressor,
+    TokenClassifier,
+)
+
+TASK_MODULES = {
+    "classification": SequenceClassifier,
+    "token_classification": TokenClassifier,
+    "multilabel": MultilabelClassifier,
+    "regression": SequenceRegressor,
+    "forecasting": Forecaster,
+}
+# Lightning 2.6 + torch 2.13 deprecation noise that would otherwise fill every training log.
+warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+# Our checkpoint folder also holds the run fingerprint, on purpose.
+warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
+# The task modules' transfer_batch_to_device (lengths stay on the host) is meant to win.
+warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The `train:` section of the config (defaults match workflow/schemas/config.schema.yaml)."""
+
+    max_epochs: int = 40
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    lr_schedule: str = "plateau"
+    patience: int = 6
+    monitor: str = "val_loss"
+    gradient_clip: float = 1.0
+    class_weights: str = "none"
+    accelerator: str = "auto"
+    devices: int = 1
+    strategy: str = "auto"
+    precision: str = "auto"
+    deterministic: bool = True
+    reverse_complement: bool = False
+    label_smoothing: float = 0.0
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError(None, f"unknown train option(s) {unknown}; known: {sorted(known)}")
+        config = cls(**values)
+        if config.lr_schedule not in LR_SCHEDULES:
+            raise InputError(None, f"lr_schedule {config.lr_schedule!r} not in {LR_SCHEDULES}")
+        if config.monitor not in ("val_loss", "val_accuracy"):
+            raise InputError(
+                None, f"monitor {config.monitor!r} not in ['val_loss', 'val_accuracy']"
+            )
+        if config.strategy not in ("auto", "ddp"):
+            raise InputError(None, f"strategy {config.strategy!r} not in ['auto', 'ddp']")
+        if not 0 <= config.label_smoothing < 1:
+            raise InputError(None, f"label_smoothing {config.label_smoothing} not in [0, 1)")
+        if config.class_weights not in ("none", "balanced"):
+            raise InputError(None, f"class_weights {config.class_weights!r} not in none/balanced")
+        return config
+
+
+def train(
+    data_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    model_name: str,
+    model_type: str,
+    model_args: dict,
+    train_config: TrainConfig,
+    seed: int = 0,
+    threads: int | None = None,
+    test: bool = True,
+    tuned: dict | None = None,
+) -> dict:
+    """Fit, keep best and last checkpoints, resume if interrupted, write the contracted files.
+    `test` False (a tuning trial): only history.csv and train.json, the test split untouched.
+    `tuned`: the selected trial these settings come from, recorded in train.json."""
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    if threads:
+        torch.set_num_threads(threads)
+    warn_if_gpu_unseen()
+    meta = read_meta(data_dir)
+    if train_config.monitor == "val_accuracy" and meta["task"] not in CLASS_TASKS:
+        raise InputError(
+            None, f"monitor val_accuracy needs a classification task, not {meta['task']}"
+        )
+    L.seed_everything(seed, workers=True)
+    try:
+        data, module = _build(data_dir, meta, model_type, model_args, train_config)
+    except (TypeError, ValueError) as error:  # an unknown or impossible hyperparameter
+        raise InputError(None, f"model {model_name!r} ({model_type}): {error}") from None
+    checkpoints = out_dir / "checkpoints"
+    resume = _resume_point(
+        checkpoints, _fingerprint(data_dir, model_type, model_args, train_config, seed)
+    )
+    history = History()
+    mode = "min" if train_config.monitor.endswith("loss") else "max"
+    best = ModelCheckpoint(
+        dirpath=checkpoints,
+        filename="best",
+        monitor=train_config.monitor,
+        mode=mode,
+        save_last=True,
+        save_on_train_epoch_end=True,  # after History has recorded the epoch
+        enable_version_counter=False,
+    )
+    trainer = L.Trainer(
+        max_epochs=train_config.max_epochs,
+        accelerator=train_config.accelerator,
+        devices=train_config.devices,
+        strategy=train_config.strategy,
+        plugins=_cluster_plugins(train_config),
+        use_distributed_sampler=False,  # the data modules shard batches per process themselves
+        precision=_precision(train_config),
+        gradient_clip_val=train_config.gradient_clip or None,
+        deterministic=train_config.deterministic,
+        callbacks=[
+            history,
+            EarlyStopping(
+                train_config.monitor,
+                patience=train_config.patience,
+                mode=mode,
+                check_on_train_epoch_end=True,
+            ),
+            best,
+            LogProgressBar(),
+        ],
+        logger=False,
+        num_sanity_val_steps=0,
+        default_root_dir=out_dir,
+    )
+    started = time.perf_counter()
+    # weights_only: tensors and plain data only; _resume_point has refused anything else.
+    trainer.fit(module, datamodule=data, ckpt_path=resume, weights_only=True)
+    if not trainer.is_global_zero:
+        return {}  # a DDP worker: the first process writes every output, once
+    (checkpoints / "complete").write_text("training finished; a rerun starts afresh\n")
+
+    state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+    module.load_state_dict(state["state_dict"])
+    best_epoch = int(state["epoch"])
+    if test:
+        _write_predictions(out_dir / "predictions.tsv", module, data, meta)
+        _write_val_predictions(out_dir / VAL_PREDICTIONS, module, data, meta)
+        _export_model(out_dir / "model.ckpt", module, model_type, model_args, meta)
+    write_history(out_dir / "history.csv", history.rows)
+    info = {
+        "model": model_name,
+        "type": model_type,
+        "seed": seed,
+        "params": count_parameters(module.model),
+        "train_seconds": round(history.seconds, 2),
+        "wall_seconds_this_run": round(time.perf_counter() - started, 2),
+        "epochs": len(history.rows),
+        "best_epoch": best_epoch,
+        "best_" + train_config.monitor: float(best.best_model_score),
+        # the validation loss of the kept epoch, whatever was monitored: what every model of a
+        # dataset is ranked and selected by (never the test split)
+        "best_val_loss": _val_loss_at(history.rows, best_epoch),
+        "stopped_early": trainer.current_epoch + 1 < train_config.max_epochs,
+        "resumed": resume is not None,
+        "device": str(module.device),
+        "processes": trainer.world_size,
+        "precision": str(trainer.precision),
+        "threads": torch.get_num_threads(),
+        "model_args": model_args,
+        "train": asdict(train_config),
+        "tested": test,
+    }
+    if tuned:
+        info["tuned"] = tuned
+    write_json(out_dir / "train.json", info)
+    return info
+
+
+def warn_if_gpu_unseen() -> str | None:
+    """Warn (on stderr; and return the message) when the job was given a GPU - a scheduler set
+    CUDA_VISIBLE_DEVICES - but torch sees none, rather than train on the CPU in silence."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "").strip()
+    if not visible or visible in ("-1", "none", "NoDevFiles") or torch.cuda.is_available():
+        return None
+    if torch.version.cuda is None:
+        cause = (
+            f"this torch ({torch.__version__}) is a CPU-only build; install a CUDA build"
+            " (README: GPUs and several devices)"
+        )
+    else:
+        cause = f"torch {torch.__version__} (CUDA {torch.version.cuda}) found no usable GPU driver"
+    message = (
+        f"warning: CUDA_VISIBLE_DEVICES={visible} (a GPU was allocated to this job) but torch"
+        f" sees no GPU: {cause}. Training runs on the CPU."
+    )
+    print(message, file=sys.stderr)
+    return message
+
+
+def _val_loss_at(rows: list[dict], epoch: int) -> float:
+    """history.csv's validation loss at `epoch` (NaN where it has none)."""
+    for row in rows:
+        if row["epoch"] == epoch and row["val_loss"] != "":
+            return float(row["val_loss"])
+    return math.nan
+
+
+def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config: TrainConfig):
+    """The data module and LightningModule of the dataset's task."""
+    options = dict(lr=config.lr, weight_decay=config.weight_decay, lr_schedule=config.lr_schedule)
+    if meta["task"] == "forecasting":
+        data = WindowDataModule(data_dir, batch_size=config.batch_size)
+        module = Forecaster(
+            model_type,
+            model_args,
+            genes=len(meta["genes"]),
+            input=meta["input"],
+            horizon=meta["horizon"],
+            target=meta["target"],
+            multistep=meta["multistep"],
+            **options,
+        )
+        return data, module
+    data = TokenDataModule(data_dir, batch_size=config.batch_size)
+    if config.reverse_complement:
+        if meta["alphabet"] not in ("dna", "rna") or meta["task"] == "token_classification":
+            raise ValueError("reverse_complement: DNA or RNA sequences with whole-sequence labels")
+        options["reverse_complement"] = True
+    if config.label_smoothing and meta["task"] not in CLASS_TASKS:
+        raise ValueError(f"label_smoothing: classification only, not {meta['task']}")
+    if meta["task"] == "regression":
+        module = SequenceRegressor(
+            model_type, model_args, meta["alphabet"], meta["targets"], meta["max_length"], **options
+        )
+        return data, module
+    if meta["task"] == "multilabel":
+        module = MultilabelClassifier(
+            model_type,
+            model_args,
+            meta["alphabet"],
+            meta["targets"],
+            meta["max_length"],
+            positive_weights=_positive_weights(data, config.class_weights),
+            **options,
+        )
+        return data, module
+    weights = _class_weights(data, len(meta["classes"]), config.class_weights)
+    task_module = TokenClassifier if meta["task"] == "token_classification" else SequenceClassifier
+    module = task_module(
+        model_type,
+        model_args,
+        meta["alphabet"],
+        meta["classes"],
+        meta["max_length"],
+        class_weights=weights,
+        label_smoothing=config.label_smoothing,
+        **options,
+    )
+    return data, module
+
+
+def _fingerprint(
+    data_dir: Path, model_type: str, model_args: dict, config: TrainConfig, seed: int
+) -> str:
+    spec = json.dumps([model_type, model_args, asdict(config), seed], sort_keys=True)
+    # The small files by content, the (possibly large) arrays by size.
+    files = sorted(path for path in data_dir.iterdir() if path.is_file())
+    data = "".join(sha256sum(p) if p.suffix != ".npy" else str(p.stat().st_size) for p in files)
+    return hashlib.sha256((spec + data).encode()).hexdigest()
+
+
+def _resume_point(checkpoints: Path, fingerprint: str) -> str | None:
+    """last.ckpt of an interrupted run with the same settings and data; otherwise start afresh.
+
+    Under DDP, Lightning starts the other processes by rerunning this command after the first
+    process has prepared the folder: they only read the decision, never clear the folder.
+    """
+    stamp = checkpoints / "fingerprint"
+    last = checkpoints / "last.ckpt"
+    same = stamp.is_file() and stamp.read_text() == fingerprint
+    if not _launching_process():
+        return str(last) if same and last.is_file() else None
+    if same and last.is_file() and not (checkpoints / "complete").exists():
+        epoch = _resumable_epoch(last)
+        if epoch is not None:
+            print(f"resuming from {last} (epoch {epoch})")
+            return str(last)
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    checkpoints.mkdir(parents=True)
+    stamp.write_text(fingerprint)
+    return None
+
+
+def _resumable_epoch(last: Path) -> int | None:
+    """The epoch of a resumable last.ckpt, read as tensors and plain data only (never
+    unpickled): None for a file cut short (a crash while it was written), which the caller
+    then replaces by starting afresh. A file holding anything else - code, objects - was not
+    written by genoflow's training: refuse it, naming it, without running any of it."""
+    try:
+        state = torch.load(last, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise InputError(
+            last,
+            "not a checkpoint genoflow wrote; refusing to resume from it, nothing in it was"
+            f" run ({load_error(error)}). Delete it (or its checkpoints folder) to train"
+            " afresh",
+        ) from None
+    except Exception as error:  # truncated or garbled: the job died while writing it
+        print(f"{last} is unreadable ({str(error).splitlines()[0]}); training afresh")
+        return None
+    if not isinstance(state, dict) or "epoch" not in state:
+        print(f"{last} is not a Lightning checkpoint; training afresh")
+        return None
+    return int(state["epoch"])
+
+
+def _launching_process() -> bool:
+    """False in the processes Lightning's DDP launcher starts (they get LOCAL_RANK > 0)."""
+    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
+
+
+def _cluster_plugins(config: TrainConfig) -> list:
+    """Several devices in one job: Lightning launches the DDP processes itself, even inside a
+    SLURM job step (whose single task would otherwise be taken for the whole world). One
+    device under SLURM: never let Lightning requeue the job; Snakemake owns resubmission."""
+    if config.devices > 1:
+        return [LightningEnvironment()]
+    if SLURMEnvironment.detect():
+        return [SLURMEnvironment(auto_requeue=False)]
+    return []
+
+
+def _precision(config: TrainConfig) -> str:
+    if config.precision != "auto":
+        return config.precision
+    on_gpu = config.accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available()
+    return "bf16-mixed" if on_gpu and torch.cuda.is_bf16_supported() else "32-true"
+
+
+def _class_weights(data: TokenDataModule, n_classes: int, policy: str) -> list[float] | None:
+    """balanced: inverse class frequency in train (of records, or of labelled residues)."""
+    if policy == "none":
+        return None
+    train = data.indices("train")
+    if data.arrays["residue_labels"].shape[1]:
+        counts = np.zeros(n_classes, dtype=np.int64)
+        for start in range(0, len(train), 4096):
+            rows = np.asarray(data.arrays["residue_labels"][train[start : start + 4096]])
+            counts += np.bincount(rows[rows != NO_LABEL], minlength=n_classes)[:n_classes]
+    else:
+        counts = np.bincount(data.arrays["labels"][train], minlength=n_classes)
+    return (counts.sum() / (n_classes * np.maximum(counts, 1))).tolist()
+
+
+def _positive_weights(data: TokenDataModule, policy: str) -> list[float] | None:
+    """balanced (multilabel): per label, negatives / positives in train."""
+    if policy == "none":
+        return None
+    truth = data.arrays["targets"][data.indices("train")]
+    positives = truth.sum(axis=0)
+    return ((len(truth) - positives) / np.maximum(positives, 1)).tolist()
+
+
+@torch.no_grad()
+def predict(module: L.LightningModule, loader) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, outputs) over a loader in eval mode: class probabilities (classification),
+    target values (regression) or forecasts (forecasting), in model units."""
+    outputs = predict_outputs(module, loader)
+    return outputs["index"], outputs["values"]
+
+
+@torch.no_grad()
+def predict_outputs(module: L.LightningModule, loader) -> dict[str, np.ndarray]:
+    """Every output of the module's predict_step over a loader in eval mode, concatenated:
+    `index` and `values`, and for per-residue tasks `position` (one entry per residue)."""
+    module.eval()
+    outputs: dict[str, list[np.ndarray]] = {}
+    for batch in loader:
+        batch = module.transfer_batch_to_device(batch, module.device, 0)
+        for name, value in module.predict_step(batch, 0).items():
+            outputs.setdefault(name, []).append(value.cpu().numpy())
+    return {name: np.concatenate(parts) for name, parts in outputs.items()}
+
+
+def _write_val_predictions(path: Path, module, data, meta: dict) -> None:
+    """val_predictions.tsv (classification, a non-empty validation split): the validation
+    split's predictions, which the `ensemble` row is selected by; a stale one is removed."""
+    path.unlink(missing_ok=True)
+    if meta["task"] == "classification" and len(data.indices("val")):
+        _write_predictions(path, module, data, meta, split="val")
+
+
+def _write_predictions(path: Path, module, data, meta: dict, split: str = "test") -> None:
+    outputs = predict_outputs(module, data.loader(split, shard=False))  # every item of it
+    indices, values = outputs["index"], outputs["values"]
+    if meta["task"] == "forecasting":
+        write_forecasts(path, data.data_dir, indices, values)
+        return
+    ids = read_ids(data.data_dir, indices)
+    if meta["task"] == "token_classification":
+        positions = outputs["position"]
+        labels = data.arrays["residue_labels"][indices, positions]
+        write_residue_predictions(path, ids, positions, labels, values, meta["classes"])
+    elif meta["task"] == "multilabel":
+        truth = data.arrays["targets"][indices]
+        write_multilabel_predictions(path, ids, truth, values, meta["targets"])
+    elif meta["task"] == "regression":
+        mean, std = np.array(meta["target_mean"]), np.array(meta["target_std"])
+        truth = data.arrays["targets"][indices] * std + mean
+        write_regression_predictions(path, ids, truth, values * std + mean, meta["targets"])
+    else:
+        write_predictions(path, ids, data.arrays["labels"][indices], values, meta["classes"])
+
+
+def _export_model(path: Path, module, model_type: str, model_args: dict, meta: dict) -> None:
+    """model.ckpt of a trained neural model (formats.checkpoint.write_model)."""
+    write_model(
+        path,
+        task=meta["task"],
+        model_type=model_type,
+        model_args=model_args,
+        module_args=dict(module.hparams),
+        meta=meta,
+        state_dict={k: v.cpu() for k, v in module.state_dict().items()},
+    )
+
+
+def load_model(path: str | Path) -> tuple[L.LightningModule, dict]:
+    """(task module in eval mode, payload) from a neural model.ckpt, read with weights_only=True.
+    (Where the network alone will do, checkpoint.sequence_model needs no Lightning.)"""
+    payload = read_checkpoint(path)
+    if payload["model_type"] not in NEURAL_TYPES:
+        raise InputError(path, "not a genoflow neural model checkpoint")
+    module = TASK_MODULES[payload["task"]](**payload["module_args"])
+    module.load_state_dict(payload["state_dict"])
+    return module.eval(), payload

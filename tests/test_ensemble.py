@@ -1,0 +1,126 @@
+"""The `ensemble` row (genoflow/evaluate/ensemble.py): the mean of the neural runs'
+probabilities, matched by record, scored on validation like the models it is ranked with."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genoflow.errors import InputError
+from genoflow.evaluate.ensemble import cross_entropy, ensemble, select_members
+from genoflow.formats.files import read_json
+from genoflow.formats.predictions import VAL_PREDICTIONS, read_predictions, write_predictions
+
+CLASSES = ["neg", "pos"]
+
+
+def _run(folder: Path, name: str, probs: dict[str, list[float]], val: dict | None, order=None):
+    """A run folder with predictions of records a (neg), b (pos), c (pos)."""
+    folder.mkdir(parents=True)
+    labels = {"a": 0, "b": 1, "c": 1, "v1": 0, "v2": 1}
+    ids = order or list(probs)
+    write_predictions(
+        folder / "predictions.tsv",
+        ids,
+        [labels[i] for i in ids],
+        np.array([probs[i] for i in ids]),
+        CLASSES,
+    )
+    if val is not None:
+        write_predictions(
+            folder / VAL_PREDICTIONS,
+            list(val),
+            [labels[i] for i in val],
+            np.array(list(val.values())),
+            CLASSES,
+        )
+    info = {"model": name, "seed": 0, "params": 10, "train_seconds": 1.5, "best_val_loss": 0.5}
+    (folder / "train.json").write_text(json.dumps(info))
+    return folder
+
+
+def test_the_ensemble_averages_the_models_validation_chooses_record_by_record(tmp_path: Path):
+    one = _run(  # validation loss -ln 0.9 / -ln 0.4: 0.511
+        tmp_path / "lstm",
+        "lstm",
+        {"a": [0.9, 0.1], "b": [0.4, 0.6], "c": [0.2, 0.8]},
+        {"v1": [0.9, 0.1], "v2": [0.6, 0.4]},
+    )
+    two = _run(  # the same records in another order; 0.511 too, but wrong where lstm is right
+        tmp_path / "cnn",
+        "cnn",
+        {"c": [0.6, 0.4], "a": [0.5, 0.5], "b": [0.0, 1.0]},
+        {"v2": [0.1, 0.9], "v1": [0.4, 0.6]},
+    )
+    weak = _run(  # wrong on both: adding it would raise the mean's validation loss
+        tmp_path / "rnn",
+        "rnn",
+        {"a": [0.1, 0.9], "b": [0.9, 0.1], "c": [0.9, 0.1]},
+        {"v1": [0.2, 0.8], "v2": [0.8, 0.2]},
+    )
+    info = ensemble([one, two, weak], tmp_path / "ensemble")
+    assert info["members"] == ["lstm/seed0", "cnn/seed0"]  # chosen on validation, rnn left out
+    assert info["candidates"] == ["lstm", "cnn", "rnn"]
+    assert info["best_val_loss"] == pytest.approx(-np.log(0.65))  # both: 0.65 on the truth
+    table, classes, y, probs = read_predictions(tmp_path / "ensemble" / "predictions.tsv")
+    assert list(table["id"]) == ["a", "b", "c"] and classes == CLASSES
+    np.testing.assert_allclose(probs, [[0.7, 0.3], [0.2, 0.8], [0.4, 0.6]])
+    assert list(table["predicted"]) == ["neg", "pos", "pos"]
+    assert cross_entropy(np.array([0, 1]), np.array([[0.8, 0.2], [0.4, 0.6]])) == pytest.approx(
+        -(np.log(0.8) + np.log(0.6)) / 2
+    )
+    saved = read_json(tmp_path / "ensemble" / "train.json")
+    assert saved["params"] == 20 and saved["model"] == saved["type"] == "ensemble"
+    history = pd.read_csv(tmp_path / "ensemble" / "history.csv")
+    assert history.empty
+
+
+def test_seeds_of_a_model_are_averaged_before_models_are_chosen():
+    y = np.array([0, 1])
+    units = {"good": np.array([[0.9, 0.1], [0.2, 0.8]]), "bad": np.array([[0.5, 0.5], [0.5, 0.5]])}
+    members, loss = select_members(units, y)
+    assert members == ["good"] and loss == pytest.approx(-(np.log(0.9) + np.log(0.8)) / 2)
+
+
+def test_without_every_members_validation_predictions_it_has_no_validation_loss(tmp_path: Path):
+    one = _run(tmp_path / "a", "a", {"a": [0.9, 0.1]}, {"v1": [0.7, 0.3]})
+    two = _run(tmp_path / "b", "b", {"a": [0.5, 0.5]}, None)
+    info = ensemble([one, two], tmp_path / "e")
+    assert info["best_val_loss"] is None and info["members"] == ["a/seed0", "b/seed0"]
+    assert not (tmp_path / "e" / VAL_PREDICTIONS).exists()
+
+
+def test_runs_of_other_records_or_classes_are_refused(tmp_path: Path):
+    one = _run(tmp_path / "a", "a", {"a": [0.9, 0.1], "b": [0.5, 0.5]}, None)
+    two = _run(tmp_path / "b", "b", {"a": [0.5, 0.5], "c": [0.5, 0.5]}, None)
+    with pytest.raises(InputError, match="other records"):
+        ensemble([one, two], tmp_path / "e")
+    three = tmp_path / "c"
+    three.mkdir()
+    (three / "predictions.tsv").write_text("id\tlabel\tpredicted\tprob_x\tprob_y\na\tx\tx\t1\t0\n")
+    (three / "train.json").write_text(json.dumps({"model": "c", "seed": 0}))
+    with pytest.raises(InputError, match="classes"):
+        ensemble([one, three], tmp_path / "e")
+
+
+def test_a_trained_classifier_writes_its_validation_predictions(tmp_path: Path, motif_data):
+    from genoflow.formats.files import load_array
+    from genoflow.tasks.train import TrainConfig, train
+
+    out = tmp_path / "run"
+    train(
+        motif_data,
+        out,
+        model_name="cnn",
+        model_type="cnn",
+        model_args={"channels": 4},
+        train_config=TrainConfig(max_epochs=1, batch_size=64, accelerator="cpu"),
+    )
+    table, classes, _, probs = read_predictions(out / VAL_PREDICTIONS)
+    split = load_array(motif_data / "split.npy")
+    assert len(table) == int((split == 1).sum()) > 0
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-4)

@@ -1,0 +1,164 @@
+"""`genoflow init`: configs written from the files alone, for the bundled demos and the real
+benchmark datasets shipped in workflow/resources, that validate and run as they are."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO, genoflow_env, write_motif_fasta
+
+from genoflow.config import config_errors
+from genoflow.errors import InputError
+from genoflow.init import file_labels, init
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+RESOURCES = REPO / "workflow" / "resources"
+SPLICE = RESOURCES / "demo" / "splice"
+AMP = RESOURCES / "benchmarks" / "amp_scanner"
+ECOLI = RESOURCES / "benchmarks" / "cnnprom"
+DREAM4 = RESOURCES / "demo" / "dream4"
+
+
+def written(tmp_path, monkeypatch, **options) -> tuple[dict, list[str], str]:
+    """(config, findings, text) of `init` run in tmp_path (the project folder)."""
+    monkeypatch.chdir(tmp_path)
+    findings = init("mine.yaml", **options)
+    text = (tmp_path / "mine.yaml").read_text()
+    config = yaml.safe_load(text)
+    assert config_errors(config, SCHEMA) == []
+    return config, findings, text
+
+
+def only_dataset(config: dict) -> dict:
+    (dataset,) = config["datasets"].values()
+    return dataset
+
+
+def test_file_names_give_labels_and_splits():
+    paths = [Path(p) for p in ("AMP.tr.fa", "DECOY.te.fa", "AMP.eval.fa")]
+    assert file_labels(paths) == (["AMP", "DECOY", "AMP"], ["train", "test", "val"])
+    paths = [Path("Ecoli_prom.fa"), Path("Ecoli_non_prom.fa")]
+    assert file_labels(paths) == (["prom", "non_prom"], [None, None])
+
+
+def test_splice_demo_files_give_aligned_windows_and_a_sample_sheet(tmp_path, monkeypatch):
+    files = [str(SPLICE / f"{label}.fa") for label in ("EI", "IE", "N")]
+    config, findings, text = written(tmp_path, monkeypatch, fasta=files)
+    dataset = only_dataset(config)
+    assert dataset["alphabet"] == "dna" and dataset["ambiguous"] == "encode"
+    assert dataset["duplicate_ids"] == "drop_identical"  # UCI lists 12 records twice
+    sheet = (tmp_path / dataset["samples"]).read_text().splitlines()
+    assert sheet[0] == "path\tlabel" and {row.split("\t")[1] for row in sheet[1:]} == {
+        "EI",
+        "IE",
+        "N",
+    }
+    neural = [m for m in config["models"].values() if m["type"] != "kmer_logreg"]
+    assert all(model["pool"] == "flatten" for model in neural)  # position matters here
+    assert config["models"]["kmer_logreg"]["positional"] is True
+    assert any("all one length" in line for line in findings)
+    assert "# ambiguity codes seen:" in text or "ambiguity codes seen" in text
+
+
+def test_amp_files_give_their_own_split_and_position_free_pooling(tmp_path, monkeypatch):
+    files = sorted(str(p) for p in AMP.glob("*.fa"))
+    config, _, _ = written(tmp_path, monkeypatch, fasta=files)
+    dataset = only_dataset(config)
+    assert dataset["alphabet"] == "protein"
+    assert dataset["split"] == {"method": "given"}
+    rows = (tmp_path / dataset["samples"]).read_text().splitlines()[1:]
+    assert sorted(r.split("\t")[1:] for r in rows) == sorted(
+        [label, split] for label in ("AMP", "DECOY") for split in ("train", "val", "test")
+    )
+    assert all(m.get("pool") != "flatten" for m in config["models"].values())
+    assert config["models"]["kmer_logreg"] == {"type": "kmer_logreg", "k": 2, "positional": False}
+
+
+def test_cnnprom_ecoli_files(tmp_path, monkeypatch):
+    files = [str(ECOLI / "Ecoli_prom.fa"), str(ECOLI / "Ecoli_non_prom.fa")]
+    config, findings, _ = written(tmp_path, monkeypatch, fasta=files)
+    assert list(config["datasets"]) == ["ecoli"]
+    assert only_dataset(config)["split"]["method"] == "stratified"
+    assert any("non_prom 3,000 (78%), prom 839 (22%)" in line for line in findings)
+
+
+def test_dream4_matrix_gives_a_forecasting_config(tmp_path, monkeypatch):
+    config, _, _ = written(
+        tmp_path,
+        monkeypatch,
+        matrix=str(DREAM4 / "insilico_size10_1_timeseries.tsv"),
+        series_length=21,
+        gold_standard=str(DREAM4 / "insilico_size10_1_goldstandard.tsv"),
+    )
+    dataset = only_dataset(config)
+    assert dataset["task"] == "forecasting" and dataset["series_length"] == 21
+    assert dataset["forecast"]["input"] == 5 and dataset["forecast"]["horizon"] == 3
+    assert {"persistence", "ridge_ar", "gru"} <= set(config["models"])
+
+
+def test_a_genes_by_samples_matrix_with_a_sample_table(tmp_path, monkeypatch):
+    lines = DREAM4.joinpath("insilico_size10_1_timeseries.tsv").read_text().splitlines()
+    genes, rows = lines[0].split("\t"), [line.split("\t") for line in lines[1:43]]
+    samples = [f"s{i}" for i in range(len(rows))]
+    matrix = ["gene\t" + "\t".join(samples)]
+    matrix += [g + "\t" + "\t".join(r[j] for r in rows) for j, g in enumerate(genes)]
+    (tmp_path / "m.tsv").write_text("\n".join(matrix) + "\n")
+    table = ["sample\tseries\ttime\tcondition"] + [
+        f"s{i}\tr{i // 14}\t{(i % 14) * 10}\t{'heat' if i >= 28 else 'ctrl'}" for i in range(42)
+    ]
+    (tmp_path / "st.tsv").write_text("\n".join(table) + "\n")
+    config, _, _ = written(tmp_path, monkeypatch, matrix="m.tsv", sample_table="st.tsv")
+    dataset = only_dataset(config)
+    assert dataset["orientation"] == "genes_x_samples" and dataset["sample_table"] == "st.tsv"
+    assert dataset["forecast"]["input"] == 3  # series of 14 points
+
+
+def test_labels_from_headers_a_table_or_values(tmp_path, monkeypatch):
+    write_motif_fasta(tmp_path / "m.fa", n=40, length=30)  # headers: ">seq<i> pos|neg"
+    config, findings, _ = written(tmp_path, monkeypatch, fasta=["m.fa"])
+    assert only_dataset(config)["label_pattern"] == r"^\S+\s+(\S+)"
+    assert any("header's second word" in line for line in findings)
+    (tmp_path / "v.tsv").write_text(
+        "id\ty\n" + "".join(f"seq{i}\t{i / 7:.3f}\n" for i in range(40))
+    )
+    (tmp_path / "mine.yaml").unlink()
+    config, _, _ = written(tmp_path, monkeypatch, fasta=["m.fa"], values="v.tsv")
+    assert only_dataset(config)["task"] == "regression" and "kmer_ridge" in config["models"]
+
+
+def test_no_label_source_and_an_existing_config_are_refused(tmp_path, monkeypatch):
+    (tmp_path / "a.fa").write_text(">r1\nACGT\n>r2\nACGA\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="no label source found"):
+        init("mine.yaml", fasta=["a.fa"])
+    (tmp_path / "mine.yaml").write_text("mine\n")
+    with pytest.raises(InputError, match="exists; give --force"):
+        init("mine.yaml", fasta=["a.fa"])
+    assert (tmp_path / "mine.yaml").read_text() == "mine\n"
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_written_config_runs_as_it_is(tmp_path):
+    """`genoflow init` on per-class FASTA files, then the workflow on the config it wrote."""
+    for label in ("EI", "IE", "N"):  # 40 records per class: small enough to train quickly
+        lines = SPLICE.joinpath(f"{label}.fa").read_text().splitlines()[:80]
+        (tmp_path / f"{label}.fa").write_text("\n".join(lines) + "\n")
+    run = dict(cwd=tmp_path, capture_output=True, text=True, env=genoflow_env(), timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "genoflow", "init", "EI.fa", "IE.fa", "N.fa", "--name", "data"],
+        **run,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "found:" in result.stdout and "wrote mine.yaml" in result.stdout
+    snakemake = [shutil.which("snakemake"), "--snakefile", str(REPO / "Snakefile"), "--cores", "2"]
+    result = subprocess.run([*snakemake, "--configfile", "mine.yaml"], **run)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = (tmp_path / "results" / "data" / "summary.tsv").read_text()
+    for model in ("rnn", "lstm", "gru", "transformer", "cnn", "kmer_logreg"):
+        assert f"\n{model}\t" in summary
