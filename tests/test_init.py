@@ -60,6 +60,9 @@ def test_splice_demo_files_give_aligned_windows_and_a_sample_sheet(tmp_path, mon
     }
     neural = [m for m in config["models"].values() if m["type"] != "kmer_logreg"]
     assert all(model["pool"] == "flatten" for model in neural)  # position matters here
+    # only the plain rnn pools its flatten head; the stems of lstm and gru already pool by 3
+    assert config["models"]["rnn"]["pool_size"] == 3
+    assert "pool_size" not in config["models"]["lstm"] | config["models"]["gru"]
     assert config["models"]["kmer_logreg"]["positional"] is True
     assert any("all one length" in line for line in findings)
     assert "# ambiguity codes seen:" in text or "ambiguity codes seen" in text
