@@ -6,6 +6,7 @@ cost of each model family at several sequence lengths.
     python benchmarks/training.py --part families --lengths 200,1000 --steps 3
     python benchmarks/training.py --part families --device cuda --precision 32-true,bf16-mixed
     python benchmarks/training.py --part throughput --device cuda --precision 32-true,bf16-mixed
+    python benchmarks/training.py --part fixed --reps 3 --epochs 10
 
 Part `throughput` (LSTM, batch 128, length 200): random DNA with random binary labels is
 ingested and preprocessed by genoflow into memory-mapped arrays. Each repetition runs, in
@@ -31,6 +32,16 @@ each length, train steps (forward, backward, Adam) on random tokens, batch --fam
 fresh process per (family, length): seconds per 1000 sequences (median and min-max over
 --steps timed steps after one warm-up step) and peak memory (CPU: the process's peak RSS, and
 its growth over the RSS before the first step; CUDA: torch.cuda.max_memory_allocated).
+
+Part `fixed` (the fixed cost of the training loop): a model too small to cost anything (LSTM,
+hidden 2, one direction, length 8, batch 8) trains, on both sides as in `throughput`, three
+times: with the smaller of --fixed-batches (default 4,64) training batches per epoch for
+--epochs and for four times as many, and with the larger for --epochs. Timed: the whole
+training call (raw: its epochs; genoflow: `train()`, set-up, checkpoints and outputs
+included). The differences give, per side, per_step (one optimizer step with almost no
+compute) and per_epoch (what an epoch costs beside its steps; genoflow: validation,
+checkpoint writes, history, progress). Reported: both per side and genoflow's excess over raw,
+per repetition (median and min-max).
 
 Threads: --threads per side, default 1 (on a shared 2-core machine, two OpenMP threads per
 side slowed down tenfold whenever another process took a core: spinning threads wait for a
@@ -359,6 +370,90 @@ def throughput(args, precision: str) -> dict:
     return result
 
 
+FIXED_MODEL = '{"hidden": 2, "bidirectional": false}'
+FIXED_LENGTH, FIXED_BATCH = 8, 8
+
+
+def fixed_cost(args) -> dict:
+    """Per-step and per-epoch cost of each side's loop, with a model that costs ~nothing."""
+    sizes = [int(n) for n in args.fixed_batches.split(",")]
+    root = Path(tempfile.mkdtemp(prefix="genoflow-bench-fixed-"))
+    print(
+        f"fixed cost: a tiny LSTM {FIXED_MODEL}, length {FIXED_LENGTH}, batch {FIXED_BATCH};"
+        f" {' and '.join(map(str, sizes))} training batches per epoch"
+    )
+    datasets = {}
+    for n in sizes:
+        records = int(n * FIXED_BATCH / 0.96) + 2
+        (root / str(n)).mkdir()
+        datasets[n] = make_dataset(root / str(n), records, FIXED_LENGTH, args.seed)
+    small, large = sizes
+    runs = []
+    for rep in range(args.reps):
+        run: dict = {}
+        for side in ["raw", "genoflow"] if rep % 2 == 0 else ["genoflow", "raw"]:
+            total = {}
+            for n, epochs in ((small, args.epochs), (large, args.epochs), (small, 4 * args.epochs)):
+                result = run_worker(
+                    side,
+                    args,
+                    data=datasets[n],
+                    epochs=epochs,
+                    batch_size=FIXED_BATCH,
+                    model_args=FIXED_MODEL,
+                    device="cpu",
+                    precision="32-true",
+                )
+                steps = -(-result["train_samples"] // FIXED_BATCH)
+                seconds = result.get("wall_seconds", sum(result["epoch_seconds"]))
+                total[(n, epochs)] = (steps, seconds)
+            (steps_s, t_s), (steps_l, t_l), (_, t_4) = total.values()
+            per_step = (t_l - t_s) / (args.epochs * (steps_l - steps_s))
+            per_epoch = (t_4 - t_s) / (3 * args.epochs) - steps_s * per_step
+            run[side] = {
+                "seconds": {f"{n} batches x {e} epochs": t for (n, e), (_, t) in total.items()},
+                "per_step_ms": 1e3 * per_step,
+                "per_epoch_ms": 1e3 * per_epoch,
+            }
+            print(
+                f"  rep {rep} {side:<9} per step {run[side]['per_step_ms']:6.2f} ms"
+                f"  per epoch {run[side]['per_epoch_ms']:7.1f} ms"
+            )
+        for key in ("per_step_ms", "per_epoch_ms"):
+            run[f"excess_{key}"] = run["genoflow"][key] - run["raw"][key]
+        runs.append(run)
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+    result = {
+        "model": json.loads(FIXED_MODEL),
+        "length": FIXED_LENGTH,
+        "batch_size": FIXED_BATCH,
+        "batches_per_epoch": sizes,
+        "epochs": args.epochs,
+        "reps": args.reps,
+        "runs": runs,
+    }
+    for side in ("raw", "genoflow"):
+        for key in ("per_step_ms", "per_epoch_ms"):
+            result[f"{side}_{key}"] = summary([r[side][key] for r in runs])
+    for key in ("per_step_ms", "per_epoch_ms"):
+        result[f"excess_{key}"] = summary([r[f"excess_{key}"] for r in runs])
+    result["goal"] = "excess per step <= 1 ms"
+    print()
+    print(f"{'':<22}{'per step, ms':>22}{'per epoch, ms':>24}")
+    for side, label in (("raw", "raw PyTorch loop"), ("genoflow", "genoflow train()")):
+        print(
+            f"{label:<22}{fmt(result[side + '_per_step_ms'], 2):>22}"
+            f"{fmt(result[side + '_per_epoch_ms'], 1):>24}"
+        )
+    print(
+        f"{'genoflow - raw':<22}{fmt(result['excess_per_step_ms'], 2):>22}"
+        f"{fmt(result['excess_per_epoch_ms'], 1):>24}   (goal: <= 1 ms per step)"
+    )
+    return result
+
+
 def families(args) -> dict:
     rows, failed = [], []
     precisions = args.precision.split(",")
@@ -435,7 +530,7 @@ def print_families(result: dict) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("all", "throughput", "families"), default="all")
+    parser.add_argument("--part", choices=("all", "throughput", "families", "fixed"), default="all")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (both sides)")
     parser.add_argument("--seed", type=int, default=0)
     # throughput
@@ -448,6 +543,9 @@ def main(argv: list[str] | None = None) -> None:
         "--model-args",
         default='{"hidden": 64, "bidirectional": true}',
         help="LSTM hyperparameters (JSON), the same on both sides",
+    )
+    parser.add_argument(
+        "--fixed-batches", default="4,64", help="fixed: training batches per epoch, two sizes"
     )
     # families
     parser.add_argument("--families", default=",".join(FAMILIES))
@@ -489,6 +587,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.part in ("all", "throughput"):
         runs = [throughput(args, precision) for precision in args.precision.split(",")]
         result["throughput"] = runs[0] if len(runs) == 1 else runs
+    if args.part in ("all", "fixed"):
+        print()
+        result["fixed"] = fixed_cost(args)
     if args.part in ("all", "families"):
         print("\nfamilies: training steps per model family and length ...")
         result["families"] = families(args)
