@@ -263,7 +263,10 @@ def test_train_defaults_match_trainconfig(schema):
         for key, spec in schema["properties"]["train"]["properties"].items()
         if "default" in spec
     }
-    code_defaults = {f.name: f.default for f in dataclasses.fields(train_config)}
+    code_defaults = {
+        f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+        for f in dataclasses.fields(train_config)
+    }
     options = set(schema["$defs"]["train_options"]["properties"])
     assert set(schema_defaults) == options == set(code_defaults)
     for key, value in schema_defaults.items():

@@ -352,3 +352,63 @@ def test_warmup_cosine_rises_then_falls_to_zero():
     assert peak == 9 and rates[0] == pytest.approx(0.001) and rates[peak] == pytest.approx(0.01)
     assert rates[:10] == sorted(rates[:10]) and rates[10:] == sorted(rates[10:], reverse=True)
     assert rates[-1] < 1e-5
+
+
+def test_further_trainer_options_pass_through_to_lightning(motif_data, tmp_path):
+    """`train.trainer` reaches lightning.Trainer: 2 batches an epoch, accumulated in pairs (one
+    optimizer step per epoch); train.json records the options; outputs are written as usual."""
+    config = TrainConfig.from_dict(
+        {
+            "max_epochs": 3,
+            "batch_size": 16,
+            "patience": 3,
+            "trainer": {"limit_train_batches": 2, "accumulate_grad_batches": 2},
+        }
+    )
+    info = train(
+        motif_data,
+        tmp_path,
+        model_name="lstm",
+        model_type="lstm",
+        model_args={"hidden": 8},
+        train_config=config,
+        seed=0,
+        threads=1,
+    )
+    assert info["train"]["trainer"] == {"limit_train_batches": 2, "accumulate_grad_batches": 2}
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last["global_step"] == 3  # 3 epochs x (2 batches / 2 accumulated)
+    assert (tmp_path / "predictions.tsv").exists() and (tmp_path / "model.ckpt").exists()
+    # without the option the files do not mention it (earlier runs keep their fingerprints)
+    assert "trainer" not in TrainConfig.from_dict({}).settings()
+
+
+def test_a_fast_dev_run_checks_the_path_end_to_end(motif_data, tmp_path):
+    """fast_dev_run: one batch of each split, no checkpoint; the outputs still come out."""
+    config = TrainConfig.from_dict({"trainer": {"fast_dev_run": True}})
+    info = train(
+        motif_data,
+        tmp_path,
+        model_name="lstm",
+        model_type="lstm",
+        model_args={"hidden": 8},
+        train_config=config,
+        seed=0,
+        threads=1,
+    )
+    assert info["epochs"] == 1 and (tmp_path / "model.ckpt").exists()
+    assert len(pd.read_csv(tmp_path / "predictions.tsv", sep="\t")) > 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_epochs": 3}, r"train\.trainer\.max_epochs: genoflow sets it; use train\.max_epochs"),
+        ({"gradient_clip_val": 1}, r"use train\.gradient_clip"),
+        ({"callbacks": None}, r"train\.trainer\.callbacks: genoflow sets it"),
+        ({"acumulate_grad_batches": 2}, r"not an option of .*did you mean 'accumulate_grad"),
+    ],
+)
+def test_trainer_options_genoflow_sets_or_lightning_lacks_are_refused(options, message):
+    with pytest.raises(InputError, match=message):
+        TrainConfig.from_dict({"trainer": options})

@@ -8,7 +8,9 @@ Snakemake does not delete them): an interrupted run resumes from `last.ckpt`.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -17,7 +19,7 @@ import shutil
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import lightning as L
@@ -88,6 +90,15 @@ class TrainConfig:
     deterministic: bool = True
     reverse_complement: bool = False
     label_smoothing: float = 0.0
+    trainer: dict = field(default_factory=dict)  # further lightning.Trainer options
+
+    def settings(self) -> dict:
+        """The options as plain data (train.json, the resume fingerprint); `trainer` only when
+        set, so runs without it keep the files and fingerprints they had before it existed."""
+        values = asdict(self)
+        if not values["trainer"]:
+            del values["trainer"]
+        return values
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
@@ -108,7 +119,54 @@ class TrainConfig:
             raise InputError(None, f"label_smoothing {config.label_smoothing} not in [0, 1)")
         if config.class_weights not in ("none", "balanced"):
             raise InputError(None, f"class_weights {config.class_weights!r} not in none/balanced")
+        check_trainer_options(config.trainer)
         return config
+
+
+# lightning.Trainer arguments that genoflow sets from its own `train:` options...
+TRAINER_SET_BY = {
+    "max_epochs": "train.max_epochs",
+    "accelerator": "train.accelerator",
+    "devices": "train.devices",
+    "strategy": "train.strategy",
+    "precision": "train.precision",
+    "gradient_clip_val": "train.gradient_clip",
+    "deterministic": "train.deterministic",
+}
+# ... and those its outputs depend on: checkpoints (model.ckpt is the best epoch's), the
+# callbacks that write history.csv and stop early, the run folder, its own data sharding.
+TRAINER_KEPT = (
+    "callbacks",
+    "logger",
+    "plugins",
+    "default_root_dir",
+    "enable_checkpointing",
+    "barebones",
+    "use_distributed_sampler",
+)
+
+
+def check_trainer_options(options: dict) -> None:
+    """`train.trainer` passes further options to lightning.Trainer (accumulate_grad_batches,
+    limit_train_batches, val_check_interval, profiler, fast_dev_run, ...): each must be a
+    Trainer argument that genoflow does not set itself."""
+    if not isinstance(options, dict):
+        raise InputError(
+            None, f"train.trainer must be a mapping of Trainer options, not {options!r}"
+        )
+    known = [p for p in inspect.signature(L.Trainer.__init__).parameters if p != "self"]
+    for name in options:
+        where = f"train.trainer.{name}"
+        if name in TRAINER_SET_BY:
+            raise InputError(None, f"{where}: genoflow sets it; use {TRAINER_SET_BY[name]}")
+        if name in TRAINER_KEPT:
+            raise InputError(None, f"{where}: genoflow sets it (its outputs depend on it)")
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise InputError(
+                None, f"{where}: not an option of lightning.Trainer {L.__version__}{hint}"
+            )
 
 
 def train(
@@ -157,6 +215,7 @@ def train(
         enable_version_counter=False,
     )
     trainer = L.Trainer(
+        **{"num_sanity_val_steps": 0, **train_config.trainer},
         max_epochs=train_config.max_epochs,
         accelerator=train_config.accelerator,
         devices=train_config.devices,
@@ -178,7 +237,6 @@ def train(
             LogProgressBar(),
         ],
         logger=False,
-        num_sanity_val_steps=0,
         default_root_dir=out_dir,
     )
     started = time.perf_counter()
@@ -188,9 +246,12 @@ def train(
         return {}  # a DDP worker: the first process writes every output, once
     (checkpoints / "complete").write_text("training finished; a rerun starts afresh\n")
 
-    state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
-    module.load_state_dict(state["state_dict"])
-    best_epoch = int(state["epoch"])
+    if best.best_model_path:
+        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+        module.load_state_dict(state["state_dict"])
+        best_epoch = int(state["epoch"])
+    else:  # trainer: {fast_dev_run: ...} checks the path end to end and saves no checkpoint
+        best_epoch = trainer.current_epoch
     if test:
         _write_predictions(out_dir / "predictions.tsv", module, data, meta)
         _write_val_predictions(out_dir / VAL_PREDICTIONS, module, data, meta)
@@ -205,7 +266,9 @@ def train(
         "wall_seconds_this_run": round(time.perf_counter() - started, 2),
         "epochs": len(history.rows),
         "best_epoch": best_epoch,
-        "best_" + train_config.monitor: float(best.best_model_score),
+        "best_" + train_config.monitor: float(
+            math.nan if best.best_model_score is None else best.best_model_score
+        ),
         # the validation loss of the kept epoch, whatever was monitored: what every model of a
         # dataset is ranked and selected by (never the test split)
         "best_val_loss": _val_loss_at(history.rows, best_epoch),
@@ -216,7 +279,7 @@ def train(
         "precision": str(trainer.precision),
         "threads": torch.get_num_threads(),
         "model_args": model_args,
-        "train": asdict(train_config),
+        "train": train_config.settings(),
         "tested": test,
     }
     if tuned:
@@ -311,7 +374,7 @@ def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config
 def _fingerprint(
     data_dir: Path, model_type: str, model_args: dict, config: TrainConfig, seed: int
 ) -> str:
-    spec = json.dumps([model_type, model_args, asdict(config), seed], sort_keys=True)
+    spec = json.dumps([model_type, model_args, config.settings(), seed], sort_keys=True)
     # The small files by content, the (possibly large) arrays by size.
     files = sorted(path for path in data_dir.iterdir() if path.is_file())
     data = "".join(sha256sum(p) if p.suffix != ".npy" else str(p.stat().st_size) for p in files)
