@@ -288,6 +288,51 @@ def test_drop_identical_still_fails_on_conflicting_duplicates(tmp_path, second):
     )
 
 
+def test_rename_keeps_every_repeat_under_a_stable_new_id(tmp_path):
+    """rename: the k-th occurrence of id x becomes x~k in input order, identical or not; a name
+    another record already has is skipped; every rename is listed in the summary."""
+    fasta = write(
+        tmp_path / "a.fa",
+        ">r1 x\nACGT\n>r1~2 x\nGGGG\n>r1 y\nACGA\n>r2 x\nTTTT\n>r1 x\nACGT\n>r2 x\nCCCC\n",
+    )
+    out = tmp_path / "out"
+    summary = ingest(
+        [FastaInput(fasta)],
+        out,
+        alphabet="dna",
+        label_pattern=HEADER_LABEL,
+        duplicate_ids="rename",
+    )
+    rows = read_table(out / "sequences.tsv")
+    assert [(r["id"], r["sequence"]) for r in rows] == [
+        ("r1", "ACGT"),
+        ("r1~2", "GGGG"),
+        ("r1~3", "ACGA"),  # r1~2 is taken by the record of line 3
+        ("r2", "TTTT"),
+        ("r1~4", "ACGT"),
+        ("r2~2", "CCCC"),
+    ]
+    assert summary["records"] == 6 and summary["duplicate_ids_dropped"] == 0
+    assert summary["duplicate_ids_renamed"] == [
+        {"file": str(fasta), "line": 5, "id": "r1", "renamed": "r1~3"},
+        {"file": str(fasta), "line": 9, "id": "r1", "renamed": "r1~4"},
+        {"file": str(fasta), "line": 11, "id": "r2", "renamed": "r2~2"},
+    ]
+    assert read_table(out / "rejected.tsv") == []
+    # a second run gives the same files (the names are stable)
+    again = ingest(
+        [FastaInput(fasta)],
+        tmp_path / "again",
+        alphabet="dna",
+        label_pattern=HEADER_LABEL,
+        duplicate_ids="rename",
+    )
+    assert (tmp_path / "again" / "sequences.tsv").read_bytes() == (
+        out / "sequences.tsv"
+    ).read_bytes()
+    assert again["duplicate_ids_renamed"] == summary["duplicate_ids_renamed"]
+
+
 # --- repeated ids are found from 64-bit id hashes (bounded memory), confirmed by real ids ------
 
 

@@ -159,8 +159,9 @@ def _ingest_parser(commands) -> None:
     p.add_argument(
         "--duplicate-ids",
         default="error",
-        choices=["error", "drop_identical"],
-        help="repeated record ids: fail, or drop exact repeats (same sequence and label)",
+        choices=["error", "drop_identical", "rename"],
+        help="repeated record ids: fail, drop exact repeats (same sequence and label), or rename"
+        " repeats id~2, id~3, ... (listed in summary.json)",
     )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(

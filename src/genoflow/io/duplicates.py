@@ -1,6 +1,7 @@
 """Repeated record ids, found after all records are written: only rows whose id hash repeats are
 read back and compared, so a hash collision alone is never reported; identical repeats are
-dropped (duplicate_ids: drop_identical) in one more streaming pass."""
+dropped (duplicate_ids: drop_identical), or every repeat is renamed (duplicate_ids: rename), in
+one more streaming pass."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ def _read_row(handle, offset: int, n_labels: int) -> tuple[str, bytes, bytes]:
 
 
 def repeated_ids(kept: Records, inputs, table: Path, policy: str):
-    """Rows to drop as identical repeats, and the row each repeats; raises for the first
-    repeat (in input order) that the policy does not allow.
+    """Rows to drop as identical repeats (or, for `rename`, every repeat), and the row each
+    repeats; raises for the first repeat (in input order) that the policy does not allow.
 
     Rows whose 64-bit id hashes are equal are read back, a group at a time, and compared by
     their real ids and a digest of label(s) and sequence.
@@ -59,7 +60,7 @@ def repeated_ids(kept: Records, inputs, table: Path, policy: str):
                     continue
                 first_row, first_digest = first[record_id]
                 identical = digest == first_digest
-                if policy == "drop_identical" and identical:
+                if policy == "rename" or (policy == "drop_identical" and identical):
                     drop.append(row)
                     first_of.append(first_row)
                 elif problem is None or row < problem[0]:
@@ -143,3 +144,56 @@ def _merge_rejected(rejected: Path, kept: Records, dropped: Path, dropped_inputs
         os.replace(merged, rejected)
     finally:
         merged.unlink(missing_ok=True)
+
+
+RENAME_MARK = "~"  # a repeat of id `x` becomes `x~2`, `x~3`, ... (in input order)
+
+
+def rename_repeats(kept: Records, inputs, table: Path, rows, firsts) -> list[dict]:
+    """Give each repeated id a stable new name, its id plus `~k` for its k-th occurrence in
+    input order (a name another record already has is skipped: `~k+1`, ...), in one streaming
+    pass over the table; returns the renames (file, line, id, renamed), in input order."""
+    hashes = np.sort(np.frombuffer(kept.id_hashes, dtype=np.int64))
+    taken: set[str] = set()
+
+    def free(name: str) -> bool:  # no record has it (a hash match counts as taken)
+        digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+        value = np.frombuffer(digest, dtype="<i8")[0]
+        at = np.searchsorted(hashes, value)
+        return name not in taken and not (at < len(hashes) and hashes[at] == value)
+
+    occurrence: dict[int, int] = {}  # first row -> occurrences so far
+    renamed = []
+    rewritten = table.with_name(table.name + ".renamed")
+    try:
+        with open(table, "rb") as source, open(rewritten, "wb") as out:
+            out.write(source.readline())
+            k, next_row = 0, int(rows[0])
+            for row, line in enumerate(source):
+                if row != next_row:
+                    out.write(line)
+                    continue
+                record_id, rest = line.split(b"\t", 1)
+                old = record_id.decode()
+                first = int(firsts[k])
+                n = occurrence.get(first, 1) + 1
+                while not free(f"{old}{RENAME_MARK}{n}"):
+                    n += 1
+                occurrence[first] = n
+                new = f"{old}{RENAME_MARK}{n}"
+                taken.add(new)
+                out.write(new.encode() + b"\t" + rest)
+                renamed.append(
+                    {
+                        "file": str(inputs[kept.input_of(row)].path),
+                        "line": kept.lines[row],
+                        "id": old,
+                        "renamed": new,
+                    }
+                )
+                k += 1
+                next_row = int(rows[k]) if k < len(rows) else -1
+        os.replace(rewritten, table)
+    finally:
+        rewritten.unlink(missing_ok=True)
+    return renamed

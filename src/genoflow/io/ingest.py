@@ -27,7 +27,7 @@ from genoflow import kernels
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError, check_choice, listing
 from genoflow.formats.files import atomic_path, sha256sum
-from genoflow.io.duplicates import drop_repeats, repeated_ids
+from genoflow.io.duplicates import drop_repeats, rename_repeats, repeated_ids
 from genoflow.io.fasta import FastaBatch
 from genoflow.io.records import Records
 from genoflow.io.sources import FastaInput, RegionInput, ResidueCsvInput, batched
@@ -35,7 +35,7 @@ from genoflow.io.tables import read_label_table, read_values_table
 
 AMBIGUOUS_POLICIES = ("encode", "skip_record", "error")
 INVALID_POLICIES = ("error", "skip_record")
-DUPLICATE_POLICIES = ("error", "drop_identical")
+DUPLICATE_POLICIES = ("error", "drop_identical", "rename")
 
 
 def ingest(
@@ -140,9 +140,15 @@ def ingest(
         repeats = repeated_ids(kept, inputs, table_tmp, duplicate_ids)
         if not kept.lengths:
             raise InputError(inputs[0].path, "no usable records (all were rejected)")
-        if len(repeats[0]):
+        renamed = []
+        if len(repeats[0]) and duplicate_ids == "rename":
+            renamed = rename_repeats(kept, inputs, table_tmp, *repeats)
+            repeats = (repeats[0][:0], repeats[1][:0])  # renamed records are all kept
+        elif len(repeats[0]):
             drop_repeats(kept, inputs, table_tmp, rejected_tmp, *repeats)
         summary = kept.summary(repeats[0], targets, inputs, checksum)
+        if duplicate_ids == "rename":
+            summary["duplicate_ids_renamed"] = renamed
         if not labelled:
             summary["task"] = "unlabelled"
         elif per_residue:
