@@ -5,6 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 CORES ?= 2
+# Every other package is installed at the version in the lock of this Python (pip
+# constraints; one file per Python minor version, as wheels are); `make lock` writes it anew,
+# `make run LOCK=` installs without it (the newest versions pyproject's ranges allow). A Python
+# without a lock installs from the ranges.
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+LOCK ?= $(wildcard requirements-py$(PYVER).lock)
 CONFIG ?=
 SNAKEMAKE_ARGS ?=
 
@@ -12,7 +18,7 @@ BIN := $(VENV)/bin
 # Jobs call `python -m genoflow`: put the venv first on PATH for Snakemake and its jobs.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: run test test-slow test-reruns test-faults test-cluster lint report bench benchmarks install install-test install-cluster clean
+.PHONY: run test test-slow test-reruns test-faults test-cluster lint report bench benchmarks install install-test install-cluster lock clean
 
 # make run CONFIG=mine.yaml CORES=4: your own config instead of the demo's.
 run: $(VENV)/.installed
@@ -91,7 +97,7 @@ benchmarks: $(VENV)/.installed
 	$(BIN)/python benchmarks/suite.py --cores $(CORES) $(if $(SUITE),--only $(SUITE))
 
 $(VENV)/.installed-bench: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m pip install --quiet -e '.[bench]' $(if $(LOCK),-c $(LOCK))
 	touch $@
 
 $(KERAS_VENV)/.installed:
@@ -105,20 +111,32 @@ install-cluster: $(VENV)/.installed-cluster
 
 # The last step compiles genoflow's C kernels for this machine (once; needs a C compiler, cc or
 # $$CC), so a missing compiler shows here rather than in the first workflow job.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e . $(if $(LOCK),-c $(LOCK))
 	$(BIN)/python -m genoflow.kernels
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(if $(LOCK),-c $(LOCK))
 	touch $@
 
 $(VENV)/.installed-cluster: $(VENV)/.installed-test
-	$(BIN)/python -m pip install --quiet -e '.[test,cluster]'
+	$(BIN)/python -m pip install --quiet -e '.[test,cluster]' $(if $(LOCK),-c $(LOCK))
 	touch $@
+
+# The lock: every package that pyproject's ranges resolve to today, with all extras, in a
+# fresh venv (torch is left to TORCH_SPEC, which GPU users change). Commit the file it writes.
+lock:
+	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/python -m pip install --quiet $(TORCH_SPEC)
+	$(VENV)-lock/bin/python -m pip install --quiet -e '.[test,cluster,bench]'
+	{ echo "# pip constraints: make run / make test install these versions (make lock: anew)"; \
+	  echo "# written by make lock with Python $$($(VENV)-lock/bin/python -c 'import platform; print(platform.python_version())'); torch: TORCH_SPEC"; \
+	  $(VENV)-lock/bin/python -m pip freeze --exclude-editable | grep -v -E '^(torch|nvidia-|triton)=='; \
+	} > requirements-py$(PYVER).lock
+	rm -rf $(VENV)-lock
 
 clean:  # workflow outputs; keeps benchmarks/results (committed benchmark runs)
 	rm -rf results logs .snakemake

@@ -7,6 +7,7 @@ forecasting datasets, the gene-interaction ranking and a report mixing all three
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -29,7 +30,7 @@ from genoflow.report.captions import FIGURES, TASK_FIGURES
 from genoflow.report.figures import write_figures
 from genoflow.report.format import metric_text
 from genoflow.report.html import inline_svg, write_report
-from genoflow.report.provenance import PACKAGES, git_commit
+from genoflow.report.provenance import PACKAGES, git_commit, lock_digest, lock_name
 from genoflow.report.tables import summary_task
 
 EVIL_MODEL = "lstm<script>alert(1)"
@@ -241,6 +242,7 @@ def test_provenance(page: str) -> None:
     provenance = page[page.index('<section id="provenance">') :]
     assert "snakemake --cores 4 --configfile my config.yaml" in provenance
     assert "not a git repository" in provenance
+    assert f"no {lock_name()} beside the Snakefile" in provenance  # workflow_dir has none
     for package in ("genoflow", "python", *PACKAGES):
         assert f"<tr><td>{package}</td>" in provenance
     assert "seeds:" in provenance and "lr: 0.001" in provenance  # the config, as YAML
@@ -313,6 +315,13 @@ def _git(directory: Path, *args: str) -> str:
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+def test_the_lock_is_named_by_its_digest(tmp_path: Path) -> None:
+    (tmp_path / lock_name()).write_text("numpy==2.4.6\n")
+    digest = hashlib.sha256(b"numpy==2.4.6\n").hexdigest()[:16]
+    assert lock_digest(tmp_path) == f"{lock_name()} sha256:{digest}"
+    assert lock_name().startswith("requirements-py3.")
+
+
 def test_git_commit_clean_dirty_and_absent(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -34,7 +34,7 @@ from genoflow.report.format import (
     seed_text,
 )
 from genoflow.report.network import network_overview, network_section
-from genoflow.report.provenance import config_text, git_commit, package_versions
+from genoflow.report.provenance import config_text, git_commit, lock_digest, package_versions
 from genoflow.report.tables import (
     DIRECTION_NOTES,
     comparison_table,
@@ -76,6 +76,7 @@ def write_report(
         command=command,
         versions=package_versions(),
         git=git_commit(workflow_dir),
+        lock=lock_digest(workflow_dir),
         workflow_dir=str(workflow_dir),
         generated=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
     )

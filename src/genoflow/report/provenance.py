@@ -1,12 +1,14 @@
-"""Provenance: the config as run, the versions of the packages that made the results, and the git
-commit of the workflow."""
+"""Provenance: the config as run, the versions of the packages that made the results, the lock
+they were installed from, and the git commit of the workflow."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import json
 import platform
 import subprocess
+import sys
 from pathlib import Path
 
 import genoflow
@@ -36,6 +38,22 @@ def package_versions() -> list[tuple[str, str]]:
         except importlib.metadata.PackageNotFoundError:
             versions.append((name, "not installed"))
     return versions
+
+
+def lock_name() -> str:
+    """The pip constraints `make run` and `make test` install from on this Python."""
+    return "requirements-py{}.{}.lock".format(*sys.version_info[:2])
+
+
+def lock_digest(directory: str | Path) -> str:
+    """`<lock> sha256:<first 16 hex>` of this Python's lock beside the Snakefile at
+    `directory`, or that there is none (the packages then came from pyproject's ranges)."""
+    path = Path(directory) / lock_name()
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError:
+        return f"no {path.name} beside the Snakefile"
+    return f"{path.name} sha256:{digest}"
 
 
 def git_commit(directory: str | Path) -> str:
