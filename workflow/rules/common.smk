@@ -10,7 +10,10 @@ from snakemake.utils import validate
 
 # The workflow runs the package of this checkout (also inside --sdm conda environments, which
 # hold only the dependencies), so the rules and the code they call never drift apart.
-SRC = Path(workflow.basedir) / "src"
+# This checkout: the folder two above this file (workflow.basedir is the *calling* workflow's
+# folder when genoflow is used as a Snakemake module).
+ROOT = Path(str(workflow.current_basedir)).parents[1]
+SRC = ROOT / "src"
 sys.path.insert(0, str(SRC))
 from genoflow.config import (  # noqa: E402
     apply_params,
@@ -38,7 +41,7 @@ shell.prefix(
     f"export PYTHONPATH={shlex.quote(str(SRC))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
     f'genoflow() {{{{ {shlex.quote(PYTHON)} -m genoflow "$@"; }}}}; '
 )
-SCHEMAS = Path(workflow.basedir) / "workflow" / "schemas"
+SCHEMAS = ROOT / "workflow" / "schemas"
 
 
 def show_failed_logs():

@@ -90,7 +90,7 @@ rule report:
         datasets=DATASETS,
         config=json.dumps(config, sort_keys=True),
         command=RERUN_COMMAND,
-        workflow_dir=workflow.basedir,
+        workflow_dir=str(ROOT),
         code=code_version("report"),
         distance=lambda w, input: (
             ["--distance-figure", input.distance[0]] if input.distance else []
