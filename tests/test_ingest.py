@@ -295,14 +295,13 @@ def test_rename_keeps_every_repeat_under_a_stable_new_id(tmp_path):
         tmp_path / "a.fa",
         ">r1 x\nACGT\n>r1~2 x\nGGGG\n>r1 y\nACGA\n>r2 x\nTTTT\n>r1 x\nACGT\n>r2 x\nCCCC\n",
     )
+
+    def renamed(out):
+        options = dict(alphabet="dna", label_pattern=HEADER_LABEL, duplicate_ids="rename")
+        return ingest([FastaInput(fasta)], out, **options)
+
     out = tmp_path / "out"
-    summary = ingest(
-        [FastaInput(fasta)],
-        out,
-        alphabet="dna",
-        label_pattern=HEADER_LABEL,
-        duplicate_ids="rename",
-    )
+    summary = renamed(out)
     rows = read_table(out / "sequences.tsv")
     assert [(r["id"], r["sequence"]) for r in rows] == [
         ("r1", "ACGT"),
@@ -320,13 +319,7 @@ def test_rename_keeps_every_repeat_under_a_stable_new_id(tmp_path):
     ]
     assert read_table(out / "rejected.tsv") == []
     # a second run gives the same files (the names are stable)
-    again = ingest(
-        [FastaInput(fasta)],
-        tmp_path / "again",
-        alphabet="dna",
-        label_pattern=HEADER_LABEL,
-        duplicate_ids="rename",
-    )
+    again = renamed(tmp_path / "again")
     assert (tmp_path / "again" / "sequences.tsv").read_bytes() == (
         out / "sequences.tsv"
     ).read_bytes()

@@ -354,6 +354,20 @@ def test_warmup_cosine_rises_then_falls_to_zero():
     assert rates[-1] < 1e-5
 
 
+def small_lstm(data, out, config: TrainConfig) -> dict:
+    """A small LSTM trained with `config` (the trainer-option tests)."""
+    return train(
+        data,
+        out,
+        model_name="lstm",
+        model_type="lstm",
+        model_args={"hidden": 8},
+        train_config=config,
+        seed=0,
+        threads=1,
+    )
+
+
 def test_further_trainer_options_pass_through_to_lightning(motif_data, tmp_path):
     """`train.trainer` reaches lightning.Trainer: 2 batches an epoch, accumulated in pairs (one
     optimizer step per epoch); train.json records the options; outputs are written as usual."""
@@ -365,16 +379,7 @@ def test_further_trainer_options_pass_through_to_lightning(motif_data, tmp_path)
             "trainer": {"limit_train_batches": 2, "accumulate_grad_batches": 2},
         }
     )
-    info = train(
-        motif_data,
-        tmp_path,
-        model_name="lstm",
-        model_type="lstm",
-        model_args={"hidden": 8},
-        train_config=config,
-        seed=0,
-        threads=1,
-    )
+    info = small_lstm(motif_data, tmp_path, config)
     assert info["train"]["trainer"] == {"limit_train_batches": 2, "accumulate_grad_batches": 2}
     last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["global_step"] == 3  # 3 epochs x (2 batches / 2 accumulated)
@@ -386,16 +391,7 @@ def test_further_trainer_options_pass_through_to_lightning(motif_data, tmp_path)
 def test_a_fast_dev_run_checks_the_path_end_to_end(motif_data, tmp_path):
     """fast_dev_run: one batch of each split, no checkpoint; the outputs still come out."""
     config = TrainConfig.from_dict({"trainer": {"fast_dev_run": True}})
-    info = train(
-        motif_data,
-        tmp_path,
-        model_name="lstm",
-        model_type="lstm",
-        model_args={"hidden": 8},
-        train_config=config,
-        seed=0,
-        threads=1,
-    )
+    info = small_lstm(motif_data, tmp_path, config)
     assert info["epochs"] == 1 and (tmp_path / "model.ckpt").exists()
     assert len(pd.read_csv(tmp_path / "predictions.tsv", sep="\t")) > 0
 
