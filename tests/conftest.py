@@ -258,10 +258,9 @@ def make_forecast_run(
                         )
                     )
             window += 1
-    table = pd.DataFrame(
-        rows,
-        columns=FORECAST_COLUMNS,
-    )
+    table = pd.DataFrame(rows, columns=FORECAST_COLUMNS[:9])
+    for name in ("last", "truth", "predicted"):  # a standardised scale: 3x the raw values
+        table[f"{name}_z"] = 3 * table[name]
     run = root / model / f"seed{seed}"
     run.mkdir(parents=True, exist_ok=True)
     table.to_csv(run / "predictions.tsv", sep="\t", index=False, float_format="%.6g")

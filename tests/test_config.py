@@ -471,3 +471,23 @@ def test_stem_auto_is_a_stem_for_whole_sequence_tasks_and_none_per_residue_or_fo
     }
     assert stems == {"seqs": AUTO_STEM, "residues": None, "series": None}
     assert config["models"]["lstm"]["stem"] == "auto"  # the config itself is not changed
+
+
+@pytest.mark.parametrize(
+    "split",
+    [
+        {"method": "series", "test": ["s5"], "val": ["s4"]},
+        {"method": "condition", "test": ["heat_shock"]},
+        {"method": "series", "val": ["s1", "s2"]},
+    ],
+)
+def test_forecasting_splits_name_series_or_conditions(config, split):
+    """README's own examples: lists of series or condition names (issue #22). The names are
+    checked against the ingested sample table by preprocess-series (test_timeseries.py)."""
+    config["datasets"]["dream4"]["split"] = split
+    assert config_errors(config, SCHEMA) == []
+
+
+def test_forecasting_split_fractions_are_refused(config):
+    config["datasets"]["dream4"]["split"] = {"method": "series", "test": 0.2}
+    assert only_error(config).startswith("datasets.dream4.split.test")

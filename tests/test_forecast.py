@@ -22,7 +22,11 @@ from genoflow.tasks.train import TrainConfig, train
 
 
 def table(rows):
-    return pd.DataFrame(rows, columns=FORECAST_COLUMNS)
+    """Rows in original units; the standardised columns here are twice those values."""
+    raw = pd.DataFrame(rows, columns=FORECAST_COLUMNS[:9])
+    for name in ("last", "truth", "predicted"):
+        raw[f"{name}_z"] = 2 * raw[name]
+    return raw[list(FORECAST_COLUMNS)]
 
 
 def test_metrics_by_hand():
@@ -37,16 +41,38 @@ def test_metrics_by_hand():
     )
     result = forecast_metrics(predictions)
     h1, h2 = result["per_horizon"]
-    assert h1["mse"] == pytest.approx((0.25 + 0) / 2) and h1["persistence_mse"] == pytest.approx(
-        1.0
-    )
-    assert h1["skill"] == pytest.approx(1 - 0.125 / 1.0)
-    assert h2["mae"] == pytest.approx(0.75) and h2["persistence_mae"] == pytest.approx(1.0)
-    assert result["mse"] == pytest.approx((0.25 + 1 + 0 + 0.25) / 4)
-    assert result["skill"] == pytest.approx(1 - 0.375 / ((1 + 4 + 1 + 0) / 4))
+    assert h1["mse_raw"] == pytest.approx((0.25 + 0) / 2)
+    assert h1["persistence_mse_raw"] == pytest.approx(1.0)
+    assert h1["skill_raw"] == pytest.approx(1 - 0.125 / 1.0)
+    assert h2["mae_raw"] == pytest.approx(0.75) and h2["persistence_mae_raw"] == pytest.approx(1.0)
+    assert result["mse_raw"] == pytest.approx((0.25 + 1 + 0 + 0.25) / 4)
+    assert result["skill_raw"] == pytest.approx(1 - 0.375 / ((1 + 4 + 1 + 0) / 4))
+    # the primary metrics are on the standardised columns: twice the values, 4x the MSE
+    assert result["mse"] == pytest.approx(4 * result["mse_raw"])
+    assert result["mae"] == pytest.approx(2 * result["mae_raw"])
+    assert h1["mse"] == pytest.approx(4 * h1["mse_raw"]) and h2["mae"] == pytest.approx(1.5)
+    assert result["skill"] == pytest.approx(result["skill_raw"])
     boot = evaluate_forecasts(predictions, n_boot=200)
-    low, high = boot["ci95"]["mse"]
-    assert low <= result["mse"] <= high and boot["n_windows"] == 2
+    for name in ("mse", "mse_raw", "skill", "mae_raw"):
+        low, high = boot["ci95"][name]
+        assert low <= result[name] <= high
+    assert boot["ci95"]["mse"] == pytest.approx([4 * v for v in boot["ci95"]["mse_raw"]])
+    assert boot["n_windows"] == 2 and set(boot["scale"]) == {"", "_raw"}
+
+
+def test_standardised_columns_are_the_models_scale(sine_data, tmp_path):
+    """With zscore the `_z` columns are the values the model saw; predicted_z inverts back."""
+    train_baseline(sine_data, tmp_path, model_name="p", model_type="persistence")
+    predictions = pd.read_csv(tmp_path / "predictions.tsv", sep="\t")
+    data = load_windows(sine_data)
+    assert data["meta"]["transform"]["zscore"]
+    genes = data["meta"]["genes"]
+    first = predictions[predictions["window"] == predictions["window"].min()]
+    origin = data["windows"][first["window"].iloc[0]] + data["meta"]["input"] - 1
+    rows = origin + first["horizon"].to_numpy()
+    cols = [genes.index(g) for g in first["gene"]]
+    np.testing.assert_allclose(first["truth_z"], data["values"][rows, cols], atol=1e-4)
+    np.testing.assert_allclose(first["last_z"], data["values"][origin, cols], atol=1e-4)
 
 
 def test_persistence_and_ridge_forecasts_by_hand():

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from genoflow.errors import InputError
-from genoflow.evaluate.network import edge_table, rank_network, read_gold_standard, score_against
+from genoflow.evaluate.network import (
+    decay_rates,
+    edge_table,
+    rank_network,
+    read_gold_standard,
+    score_against,
+)
 from genoflow.io.expression import ingest_matrix
 from genoflow.preprocess.series import preprocess_series
 from genoflow.tasks.train import TrainConfig, train
@@ -69,7 +75,10 @@ def test_ranking_recovers_a_known_network(ring):
     assert result["neural"]["edges_true"] == 6 and result["neural"]["edges_scored"] == 30
     assert result["neural"]["auroc"] > 0.9
     assert result["ridge"]["auroc"] > 0.9 and result["ridge_ar1"]["auroc"] > 0.9
-    for name in ("edges.tsv", "ridge_edges.tsv", "ridge_ar1_edges.tsv", "metrics.json"):
+    assert result["dyngenie3"]["auroc"] > 0.75  # no decay term: the values go negative
+    assert result["neural"]["precision_top_k"] >= 4 / 6
+    names = ("edges.tsv", "ridge_edges.tsv", "ridge_ar1_edges.tsv", "dyngenie3_edges.tsv")
+    for name in (*names, "metrics.json"):
         assert (root / "network" / name).is_file()
 
 
@@ -83,7 +92,30 @@ def test_edge_table_and_scoring_by_hand():
     assert list(table["rank"]) == [1, 2, 3, 4, 5, 6]  # self-edges (the 9s) left out
     gold = table[["regulator", "target"]].assign(edge=[1, 0, 0, 0, 0, 1])
     # true edges ranked 1st and 6th: AUROC = P(true > false) = (4 + 0) / (2 * 4)
-    assert score_against(table, gold)["auroc"] == pytest.approx(0.5)
+    scored = score_against(table, gold)
+    assert scored["auroc"] == pytest.approx(0.5)
+    assert scored["precision_top_k"] == 0.5  # k = 2 true edges; of the top 2, one is true
+    # with regulators, only their rows are ranked and scored
+    only = edge_table(scores, ["a", "b", "c"], regulators=["c"])
+    assert list(only["regulator"]) == ["c", "c"] and list(only["rank"]) == [1, 2]
+    assert score_against(only, gold)["edges_scored"] == 2
+
+
+def test_decay_rates_by_hand():
+    """dynGENIE3's estimate: log(max / min) / |t(max) - t(min)|; 0 when not positive."""
+    raw = np.array([[1.0, -1.0], [np.e, 2.0], [2.0, 3.0]])
+    rates = decay_rates(raw, np.array([0.0, 2.0, 4.0]))
+    assert rates[0] == pytest.approx(1 / 2) and rates[1] == 0.0
+
+
+def test_regulators_restrict_the_ranking(ring, tmp_path):
+    root, data, gold, model = ring
+    result = rank_network([model], data, tmp_path, gold_standard=gold, regulators=["G1", "G2"])
+    assert result["regulators"] == 2
+    for name in ("neural", "ridge", "ridge_ar1", "dyngenie3"):
+        assert result[name]["edges_scored"] == 10 and result[name]["edges_true"] == 2, name
+    with pytest.raises(InputError, match=r"regulators: 1 gene\(s\) not in the expression"):
+        rank_network([model], data, tmp_path / "x", regulators=["G1", "TF9"])
 
 
 def test_gold_standard_with_unknown_gene_is_refused(tmp_path):

@@ -373,9 +373,9 @@ GENES = ["G1", "G2", "G3", "G4", "G5"]
 EVIL_GENE = "G<i>9"
 METHOD = "input gradient at the last step, rank ensemble"
 NETWORKS = {
-    # dataset: (neural, ridge, ridge_ar1) as (auroc, aupr); None: no gold standard
-    "dream_a": ((0.74, 0.41), (0.66, 0.44), (0.58, 0.22)),
-    "dream_b": ((0.61, 0.25), (0.69, 0.31), (0.52, 0.19)),
+    # dataset: (neural, ridge, ridge_ar1, dyngenie3) as (auroc, aupr); None: no gold standard
+    "dream_a": ((0.74, 0.41), (0.66, 0.44), (0.58, 0.22), (0.70, 0.30)),
+    "dream_b": ((0.61, 0.25), (0.69, 0.31), (0.52, 0.19), (0.55, 0.20)),
     "dream_c": None,
 }
 
@@ -432,8 +432,10 @@ def make_forecast_dataset(results: Path, name: str, models: list, scores) -> lis
     write_figures(runs, root / "figures")
     network = {"models": ["gru/seed0", "gru/seed1"], "method": METHOD}
     if scores:
-        for key, (auroc, aupr) in zip(("neural", "ridge", "ridge_ar1"), scores, strict=True):
+        methods = ("neural", "ridge", "ridge_ar1", "dyngenie3")
+        for key, (auroc, aupr) in zip(methods, scores, strict=True):
             network[key] = {"auroc": auroc, "aupr": aupr, "edges_true": 8, "edges_scored": 20}
+            network[key]["precision_top_k"] = round(aupr + 0.05, 3)
         network["per_model"] = {
             "gru/seed0": {"auroc": 0.7, "aupr": 0.35, "edges_true": 8, "edges_scored": 20},
             "gru/seed1": {"auroc": 0.65, "aupr": 0.3, "edges_true": 8, "edges_scored": 20},
@@ -545,7 +547,14 @@ def test_sections_follow_their_task(mixed: str) -> None:
     expected = {
         "splice": ["Accuracy ↑", "Balanced accuracy ↑", "AUROC ↑", "AUPRC ↑", "F1 ↑", "MCC ↑"],
         "expression": ["MSE ↓", "MAE ↓", "R² ↑", "Pearson r ↑", "Spearman ρ ↑"],
-        "dream_a": ["MSE ↓", "MAE ↓", "Skill ↑"],
+        "dream_a": [
+            "MSE ↓",
+            "MAE ↓",
+            "Skill ↑",
+            "MSE (raw units) ↓",
+            "MAE (raw units) ↓",
+            "Skill (raw units) ↑",
+        ],
     }
     for name, metrics in expected.items():
         columns = headers(mixed_section(mixed, name))
@@ -589,7 +598,9 @@ def test_forecasting_with_several_seeds(mixed: str, mixed_results: Path) -> None
     text = f"{mse} ± {metric_text(gru['mse'].std(ddof=1), 'mse')}"
     assert rows["gru selected"][1] == text  # mean ± sd, not marked
     assert means["val_loss"].idxmin() == "gru"  # selected on validation
-    assert rows["gru selected"][4] == metric_text(means.loc["gru", "val_loss"], "mse")
+    raw = metric_text(gru["mse_raw"].mean(), "mse_raw")
+    assert rows["gru selected"][4].startswith(raw)  # original units beside the standardised
+    assert rows["gru selected"][7] == metric_text(means.loc["gru", "val_loss"], "mse")
     persistence = next(v for k, v in rows.items() if k.startswith("persistence"))
     assert persistence[3].startswith("0.000")
     assert persistence[1].startswith(metric_text(means.loc["persistence", "mse"], "mse"))
@@ -636,10 +647,10 @@ def test_network_ranking_table(mixed: str) -> None:
     ):
         assert phrase in text, phrase
     rows = table_rows(html, "network")
-    (neural, ridge, ar1) = NETWORKS["dream_a"]
-    assert rows["Neural ensemble"] == ["*0.740", "0.410", "8", "20"]
-    assert rows["Ridge AR (most recent lag)"] == ["0.660", "*0.440", "8", "20"]
-    assert rows["Ridge AR(1) (reference)"] == ["0.580", "0.220", "8", "20"]
+    assert rows["Neural ensemble"] == ["*0.740", "0.410", "0.460", "8", "20"]
+    assert rows["Ridge AR (most recent lag)"] == ["0.660", "*0.440", "*0.490", "8", "20"]
+    assert rows["Ridge AR(1) (reference)"] == ["0.580", "0.220", "0.270", "8", "20"]
+    assert rows["dynGENIE3-style trees"] == ["0.700", "0.300", "0.350", "8", "20"]
     assert "AUPR 0.400" in text  # chance: 8 true of 20 scored pairs
     assert '<td>gru/seed0</td><td class="num">0.700</td>' in html  # per model
     assert '<td>gru/seed1</td><td class="num">0.650</td>' in html

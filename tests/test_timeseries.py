@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from genoflow.errors import InputError
-from genoflow.formats.series import inverse_transform, load_series
+from genoflow.formats.series import inverse_transform, load_series, standardised
 from genoflow.io.expression import ingest_matrix
 from genoflow.preprocess.series import preprocess_series
 
@@ -219,8 +220,12 @@ def test_log1p_then_zscore_and_inverse_round_trip(dataset, tmp_path):
 def test_no_zscore_keeps_raw_values(dataset, tmp_path):
     meta = preprocess_series(dataset, tmp_path / "out", input=2, horizon=1, zscore=False)
     arrays = load_series(tmp_path / "out")
-    assert meta["transform"]["mean"] is None and meta["transform"]["std"] is None
     assert np.array_equal(arrays["values"], arrays["raw"])
+    # mean and sd are still fitted on training: the metrics' standardised scale uses them
+    records = pd.read_csv(tmp_path / "out/records.tsv", sep="\t", dtype={"series": str})
+    train = np.flatnonzero(records["split"] == "train")
+    z = standardised(arrays["raw"], meta)[np.isin(arrays["series"], train)]
+    assert np.allclose(z.mean(axis=0), 0, atol=1e-6) and np.allclose(z.std(axis=0), 1, atol=1e-6)
     assert np.array_equal(inverse_transform(arrays["values"], meta), arrays["raw"])
 
 
@@ -267,3 +272,57 @@ def test_dream4_end_to_end(tmp_path):
         "window_split.npy",
         "windows.npy",
     ]
+
+
+# --- irregular time points -------------------------------------------------------------------
+
+
+def irregular_dataset(root: Path, times: dict[str, list[float]]) -> Path:
+    """One gene that is a line in time (value = 3 t + 1): interpolation must give it exactly."""
+    samples = [(f"{s}_{i}", s, t) for s, ts in times.items() for i, t in enumerate(ts)]
+    root.mkdir(parents=True, exist_ok=True)
+    rows = [f"{name}\t{3 * t + 1!r}\t{len(series)!r}" for name, series, t in samples]
+    (root / "m.tsv").write_text("\n".join(["sample\tg1\tg2", *rows]) + "\n")
+    table = [f"{name}\t{series}\t{t!r}" for name, series, t in samples]
+    (root / "s.tsv").write_text("\n".join(["sample\tseries\ttime", *table]) + "\n")
+    ingest_matrix(root / "m.tsv", root / "ingest", samples=root / "s.tsv")
+    return root / "ingest"
+
+
+IRREGULAR = {  # early dense, late sparse, as stress time courses are sampled
+    "a": [0, 0.5, 1, 2, 4, 8],
+    "b": [0, 0.5, 1, 2, 4, 8],
+    "c": [0, 1, 2, 3, 4, 5, 6],
+    "d": [0, 1, 2, 4, 6, 7],
+}
+
+
+def test_irregular_series_are_resampled_onto_the_median_step(tmp_path):
+    ingest = irregular_dataset(tmp_path, IRREGULAR)
+    meta = preprocess_series(ingest, tmp_path / "out", input=2, horizon=1, zscore=False)
+    arrays = load_series(tmp_path / "out")
+    info = meta["resampled"]
+    assert info["step"] == 1.0 and info["chosen"].startswith("auto")
+    # a: 0..8 by 1 (9 points), c stays 7 points, d: 0..7 (8 points)
+    records = pd.read_csv(tmp_path / "out/records.tsv", sep="\t")
+    assert records["time_points"].tolist() == [9, 9, 7, 8]
+    assert info["time_points_on_grid"] == 33 and info["time_points_measured"] == 25
+    assert np.allclose(np.diff(arrays["time"][arrays["series"] == 0]), 1.0)
+    # linear in time: interpolation is exact, and grid point t holds 3 t + 1
+    assert np.allclose(arrays["raw"][:, 0], 3 * arrays["time"] + 1, atol=1e-4)
+    assert info["grid_points_measured"] == 5 + 5 + 7 + 6  # a, b: 0, 1, 2, 4, 8; d: not 6.5
+
+
+def test_a_given_step_resamples_every_series_and_none_keeps_the_points(tmp_path):
+    ingest = irregular_dataset(tmp_path, IRREGULAR)
+    meta = preprocess_series(ingest, tmp_path / "two", input=2, resample=2.0, zscore=False)
+    assert meta["resampled"]["step"] == 2.0 and meta["time_points"] == 5 + 5 + 4 + 4
+    meta = preprocess_series(ingest, tmp_path / "none", input=2, resample=None, zscore=False)
+    assert meta["resampled"] is None and meta["time_points"] == 25
+    with pytest.raises(InputError, match="resample must be a positive time step"):
+        preprocess_series(ingest, tmp_path / "bad", input=2, resample=0)
+
+
+def test_regular_series_are_left_as_measured(dataset, tmp_path):
+    meta = preprocess_series(dataset, tmp_path / "out", input=2, horizon=1)
+    assert meta["resampled"] is None

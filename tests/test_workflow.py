@@ -308,7 +308,7 @@ def test_forecasting_outputs_follow_the_contract(mixed_project):
     results = mixed_project / "results" / "net1"
     summary = pd.read_csv(results / "summary.tsv", sep="\t")
     assert sorted(summary["model"]) == ["gru", "persistence", "ridge_ar"]  # cnn cannot forecast
-    assert {"mse", "mae", "skill", "mse_h1", "skill_h2"} <= set(summary.columns)
+    assert {"mse", "mae", "skill", "mse_h1", "skill_h2", "mse_raw", "skill_raw"} <= set(summary)
     persistence = summary.set_index("model").loc["persistence"]
     assert persistence["skill"] == pytest.approx(0.0, abs=1e-9)
     edges = pd.read_csv(results / "network" / "edges.tsv", sep="\t")
@@ -549,3 +549,30 @@ def test_the_workflow_runs_without_a_python_on_path(tmp_path):
         assert result.returncode == 0, (path, result.stderr[-3000:])
         assert "not the python to run" not in result.stderr
     assert (root / "results" / "tiny" / "summary.tsv").is_file()
+
+
+def test_the_timecourse_example_runs_with_named_series_and_irregular_times(tmp_path):
+    """workflow/configs/timecourse.yaml end to end (issue #22): a genes x samples matrix with a
+    sample table, irregular time points resampled, a split by named series, log1p; metrics on
+    the standardised scale with the original units beside them."""
+    config = yaml.safe_load((REPO / "workflow/configs/timecourse.yaml").read_text())
+    dataset = config["datasets"]["timecourse"]
+    for key in ("matrix", "sample_table", "gold_standard"):
+        dataset[key] = str(REPO / dataset[key])
+    config["train"] = {"max_epochs": 5}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    snakemake(tmp_path, "--cores", "2")
+    results = tmp_path / "results" / "timecourse"
+    meta = json.loads((results / "preprocess/meta.json").read_text())
+    assert meta["split"]["test"] == ["perturbation_5"] and meta["split"]["val"] == [
+        "perturbation_4"
+    ]
+    assert meta["split"]["train"] == [f"perturbation_{i}" for i in (1, 2, 3)]
+    assert meta["resampled"]["step"] == 100 and meta["resampled"]["grid_points_measured"] == 45
+    summary = pd.read_csv(results / "summary.tsv", sep="\t").set_index("model")
+    assert sorted(summary.index) == ["gru", "persistence", "ridge_ar"]
+    metrics = json.loads((results / "ridge_ar/seed0/metrics.json").read_text())
+    assert metrics["mse_raw"] > 100 * metrics["mse"]  # counts-like raw units vs z-scores
+    assert summary.loc["ridge_ar", "mse"] == pytest.approx(metrics["mse"], rel=1e-5)
+    assert "standardised" in metrics["scale"][""]
+    assert json.loads((results / "network/metrics.json").read_text())["neural"]["edges_true"] == 16

@@ -564,6 +564,7 @@ def cmd_preprocess_series(args: argparse.Namespace) -> None:
         zscore=args.zscore,
         target=args.target,
         multistep=args.multistep,
+        resample=args.resample,
     )
     split = meta["split"]
     print(
@@ -605,20 +606,44 @@ def _preprocess_series_parser(commands) -> None:
         choices=["direct", "recursive"],
         help="all horizons at once, or one step fed back",
     )
+    p.add_argument(
+        "--resample",
+        type=_resample_value,
+        default="auto",
+        help="auto (default: irregularly sampled series onto a grid of the median step), a"
+        " time step (every series), or none (points as measured)",
+    )
     _settings_option(p)
     p.set_defaults(func=cmd_preprocess_series)
 
 
+def _resample_value(text: str) -> str | float:
+    if text in ("auto", "none"):
+        return text
+    try:
+        step = float(text)
+    except ValueError:
+        step = 0.0
+    if not step > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: give auto, none or a positive time step")
+    return step
+
+
 def cmd_network(args: argparse.Namespace) -> None:
-    from genoflow.evaluate.network import rank_network, read_gold_standard
+    from genoflow.evaluate.network import rank_network, read_gene_list, read_gold_standard
     from genoflow.report.figures.interpretation import write_network_heatmap
 
-    result = rank_network(args.models, args.data, args.out, gold_standard=args.gold_standard)
+    regulators = args.regulators
+    if args.regulators_file:
+        regulators = (regulators or []) + read_gene_list(args.regulators_file)
+    result = rank_network(
+        args.models, args.data, args.out, gold_standard=args.gold_standard, regulators=regulators
+    )
     if args.figure:
         genes = read_meta(args.data)["genes"]
         gold = read_gold_standard(args.gold_standard, genes) if args.gold_standard else None
         write_network_heatmap(Path(args.out) / "edges.tsv", Path(args.figure), gold)
-    for name in ("neural", "ridge", "ridge_ar1"):
+    for name in ("neural", "ridge", "ridge_ar1", "dyngenie3"):
         if name in result:
             print(f"{name}: AUROC {result[name]['auroc']:.3f}, AUPR {result[name]['aupr']:.3f}")
 
@@ -630,6 +655,8 @@ def _network_parser(commands) -> None:
     p.add_argument("--gold-standard", help="known edges: regulator, target, 0/1 per line")
     p.add_argument("--out", required=True)
     p.add_argument("--figure", help="SVG heatmap of the neural ranking to write")
+    p.add_argument("--regulators", nargs="+", help="score only edges from these genes (e.g. TFs)")
+    p.add_argument("--regulators-file", help="or a file of them: one gene per line, '#' comments")
     p.set_defaults(func=cmd_network)
 
 

@@ -234,7 +234,11 @@ def _cross_checks(config: dict) -> list[str]:
             problems.append(f"{where}.tile: label next_base is a classification of the next letter")
         val, test = split.get("val", 0.1), split.get("test", 0.2)
         by_chromosome = split.get("method") == "chromosome"
-        if by_chromosome != isinstance(test, list) or (isinstance(val, list) and not by_chromosome):
+        if task == "forecasting":
+            pass  # whole series by name or condition; preprocess-series checks the names
+        elif by_chromosome != isinstance(test, list) or (
+            isinstance(val, list) and not by_chromosome
+        ):
             problems.append(
                 f"{where}.split: lists of chromosomes go with method chromosome (and it needs"
                 " `test: [...]`); other methods take fractions"
@@ -435,7 +439,7 @@ def _preprocess_series_args(dataset: dict) -> list[str]:
     forecast, split = dataset["forecast"], dataset["split"]
     args = ["--input", str(forecast["input"]), "--horizon", str(forecast["horizon"])]
     args += ["--target", forecast["target"], "--multistep", forecast["multistep"]]
-    args += ["--split", split["method"]]
+    args += ["--split", split["method"], "--resample", str(forecast.get("resample", "auto"))]
     for key in ("val", "test"):
         if split[key]:
             args += [f"--{key}", *split[key]]

@@ -45,15 +45,17 @@ CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "auroc", "auprc", "f1
 TOKEN_METRICS = ("q3", "balanced_accuracy", "f1", "mcc", "auroc", "auprc")
 MULTILABEL_METRICS = ("auroc", "auprc", "f1", "exact_match")
 REGRESSION_METRICS = ("mse", "mae", "r2", "pearson", "spearman")
+# forecasting: on the standardised scale (per horizon too), then the same in original units
 FORECAST_METRICS = ("mse", "mae", "skill")
+FORECAST_RAW_METRICS = ("mse_raw", "mae_raw", "skill_raw")
 METRICS_BY_TASK = {
     "classification": CLASSIFICATION_METRICS,
     "token_classification": TOKEN_METRICS,
     "multilabel": MULTILABEL_METRICS,
     "regression": REGRESSION_METRICS,
-    "forecasting": FORECAST_METRICS,
+    "forecasting": FORECAST_METRICS + FORECAST_RAW_METRICS,
 }
-LOWER_IS_BETTER = frozenset({"mse", "mae"})
+LOWER_IS_BETTER = frozenset({"mse", "mae", "mse_raw", "mae_raw"})
 
 # The figures `genoflow figures` writes for each task ("comparison" first): the workflow
 # declares exactly these outputs, the report shows them in this order.

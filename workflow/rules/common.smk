@@ -337,3 +337,16 @@ def matrix_inputs(w):
     if "sample_table" in dataset:
         files["sample_table"] = dataset["sample_table"]
     return files
+
+
+def regulators_file(w):
+    """The network rule's regulators file (an input, so editing it reranks), if one is given."""
+    regulators = config["datasets"][w.dataset].get("regulators")
+    return regulators if isinstance(regulators, str) else []
+
+
+def regulator_args(w, input):
+    regulators = config["datasets"][w.dataset].get("regulators")
+    if isinstance(regulators, str):
+        return ["--regulators-file", input.regulators]
+    return ["--regulators", *regulators] if regulators else []

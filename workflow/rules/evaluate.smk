@@ -78,10 +78,12 @@ rule network:
         ],
         meta="results/{dataset}/preprocess/meta.json",
         gold=lambda w: config["datasets"][w.dataset].get("gold_standard", []),
+        regulators=regulators_file,
     output:
         edges="results/{dataset}/network/edges.tsv",
         ridge="results/{dataset}/network/ridge_edges.tsv",
         ridge_ar1="results/{dataset}/network/ridge_ar1_edges.tsv",
+        dyngenie3="results/{dataset}/network/dyngenie3_edges.tsv",
         metrics="results/{dataset}/network/metrics.json",
         heatmap=report(
             "results/{dataset}/figures/network.svg",
@@ -97,9 +99,11 @@ rule network:
         "../../envs/genoflow.yaml"
     params:
         gold=lambda w, input: ["--gold-standard", input.gold] if input.gold else [],
+        regulators=regulator_args,
         data=folder_of("meta", of="input"),
         out=folder_of("metrics"),
         code=code_version("network"),
     shell:
         "genoflow network --models {input.models:q} --data {params.data:q} {params.gold:q}"
+        " {params.regulators:q}"
         " --out {params.out:q} --figure {output.heatmap:q} > {log:q} 2>&1"

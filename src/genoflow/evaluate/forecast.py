@@ -1,7 +1,8 @@
 """Forecasting specifics: the predictions table, the two baselines and per-horizon metrics.
 
-predictions.tsv (long format, original units): window, series, origin_time (last observed
-point), horizon (steps ahead), time, gene, last (value at origin_time), truth, predicted.
+predictions.tsv (long format): window, series, origin_time (last observed point), horizon (steps
+ahead), time, gene, last (value at origin_time), truth, predicted in original units, and
+last_z, truth_z, predicted_z on the standardised scale the primary metrics use (SCALES).
 Baselines, scored on the same windows as every model:
   persistence  tomorrow equals today: every horizon predicts the last observed value;
   ridge_ar     a ridge-regularised linear autoregression on the whole input window of every
@@ -28,10 +29,13 @@ from genoflow.registry import FORECAST_METRICS, SPLIT_NAMES
 ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0)
 
 
-def _window_sums(predictions: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Per (window, horizon) sums of squared/absolute errors of the model and of persistence."""
-    error = predictions["predicted"] - predictions["truth"]
-    naive = predictions["last"] - predictions["truth"]
+def _window_sums(
+    predictions: pd.DataFrame, suffix: str
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Per (window, horizon) sums of squared/absolute errors of the model and of persistence,
+    on one scale (`suffix` "_z": standardised, "": original units)."""
+    error = predictions[f"predicted{suffix}"] - predictions[f"truth{suffix}"]
+    naive = predictions[f"last{suffix}"] - predictions[f"truth{suffix}"]
     frame = pd.DataFrame(
         {
             "window": predictions["window"],
@@ -66,41 +70,55 @@ def _metrics_from(sums: dict[str, np.ndarray], weights: np.ndarray) -> dict[str,
         }
 
 
+# The two scales: the standardised one (columns `*_z`) gives the primary metrics, the original
+# units give the same metrics with the suffix `_raw`.
+SCALES = {"": "_z", "_raw": ""}
+SCALE_TEXT = {
+    "": "standardised: log1p when the transform has it, then z-scored per gene with the"
+    " training series' mean and sd (every gene weighs alike)",
+    "_raw": "original units of the matrix (the most expressed genes dominate)",
+}
+
+
 def forecast_metrics(predictions: pd.DataFrame) -> dict:
-    """MSE and MAE per horizon and overall, and skill = 1 - MSE / MSE of persistence."""
-    horizons, sums = _window_sums(predictions)
-    m = {k: v[0] for k, v in _metrics_from(sums, np.ones((1, len(sums["n"])))).items()}
-    per_horizon = [
-        {
-            "horizon": int(h),
-            "mse": float(m["mse_h"][i]),
-            "mae": float(m["mae_h"][i]),
-            "persistence_mse": float(m["persistence_mse_h"][i]),
-            "persistence_mae": float(m["persistence_mae_h"][i]),
-            "skill": float(m["skill_h"][i]),
-        }
-        for i, h in enumerate(horizons)
-    ]
-    return {name: float(m[name]) for name in FORECAST_METRICS} | {"per_horizon": per_horizon}
+    """MSE and MAE per horizon and overall, and skill = 1 - MSE / MSE of persistence, on the
+    standardised scale (mse, mae, skill) and in original units (mse_raw, ...)."""
+    result, per_horizon = {}, {}
+    for name, suffix in SCALES.items():
+        horizons, sums = _window_sums(predictions, suffix)
+        m = {k: v[0] for k, v in _metrics_from(sums, np.ones((1, len(sums["n"])))).items()}
+        result |= {f"{metric}{name}": float(m[metric]) for metric in FORECAST_METRICS}
+        for i, h in enumerate(horizons):
+            per_horizon.setdefault(int(h), {"horizon": int(h)}).update(
+                {
+                    f"{key}{name}": float(m[f"{key}_h"][i])
+                    for key in ("mse", "mae", "persistence_mse", "persistence_mae", "skill")
+                }
+            )
+    return result | {"per_horizon": list(per_horizon.values())}
 
 
 def evaluate_forecasts(predictions: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> dict:
     """Metrics plus percentile-bootstrap 95 % intervals, resampling whole windows (forecasts
     from one window share its errors, so windows, not single values, are the unit)."""
     result = forecast_metrics(predictions)
-    _, sums = _window_sums(predictions)
-    n_windows = len(sums["n"])
-    if n_boot:
-        rng = np.random.default_rng(seed)
-        counts = rng.multinomial(n_windows, np.full(n_windows, 1 / n_windows), size=n_boot)
-        boot = _metrics_from(sums, counts.astype(float))
-        result["ci95"] = {
-            name: [
-                float(np.nanpercentile(boot[name], 2.5)),
-                float(np.nanpercentile(boot[name], 97.5)),
-            ]
-            for name in FORECAST_METRICS
-        }
+    result["ci95"] = {}
+    for name, suffix in SCALES.items():
+        _, sums = _window_sums(predictions, suffix)
+        n_windows = len(sums["n"])
+        if n_boot:
+            # the same seed on both scales: the same resampled windows
+            rng = np.random.default_rng(seed)
+            counts = rng.multinomial(n_windows, np.full(n_windows, 1 / n_windows), size=n_boot)
+            boot = _metrics_from(sums, counts.astype(float))
+            for metric in FORECAST_METRICS:
+                result["ci95"][f"{metric}{name}"] = [
+                    float(np.nanpercentile(boot[metric], 2.5)),
+                    float(np.nanpercentile(boot[metric], 97.5)),
+                ]
+    if not n_boot:
+        del result["ci95"]
+    result["scale"] = SCALE_TEXT
     result["n_windows"] = int(n_windows)
     result["genes"] = int(predictions["gene"].nunique())
     result["bootstrap"] = {"resamples": n_boot, "seed": seed, "level": 0.95, "unit": "window"}

@@ -300,7 +300,13 @@ def evaluate(
     task = predictions_task(list(table.columns))
     if task == "forecasting":
         from genoflow.evaluate.forecast import evaluate_forecasts
+        from genoflow.formats.predictions import FORECAST_COLUMNS
 
+        missing = [column for column in FORECAST_COLUMNS if column not in table]
+        if missing:
+            raise InputError(
+                predictions, f"lacks the forecasting column(s) {missing} (rerun the training)"
+            )
         result = evaluate_forecasts(table, n_boot=n_boot, seed=seed)
     elif task == "regression":
         result = _regression_report(table, n_boot, seed)

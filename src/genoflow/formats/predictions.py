@@ -11,7 +11,7 @@ import pandas as pd
 
 from genoflow.errors import InputError
 from genoflow.formats.files import atomic_path
-from genoflow.formats.series import inverse_transform, load_windows
+from genoflow.formats.series import inverse_transform, load_windows, standardised
 from genoflow.registry import (
     NO_LABEL,
 )
@@ -83,6 +83,8 @@ def write_forecasts(
     predicted = inverse_transform(forecast, meta)
     origin = data["windows"][window_ids] + meta["input"] - 1
     rows = origin[:, None] + 1 + np.arange(horizon)  # (windows, horizon)
+    last = np.repeat(data["raw"][origin], horizon, axis=0)
+    truth = data["raw"][rows].reshape(-1, len(genes))
     table = pd.DataFrame(
         {
             "window": np.repeat(window_ids, horizon * len(genes)),
@@ -93,16 +95,33 @@ def write_forecasts(
             "horizon": np.tile(np.repeat(np.arange(1, horizon + 1), len(genes)), len(window_ids)),
             "time": np.repeat(data["time"][rows].ravel(), len(genes)),
             "gene": np.tile(genes, len(window_ids) * horizon),
-            "last": np.repeat(data["raw"][origin], horizon, axis=0).ravel(),
-            "truth": data["raw"][rows].reshape(-1),
+            "last": last.ravel(),
+            "truth": truth.ravel(),
             "predicted": predicted.reshape(-1),
+            **_standardised_columns(data, forecast, origin, rows, last, truth, predicted),
         }
     )
     with atomic_path(path) as tmp:
         table[list(FORECAST_COLUMNS)].to_csv(tmp, sep="\t", index=False, float_format="%.6g")
 
 
-# The long predictions table of forecasting (see forecast.py), in column order.
+def _standardised_columns(data, forecast, origin, rows, last, truth, predicted) -> dict:
+    """last_z, truth_z, predicted_z. With the z-score transform they are the model's own values
+    (so persistence scores exactly 0 skill); otherwise computed from the original units."""
+    meta, genes = data["meta"], len(data["meta"]["genes"])
+    if meta["transform"]["zscore"]:
+        values = data["values"]
+        horizon = rows.shape[1]
+        z = (np.repeat(values[origin], horizon, axis=0), values[rows], forecast)
+    else:
+        z = tuple(standardised(v.reshape(-1, genes), meta) for v in (last, truth, predicted))
+    names = ("last_z", "truth_z", "predicted_z")
+    return {name: np.asarray(v, dtype=np.float64).ravel() for name, v in zip(names, z, strict=True)}
+
+
+# The long predictions table of forecasting (see forecast.py), in column order: last, truth and
+# predicted in original units, then the same on the metrics' standardised scale (`_z`: log1p if
+# the transform has it, z-scored per gene with the training series' mean and sd).
 FORECAST_COLUMNS = (
     "window",
     "series",
@@ -113,6 +132,9 @@ FORECAST_COLUMNS = (
     "last",
     "truth",
     "predicted",
+    "last_z",
+    "truth_z",
+    "predicted_z",
 )
 
 

@@ -44,6 +44,18 @@ def inverse_transform(values: np.ndarray, meta: dict | str | Path) -> np.ndarray
     return out
 
 
+def standardised(values: np.ndarray, meta: dict) -> np.ndarray:
+    """Original units (..., genes) -> the scale the metrics are primarily on: log1p when the
+    transform has it, then z-scored per gene with the training series' mean and sd (also when
+    the model itself is fed unscaled values). On raw expression the few most expressed genes
+    would decide every error; here each gene counts alike."""
+    transform = meta["transform"]
+    out = np.asarray(values, dtype=np.float64)
+    if transform["log1p"]:
+        out = np.log1p(out)
+    return (out - np.asarray(transform["mean"])) / np.asarray(transform["std"])
+
+
 def load_windows(data_dir: str | Path) -> dict:
     """Everything the forecasting code needs from a preprocessed series folder."""
     data_dir = Path(data_dir)

@@ -54,6 +54,7 @@ def preprocess_series(
     zscore: bool = True,
     target: str = "delta",
     multistep: str = "direct",
+    resample: float | str | None = "auto",
 ) -> dict:
     """Split whole series, fit log1p/z-score on training series, cut windows; write arrays.
 
@@ -62,6 +63,11 @@ def preprocess_series(
 
     `seed` is recorded only: series splits are chosen by name (given, or the last ones), not
     drawn, so they do not change between runs.
+
+    `resample` ("auto", a time step, or None): the models and baselines step through a window
+    point by point, so they assume the points are equally spaced. Series whose time points
+    are not ("auto"), or every series (a step given), are linearly interpolated onto a
+    regular grid from their first time point; None keeps the points as measured.
     """
     ingest_dir, out_dir = Path(ingest_dir), Path(out_dir)
     for name, value in (("input", input), ("horizon", horizon)):
@@ -73,6 +79,7 @@ def preprocess_series(
         raise InputError(None, f"target {target!r} / multistep {multistep!r} not recognised")
     raw, table, genes = _read_ingest(ingest_dir)
     table_path = ingest_dir / "samples.tsv"
+    raw, table, resampled = _resample(raw, table, resample)
     names, conditions, starts, stops = table["names"], table["conditions"], *table["blocks"]
 
     units = names if split == "series" else conditions
@@ -123,6 +130,7 @@ def preprocess_series(
         "multistep": multistep,
         "series": len(names),
         "time_points": len(raw),
+        "resampled": resampled,
         "transform": transform,
         "split": {
             "method": split,
@@ -201,6 +209,58 @@ def _read_ingest(ingest_dir: Path) -> tuple[np.ndarray, dict, list[str]]:
     return raw, table, genes
 
 
+def _resample(raw: np.ndarray, table: dict, resample) -> tuple[np.ndarray, dict, dict | None]:
+    """Linear interpolation of each series onto a regular grid (see preprocess_series).
+
+    Resampling, not the step length as a model input: then every model, persistence and the
+    ridge baselines see the same equally spaced points, and a horizon is a fixed time ahead.
+    The cost: interpolated points are not measurements (meta.json says how many there are).
+    """
+    starts, stops = table["blocks"]
+    time = table["time"]
+    steps = [np.diff(time[a:b]) for a, b in zip(starts, stops, strict=True)]
+    irregular = [
+        i for i, d in enumerate(steps) if d.size and not np.allclose(d, d[0], rtol=1e-6, atol=0)
+    ]
+    if resample is None or resample == "none" or (resample == "auto" and not irregular):
+        return raw, table, None
+    if resample == "auto":
+        step = float(np.median(np.concatenate(steps)))
+        chosen = f"auto: the median step of all series (irregular: {len(irregular)})"
+    else:
+        step = float(resample)
+        if not step > 0:
+            raise InputError(None, f"resample must be a positive time step, got {resample!r}")
+        chosen = "given"
+    values, rows, times, lengths, on_grid = [], [], [], [], 0
+    for i, (a, b) in enumerate(zip(starts, stops, strict=True)):
+        grid = time[a] + step * np.arange(int(np.floor((time[b - 1] - time[a]) / step + 1e-9)) + 1)
+        part = np.stack([np.interp(grid, time[a:b], raw[a:b, g]) for g in range(raw.shape[1])], 1)
+        values.append(part)
+        times.append(grid)
+        lengths.append(len(grid))
+        # (rounded: grid times are sums of floats)
+        names = table["samples"][a:b]
+        measured = {round(t, 9): name for t, name in zip(time[a:b], names, strict=True)}
+        rows += [measured.get(round(t, 9), f"{table['names'][i]} at time {t:g}") for t in grid]
+        on_grid += sum(round(t, 9) in measured for t in grid)
+    stops = np.cumsum(lengths)
+    new = table | {
+        "blocks": (stops - np.array(lengths), stops),
+        "time": np.concatenate(times),
+        "samples": rows,
+    }
+    info = {
+        "step": step,
+        "chosen": chosen,
+        "method": "linear interpolation per series, from its first time point",
+        "time_points_measured": int(len(raw)),
+        "time_points_on_grid": int(stops[-1]),
+        "grid_points_measured": int(on_grid),
+    }
+    return np.concatenate(values).astype(np.float32), new, info
+
+
 def _holdout(table_path, method, units, val, test) -> dict[str, list[str]]:
     """Series (or condition) names held out for val and test; defaults: the last two by name."""
     what = "series" if method == "series" else "condition"
@@ -237,19 +297,19 @@ def _transform(raw, train_rows, log1p, zscore, genes, table, ingest_dir) -> tupl
                 f" sample {table['samples'][row]!r} ({len(negative)} negative value(s))",
             )
         x = np.log1p(x)
-    mean = std = None
+    # Fitted also without zscore: the metrics are on this standardised scale either way.
+    train = x[train_rows]
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    # A gene constant over training would divide by (rounding noise around) zero.
+    std[train.max(axis=0) == train.min(axis=0)] = 1.0
     if zscore:
-        train = x[train_rows]
-        mean = train.mean(axis=0)
-        std = train.std(axis=0)
-        # A gene constant over training would divide by (rounding noise around) zero.
-        std[train.max(axis=0) == train.min(axis=0)] = 1.0
         x = (x - mean) / std
     transform = {
         "log1p": bool(log1p),
         "zscore": bool(zscore),
-        "mean": None if mean is None else mean.tolist(),
-        "std": None if std is None else std.tolist(),
+        "mean": mean.tolist(),
+        "std": std.tolist(),
         "std_ddof": 0,
         "fitted_on": "train",
     }

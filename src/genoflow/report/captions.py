@@ -105,7 +105,8 @@ TASK_FIGURES = {
     "forecasting": {
         "comparison": (
             "Error per horizon",
-            "Test MSE (left) and skill against persistence (right) at each forecast horizon, "
+            "Test MSE on the standardised scale (z-scored per gene; left) and skill against "
+            "persistence (right) at each forecast horizon, "
             "one line per model (mean over seeds), baselines grey and dashed; skill 0 is "
             "persistence.",
         ),
@@ -137,10 +138,11 @@ ITEMS = {
         "AUPRC, F1 and MCC for classification; Q3, balanced accuracy, F1, MCC, AUROC and AUPRC "
         "over labelled residues for per-residue labels; macro AUROC and AUPRC, micro F1 and "
         "exact match for multilabel; MSE, MAE, R², Pearson and Spearman for regression; MSE, "
-        "MAE and skill against persistence for forecasting, plus ``mse_h<k>``, ``mae_h<k>`` and "
-        "``skill_h<k>`` per horizon. The non-neural baselines (k-mer logistic or ridge "
-        "regression, windowed logistic regression per residue, persistence, ridge "
-        "autoregression) are the honest floor."
+        "MAE and skill against persistence for forecasting on the standardised scale (z-scored per "
+        "gene), the same in original units as ``mse_raw``, ``mae_raw`` and ``skill_raw``, plus "
+        "``mse_h<k>``, ``mae_h<k>`` and ``skill_h<k>`` per horizon. The non-neural baselines "
+        "(k-mer logistic or ridge regression, windowed logistic regression per residue, "
+        "persistence, ridge autoregression) are the honest floor."
     ),
     "distance": (
         "Test accuracy against the distance between the two motifs of the simulated long-range "

@@ -26,6 +26,9 @@ METRIC_LABELS = {
     "pearson": "Pearson r",
     "spearman": "Spearman ρ",
     "skill": "Skill",
+    "mse_raw": "MSE (raw units)",
+    "mae_raw": "MAE (raw units)",
+    "skill_raw": "Skill (raw units)",
 }
 
 

@@ -21,6 +21,7 @@ NETWORK_METHODS = (
     ("neural", "Neural ensemble"),
     ("ridge", "Ridge AR (most recent lag)"),
     ("ridge_ar1", "Ridge AR(1) (reference)"),
+    ("dyngenie3", "dynGENIE3-style trees"),
 )
 
 
@@ -47,13 +48,13 @@ def network_section(folder: Path) -> dict | None:
                         "text": fixed_text(entry.get(metric)),
                         "value": rounded(entry.get(metric)),
                     }
-                    for metric in ("auroc", "aupr")
+                    for metric in ("auroc", "aupr", "precision_top_k")
                 },
                 "edges_true": count_text(entry.get("edges_true")),
                 "edges_scored": count_text(entry.get("edges_scored")),
             }
         )
-    for metric in ("auroc", "aupr"):
+    for metric in ("auroc", "aupr", "precision_top_k"):
         mark_best([row["cells"][metric] for row in rows])
     true = as_number((data.get("neural") or {}).get("edges_true"))
     scored = as_number((data.get("neural") or {}).get("edges_scored"))

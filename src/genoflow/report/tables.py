@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from genoflow.registry import BASELINE_TYPES, METRICS_BY_TASK
+from genoflow.registry import BASELINE_TYPES, FORECAST_METRICS, METRICS_BY_TASK
 from genoflow.report.format import (
     METRIC_LABELS,
     as_number,
@@ -39,9 +39,12 @@ DIRECTION_NOTES = {
     ),
     "regression": "MSE and MAE: lower is better; R², Pearson r and Spearman ρ: higher is better.",
     "forecasting": (
-        "MSE and MAE (original units, over all horizons and genes): lower is better; skill = "
-        "1 − MSE / MSE of persistence: higher is better, and 0 means no better than repeating "
-        "the last observed value."
+        "MSE and MAE (over all horizons and genes) on the standardised scale: log1p when the "
+        "transform has it, then z-scored per gene with the training series' mean and sd, so "
+        "every gene weighs alike; lower is better. Skill = 1 − MSE / MSE of persistence: higher "
+        "is better, and 0 means no better than repeating the last observed value. The "
+        "(raw units) columns are the same in the matrix's original units, where the most "
+        "expressed genes dominate."
     ),
 }
 
@@ -81,7 +84,9 @@ def summary_task(summary: pd.DataFrame, meta: dict | None = None) -> str:
         "multilabel",
         "classification",
     ):
-        if all(metric in summary for metric in METRICS_BY_TASK[task]):
+        # (forecasting: its primary metrics; skill is its own)
+        needed = FORECAST_METRICS if task == "forecasting" else METRICS_BY_TASK[task]
+        if all(metric in summary for metric in needed):
             return task
     task = (meta or {}).get("task", "classification")
     return task if task in METRICS_BY_TASK else "classification"

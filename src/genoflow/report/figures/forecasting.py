@@ -71,7 +71,7 @@ def horizon_figure(by_model: dict[str, list[Run]], colours: dict[str, str]) -> F
                     color=colours[name],
                 )
     ax_mse.set_title("Test MSE per horizon (lower is better)")
-    ax_mse.set_ylabel("MSE (original units)")
+    ax_mse.set_ylabel("MSE (standardised per gene)")
     ax_skill.set_title("Skill vs persistence (higher is better)")
     ax_skill.set_ylabel("1 − MSE / MSE of persistence")
     for ax in (ax_mse, ax_skill):
