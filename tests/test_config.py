@@ -491,3 +491,10 @@ def test_forecasting_splits_name_series_or_conditions(config, split):
 def test_forecasting_split_fractions_are_refused(config):
     config["datasets"]["dream4"]["split"] = {"method": "series", "test": 0.2}
     assert only_error(config).startswith("datasets.dream4.split.test")
+
+
+def test_a_regulators_file_must_exist(config):
+    config["datasets"]["dream4"]["regulators"] = "data/no_such_tfs.txt"
+    assert only_error(config) == "datasets.dream4.regulators: file 'data/no_such_tfs.txt' not found"
+    config["datasets"]["dream4"]["regulators"] = ["G1", "G2"]
+    assert config_errors(config, SCHEMA) == []

@@ -560,6 +560,8 @@ def test_the_timecourse_example_runs_with_named_series_and_irregular_times(tmp_p
     for key in ("matrix", "sample_table", "gold_standard"):
         dataset[key] = str(REPO / dataset[key])
     config["train"] = {"max_epochs": 5}
+    (tmp_path / "tfs.txt").write_text("# candidate regulators\nG1\nG2\nG3\nG4\nG5\n")
+    dataset["regulators"] = "tfs.txt"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(tmp_path, "--cores", "2")
     results = tmp_path / "results" / "timecourse"
@@ -575,4 +577,9 @@ def test_the_timecourse_example_runs_with_named_series_and_irregular_times(tmp_p
     assert metrics["mse_raw"] > 100 * metrics["mse"]  # counts-like raw units vs z-scores
     assert summary.loc["ridge_ar", "mse"] == pytest.approx(metrics["mse"], rel=1e-5)
     assert "standardised" in metrics["scale"][""]
-    assert json.loads((results / "network/metrics.json").read_text())["neural"]["edges_true"] == 16
+    network = json.loads((results / "network/metrics.json").read_text())
+    assert network["regulators"] == 5
+    for method in ("neural", "ridge", "ridge_ar1", "dyngenie3"):
+        assert network[method]["edges_scored"] == 5 * 9, method
+    edges = pd.read_csv(results / "network/dyngenie3_edges.tsv", sep="\t")
+    assert set(edges["regulator"]) == {"G1", "G2", "G3", "G4", "G5"} and len(edges) == 45

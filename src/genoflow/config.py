@@ -222,6 +222,8 @@ def _cross_checks(config: dict) -> list[str]:
         keys = ("samples", "labels", "values", "matrix", "sample_table", "gold_standard")
         paths = [(key, dataset.get(key)) for key in keys]
         paths += [(f"fasta[{i}]", p) for i, p in enumerate(dataset.get("fasta", []))]
+        if isinstance(dataset.get("regulators"), str):  # a file; a list names the genes
+            paths.append(("regulators", dataset["regulators"]))
         for key, path in paths:
             if path is not None and not Path(path).is_file():
                 problems.append(f"{where}.{key}: file {path!r} not found")
