@@ -150,3 +150,16 @@ def test_cli_draws_the_ranking_as_a_heatmap_with_known_edges(ring, tmp_path):
     svg = figure.read_text()
     assert svg.startswith("<?xml") and "Regulator gene" in svg and "known edge" in svg
     assert (tmp_path / "network" / "edges.tsv").is_file()
+
+
+def test_tree_scores_do_not_depend_on_the_processes(ring):
+    """The dynGENIE3-style fits are split over processes by target; same numbers either way."""
+    from genoflow.evaluate.network import tree_scores
+    from genoflow.formats.series import load_windows
+
+    data = load_windows(ring[1])
+    one = tree_scores(data, trees=20)
+    np.testing.assert_array_equal(one, tree_scores(data, trees=20, threads=2))
+    candidates = np.array([0, 2])
+    some = tree_scores(data, trees=20, candidates=candidates, threads=3)
+    assert (some[[1, 3, 4, 5]] == 0).all() and (some[candidates].sum(axis=0) > 0.99).all()

@@ -637,7 +637,12 @@ def cmd_network(args: argparse.Namespace) -> None:
     if args.regulators_file:
         regulators = (regulators or []) + read_gene_list(args.regulators_file)
     result = rank_network(
-        args.models, args.data, args.out, gold_standard=args.gold_standard, regulators=regulators
+        args.models,
+        args.data,
+        args.out,
+        gold_standard=args.gold_standard,
+        regulators=regulators,
+        threads=args.threads,
     )
     if args.figure:
         genes = read_meta(args.data)["genes"]
@@ -657,6 +662,9 @@ def _network_parser(commands) -> None:
     p.add_argument("--figure", help="SVG heatmap of the neural ranking to write")
     p.add_argument("--regulators", nargs="+", help="score only edges from these genes (e.g. TFs)")
     p.add_argument("--regulators-file", help="or a file of them: one gene per line, '#' comments")
+    p.add_argument(
+        "--threads", type=int, default=1, help="CPU threads for the tree baseline (default: 1)"
+    )
     p.set_defaults(func=cmd_network)
 
 

@@ -103,7 +103,8 @@ rule network:
         data=folder_of("meta", of="input"),
         out=folder_of("metrics"),
         code=code_version("network"),
+    threads: config["threads"]
     shell:
         "genoflow network --models {input.models:q} --data {params.data:q} {params.gold:q}"
-        " {params.regulators:q}"
+        " {params.regulators:q} --threads {threads}"
         " --out {params.out:q} --figure {output.heatmap:q} > {log:q} 2>&1"

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from joblib import Parallel, delayed
 from sklearn.ensemble import ExtraTreesRegressor
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -93,7 +94,11 @@ def decay_rates(raw: np.ndarray, time: np.ndarray) -> np.ndarray:
 
 
 def tree_scores(
-    data: dict, seed: int = 0, trees: int = 300, candidates: np.ndarray | None = None
+    data: dict,
+    seed: int = 0,
+    trees: int = 300,
+    candidates: np.ndarray | None = None,
+    threads: int = 1,
 ) -> np.ndarray:
     """(genes, genes) dynGENIE3-style importances: [i, j] = importance of gene i's state in an
     extra-trees model of gene j's rate of change (see the module docstring); only the
@@ -103,14 +108,30 @@ def tree_scores(
     response = rate + decay_rates(data["raw"][train], data["time"][train]) * state
     genes = state.shape[1]
     features = np.arange(genes) if candidates is None else np.asarray(candidates)
+    # One process per share of the targets: the trees are small (one per time point pair),
+    # so threads inside one forest hardly help (measured: 224 s -> 218 s wall on 1,000 genes).
+    shares = np.array_split(np.arange(genes), threads)
+    parts = Parallel(n_jobs=threads)(
+        delayed(_tree_importances)(state[:, features], response[:, share], trees, seed)
+        for share in shares
+        if share.size
+    )
     scores = np.zeros((genes, genes))
-    for target in range(genes):
+    for share, part in zip([s for s in shares if s.size], parts, strict=True):
+        scores[np.ix_(features, share)] = part
+    return scores
+
+
+def _tree_importances(state, responses, trees: int, seed: int) -> np.ndarray:
+    """(features, targets) importances, one extra-trees model per target column."""
+    out = np.zeros((state.shape[1], responses.shape[1]))
+    for column in range(responses.shape[1]):
         # sqrt of the candidates per split, as GENIE3's K = sqrt(p); fully grown trees
         model = ExtraTreesRegressor(
             n_estimators=trees, max_features="sqrt", random_state=seed, n_jobs=1
-        ).fit(state[:, features], response[:, target])
-        scores[features, target] = model.feature_importances_
-    return scores
+        ).fit(state, responses[:, column])
+        out[:, column] = model.feature_importances_
+    return out
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
@@ -216,11 +237,14 @@ def rank_network(
     gold_standard: str | Path | None = None,
     regulators: list[str] | None = None,
     seed: int = 0,
+    threads: int = 1,
 ) -> dict:
     """Rank edges with the given neural forecasters (model.ckpt files) and the baselines."""
     from genoflow.formats.series import load_windows
     from genoflow.tasks.train import load_model
 
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise InputError(None, f"threads must be a positive integer, got {threads!r}")
     data = load_windows(data_dir)
     genes = data["meta"]["genes"]
     gold = read_gold_standard(gold_standard, genes) if gold_standard else None  # before writing
@@ -248,7 +272,7 @@ def rank_network(
         "ridge_edges": edge_table(ridge_scores(inputs, targets), genes, regulators),
         "ridge_ar1_edges": edge_table(_ar1_scores(data), genes, regulators),
         "dyngenie3_edges": edge_table(
-            tree_scores(data, seed, candidates=candidates), genes, regulators
+            tree_scores(data, seed, candidates=candidates, threads=threads), genes, regulators
         ),
     }
     out_dir = Path(out_dir)
