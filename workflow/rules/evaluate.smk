@@ -97,13 +97,13 @@ rule network:
         dataset=one_of(SERIES_DATASETS),
     conda:
         "../../envs/genoflow.yaml"
+    threads: config["threads"]
     params:
         gold=lambda w, input: ["--gold-standard", input.gold] if input.gold else [],
         regulators=regulator_args,
         data=folder_of("meta", of="input"),
         out=folder_of("metrics"),
         code=code_version("network"),
-    threads: config["threads"]
     shell:
         "genoflow network --models {input.models:q} --data {params.data:q} {params.gold:q}"
         " {params.regulators:q} --threads {threads}"
