@@ -138,14 +138,18 @@ def test_each_command_digests_every_module_it_imports():
     from genoflow.cli import build_parser
     from genoflow.sources import command_modules
 
-    commands = sorted(build_parser()._subparsers._group_actions[0].choices)
+    parsers = build_parser()._subparsers._group_actions[0].choices
+    commands = sorted(parsers)
+    # the module of each command's handler (genoflow.commands.<domain>)
+    homes = {name: parsers[name].get_default("func").__module__ for name in commands}
     listing = "print(' '.join(m for m in sys.modules if m.startswith('genoflow')))"
 
     def imported(command: str) -> list[str]:  # the handler's imports, in a fresh interpreter
         code = (
-            "import ast, importlib, sys, genoflow.cli as cli;"
-            f"fn = getattr(cli, 'cmd_' + {command!r}.replace('-', '_'));"
-            "tree = ast.parse(open(cli.__file__).read());"
+            "import ast, importlib, sys;"
+            f"home = importlib.import_module({homes[command]!r});"
+            f"fn = getattr(home, 'cmd_' + {command!r}.replace('-', '_'));"
+            "tree = ast.parse(open(home.__file__).read());"
             "node = next(n for n in tree.body if getattr(n, 'name', '') == fn.__name__);"
             "[importlib.import_module(n.module) for n in ast.walk(node)"
             " if isinstance(n, ast.ImportFrom) and n.module.startswith('genoflow')];"

@@ -3,7 +3,8 @@
 The workflow hashes them into each rule's params (`code_version`), so editing a module reruns
 exactly the stages that import it (and, through their outputs, what follows): editing the C
 kernels reruns ingest and preprocess, not training. Nothing is listed by hand: a command's
-modules are the genoflow imports of its handler in cli.py (and cli.py's own), followed
+modules are the genoflow imports of its handler in genoflow/commands/ (and the module-level
+imports of that module and of cli.py), followed
 transitively through every import statement of every module reached, wherever it stands in
 the module (imports inside functions count). Standard library only: the workflow imports this
 module before any job runs.
@@ -68,18 +69,30 @@ def _closure(module: str) -> frozenset[str]:
 
 
 def command_modules(command: str) -> list[str]:
-    """The genoflow modules `genoflow <command>` runs: its handler's imports and cli's own,
-    with everything they import in turn."""
-    cli = ast.parse((PACKAGE / "cli.py").read_text())
+    """The genoflow modules `genoflow <command>` runs: its handler's imports and the top-level
+    imports of its command module and of cli, with everything they import in turn."""
     handler = "cmd_" + command.replace("-", "_")
-    functions = [n for n in cli.body if isinstance(n, ast.FunctionDef) and n.name == handler]
-    if not functions:
-        raise KeyError(f"no command {command!r} in genoflow.cli")
-    top = ast.Module(body=[n for n in cli.body if isinstance(n, ast.ImportFrom)], type_ignores=[])
-    entries = _imports(functions[0], "genoflow.cli") | _imports(top, "genoflow.cli")
-    # cli.py itself counts as a file, but not the other handlers' imports it holds
-    modules = {"genoflow.cli"}.union(*(_closure(name) for name in entries))
-    return sorted(modules)
+    for path in sorted((PACKAGE / "commands").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == handler]
+        if found:
+            break
+    else:
+        raise KeyError(f"no command {command!r} in genoflow.commands")
+    home = f"genoflow.commands.{path.stem}"
+    cli = ast.parse((PACKAGE / "cli.py").read_text())
+    entries = _imports(found[0], home) | _imports(_top(tree), home) | _imports(_top(cli), "")
+    # cli.py, the package and the handler's module count as files, but not the imports of the
+    # other handlers they hold or gather (that would make every command depend on all)
+    own = {"genoflow.cli", "genoflow.commands", home}
+    entries = {name for name in entries if not name.startswith("genoflow.commands")}
+    entries.add("genoflow.commands.common")
+    return sorted(own.union(*(_closure(name) for name in entries)))
+
+
+def _top(tree: ast.Module) -> ast.Module:
+    """The module-level `from ... import` statements of a module."""
+    return ast.Module(body=[n for n in tree.body if isinstance(n, ast.ImportFrom)], type_ignores=[])
 
 
 def command_files(command: str) -> list[Path]:
