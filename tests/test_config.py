@@ -498,3 +498,50 @@ def test_a_regulators_file_must_exist(config):
     assert only_error(config) == "datasets.dream4.regulators: file 'data/no_such_tfs.txt' not found"
     config["datasets"]["dream4"]["regulators"] = ["G1", "G2"]
     assert config_errors(config, SCHEMA) == []
+
+
+DATA = ROOT / "tests" / "data"
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"format": "genbank_typo", "label_pattern": "(x)"}, "is not one Biopython reads"),
+        ({"format": "abi", "label_pattern": "(x)"}, "is binary"),
+        ({"features": {"label_qualifier": "product"}}, "FASTA has no features"),
+        ({"format": "genbank", "translate": {}, "label_pattern": "(x)", "alphabet": "dna"},
+         "translated records are proteins"),
+        ({"format": "genbank", "translate": {"table": 99}, "label_pattern": "(x)"},
+         "translate table 99 is not an NCBI genetic code"),
+        ({"format": "genbank", "features": {}, "label_pattern": "(x)",
+          "labels": "x.tsv"}, "exactly one label source"),
+    ],
+)  # fmt: skip
+def test_reading_options_are_checked(entry, problem):
+    dataset = {"alphabet": "protein", "fasta": [str(DATA / "NC_005816.gb")], **entry}
+    config = {"datasets": {"cds": dataset}, "models": {"gru": {"type": "gru"}}}
+    errors = config_errors(config, SCHEMA)
+    assert any(problem in line for line in errors), errors
+
+
+def test_features_labelled_by_a_qualifier_are_a_dataset_and_a_predict_entry():
+    """`format`, `features` (a label source of its own) and `translate` reach ingest and
+    predict as their options."""
+    from genoflow.config import settings_args, stage_settings
+
+    reading = {
+        "format": "genbank",
+        "features": {"type": "CDS", "label_qualifier": "product"},
+        "translate": {"table": 11},
+    }
+    files = [str(DATA / "NC_005816.gb")]
+    config = {
+        "datasets": {"cds": {"alphabet": "protein", "fasta": files, **reading}},
+        "models": {"gru": {"type": "gru"}},
+        "predict": {"new": {"dataset": "cds", "model": "gru", "fasta": files, **reading}},
+    }
+    assert config_errors(config, SCHEMA) == []
+    args = settings_args("ingest", stage_settings(config, "ingest", "cds"))
+    flags = ["--format", "genbank", "--feature-type", "CDS", "--label-qualifier", "product"]
+    assert args[2:] == [*flags, "--translate-table", "11", "--fasta", *files]
+    assert "--no-labels" not in args

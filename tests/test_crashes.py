@@ -158,9 +158,12 @@ def comparable(path: Path) -> bytes:
 
 
 def every_name(root: Path, stage: str) -> set[str]:
-    """Every file and folder, hidden ones included, in the folders the stage writes to."""
+    """Every file and folder, hidden ones included, in the folders the stage writes to (a
+    TensorBoard event file is named by its time, host and pid: by its folder here)."""
     return {
-        str(path.relative_to(root))
+        str(path.relative_to(root).parent / "events.out.tfevents.*")
+        if path.name.startswith("events.out.tfevents.")
+        else str(path.relative_to(root))
         for output in STAGES[stage][1]
         for path in (root / output).rglob("*")
     }

@@ -478,8 +478,10 @@ def test_cli_ingest_matrix_and_preprocess_series(tmp_path, capsys):
             str(tmp_path / "i"),
         ]
     )
-    assert capsys.readouterr().out == (
-        "ingested 105 samples x 10 genes in 5 series; 0 value(s) imputed\n"
+    logged = capsys.readouterr().err  # log lines: time, level, command, message
+    assert logged.endswith(
+        "INFO genoflow ingest-matrix: ingested 105 samples x 10 genes in 5 series;"
+        " 0 value(s) imputed\n"
     )
     main(
         [
@@ -499,8 +501,10 @@ def test_cli_ingest_matrix_and_preprocess_series(tmp_path, capsys):
             "--log1p",
         ]
     )
-    out = capsys.readouterr().out
-    assert out.startswith("windows {'train': 51, 'val': 17, 'test': 17}; series train 3")
+    logged = capsys.readouterr().err
+    assert (
+        "preprocess-series: windows {'train': 51, 'val': 17, 'test': 17}; series train 3" in logged
+    )
     meta = json.loads((tmp_path / "p/meta.json").read_text())
     assert meta["split"]["test"] == ["s1"] and meta["transform"]["log1p"] is True
 

@@ -223,7 +223,7 @@ def test_cli_figures(three_class_runs: list[Path], tmp_path: Path, capsys) -> No
     out = tmp_path / "cli"
     main(["figures", "--runs", *map(str, three_class_runs), "--out-dir", str(out)])
     assert sorted(p.name for p in out.glob("*.svg")) == sorted(f"{n}.svg" for n in FIGURES)
-    assert "wrote 5 figures" in capsys.readouterr().out
+    assert "wrote 5 figures" in capsys.readouterr().err
 
 
 def test_names_are_plain_text(tmp_path: Path) -> None:
@@ -552,4 +552,4 @@ def test_cli_figures_forecasting(forecast_runs, tmp_path: Path, capsys) -> None:
     assert sorted(p.name for p in out.glob("*.svg")) == sorted(
         f"{n}.svg" for n in FIGURES_BY_TASK["forecasting"]
     )
-    assert "wrote 3 figures" in capsys.readouterr().out
+    assert "wrote 3 figures" in capsys.readouterr().err

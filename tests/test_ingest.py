@@ -86,7 +86,7 @@ def test_sample_sheet_missing_fasta_names_sheet_and_line(tmp_path):
     sheet = write(tmp_path / "samples.tsv", "# comment\npath\tlabel\na.fa\tx\nmissing.fa\ty\n")
     with pytest.raises(InputError) as info:
         read_sample_sheet(sheet)
-    assert str(info.value).startswith(f"{sheet}:4: FASTA file 'missing.fa' not found")
+    assert str(info.value).startswith(f"{sheet}:4: sequence file 'missing.fa' not found")
 
 
 @pytest.mark.parametrize("value", ["training", "Test", "holdout"])

@@ -99,7 +99,7 @@ def test_cli_predicts_and_fails_clearly_on_a_broken_file(trained, tmp_path):
         env=genoflow_env(),
     )
     assert done.returncode == 0, done.stderr
-    assert "scored" in done.stdout and out.is_file()
+    assert "scored" in done.stderr and out.is_file()
     broken = tmp_path / "broken.fa"
     broken.write_text("ACGT\n>x\nACGT\n")  # sequence before the first header
     failed = subprocess.run(

@@ -360,7 +360,7 @@ def test_cli_report(results: Path, tmp_path: Path, capsys) -> None:
         ]
     )
     html = out.read_text()
-    assert "wrote" in capsys.readouterr().out
+    assert "wrote" in capsys.readouterr().err
     # Datasets appear in the order given.
     assert html.index('<a href="#dataset-1">splice</a>') < html.index('href="#dataset-2"')
     assert "snakemake --cores 2" in html and "&lt;b&gt;demo&lt;/b&gt;" in html

@@ -143,7 +143,7 @@ def test_cli_summarize_forecasting(tmp_path: Path, capsys) -> None:
     out = tmp_path / "summary.tsv"
     main(["summarize", "--runs", *map(str, runs), "--out", str(out)])
     assert list(pd.read_csv(out, sep="\t")["model"]) == ["gru", "persistence"]
-    assert "persistence" in capsys.readouterr().out
+    assert "persistence" in capsys.readouterr().err
 
 
 def test_best_and_runner_up_get_a_paired_bootstrap(tmp_path: Path) -> None:

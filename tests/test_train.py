@@ -49,6 +49,15 @@ def test_train_writes_the_contracted_files(motif_data, tmp_path):
     assert predictions[0].split("\t") == ["id", "label", "predicted", "prob_neg", "prob_pos"]
     test_size = json.loads((motif_data / "meta.json").read_text())["split_sizes"]["test"]
     assert len(predictions) - 1 == sum(test_size.values())
+    # Lightning's CSVLogger: the epoch metrics of history.csv, and the step loss every N steps
+    logged = pd.read_csv(tmp_path / "lightning" / "csv" / "metrics.csv")
+    epochs = logged.dropna(subset=["val_loss"])
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert epochs["val_loss"].round(6).tolist() == history["val_loss"].tolist()
+    steps = logged.dropna(subset=["train_loss_step"])
+    assert steps["step"].tolist() == [0] and steps["lr"].tolist() == [FAST.lr]
+    # ... and TensorBoard's (tensorboard is among the test extras)
+    assert list((tmp_path / "lightning" / "tensorboard").glob("events.out.tfevents.*"))
 
 
 def test_exported_model_loads_safely_and_reproduces_predictions(motif_data, tmp_path):
@@ -138,7 +147,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(motif_data, tmp_path):
 
     rerun = subprocess.run(command, capture_output=True, text=True, env=genoflow_env())
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert "resuming from" in rerun.stdout
+    assert "resuming from" in rerun.stderr
     epochs = [int(row["epoch"]) for row in read_history(tmp_path / "history.csv")]
     assert epochs == list(range(8))
     assert json.loads((tmp_path / "train.json").read_text())["resumed"] is True
@@ -150,6 +159,8 @@ def test_changed_settings_or_finished_run_start_afresh(motif_data, tmp_path):
     train(motif_data, tmp_path, train_config=FAST, **args)
     again = train(motif_data, tmp_path, train_config=FAST, **args)  # e.g. --forcerun
     assert again["resumed"] is False and again["epochs"] == 2
+    logged = pd.read_csv(tmp_path / "lightning" / "csv" / "metrics.csv")
+    assert logged["val_loss"].notna().sum() == 2  # the logs start afresh too
     changed = TrainConfig(max_epochs=3, batch_size=32, patience=3)
     assert train(motif_data, tmp_path, train_config=changed, **args)["epochs"] == 3
 

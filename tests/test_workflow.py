@@ -411,6 +411,16 @@ def protein_project(tmp_path_factory) -> Path:
                 "classes": ["DECOY", "AMP"],
                 "models": ["gru"],
             },
+            "cds": {  # GenBank CDS features, translated: proteins of two genomes
+                "alphabet": "protein",
+                "samples": str(write_genbank_sheet(root)),
+                "format": "genbank",
+                "features": {"type": "CDS"},
+                "translate": {"table": 11},
+                "max_length": 400,
+                "trim": "right",
+                "models": ["kmer_logreg"],
+            },
             "near": {
                 "alphabet": "dna",
                 "simulate": {"distance": 5, "records": 120},
@@ -430,6 +440,14 @@ def protein_project(tmp_path_factory) -> Path:
         },
         "predict": {
             "multi_new": {"dataset": "multi", "model": "cnn", "fasta": ["motifs.fa"]},
+            "cds_new": {
+                "dataset": "cds",
+                "model": "kmer_logreg",
+                "fasta": [str(data / "NC_005816.gb")],
+                "format": "genbank",
+                "features": {"type": "CDS"},
+                "translate": {"table": 11},
+            },
             "structure_new": {
                 "dataset": "structure",
                 "model": "window_logreg",
@@ -444,6 +462,15 @@ def protein_project(tmp_path_factory) -> Path:
     (root / "config.yaml").write_text(yaml.safe_dump(config))
     snakemake(root, "--cores", "2")
     return root
+
+
+def write_genbank_sheet(root: Path) -> Path:
+    """A sample sheet of two GenBank files (a plasmid, a chloroplast), labelled by file."""
+    data = REPO / "tests" / "data"
+    sheet = root / "genbank.tsv"
+    rows = [f"{data / 'NC_005816.gb'}\tplasmid", f"{data / 'NC_000932.gb'}\tchloroplast"]
+    sheet.write_text("path\tlabel\n" + "\n".join(rows) + "\n")
+    return sheet
 
 
 def write_amp_excerpt(root: Path, per_file: int) -> Path:
@@ -490,6 +517,19 @@ def test_multilabel_runs_end_to_end_and_predicts(protein_project):
     )
     assert len(scored) == 200 and (scored["status"] == "ok").all()
     assert list(scored.columns[-3:]) == ["prob_has_motif", "prob_two_motifs", "prob_gc_rich"]
+
+
+def test_genbank_coding_sequences_run_end_to_end_and_predict(protein_project):
+    """`format: genbank`, `features: {type: CDS}`, `translate: {table: 11}`: a protein per
+    CDS through the workflow, and the `predict:` entry reads the plasmid the same way."""
+    results = protein_project / "results" / "cds"
+    summary = json.loads((results / "ingest" / "summary.json").read_text())
+    assert summary["classes"] == {"chloroplast": 85, "plasmid": 10}
+    assert summary["inputs"][0]["features"] == {"type": "CDS", "label_qualifier": None}
+    assert (results / "kmer_logreg" / "seed0" / "metrics.json").is_file()
+    scored = pd.read_csv(protein_project / "results" / "predict" / "cds_new.tsv", sep="\t")
+    assert len(scored) == 10 and (scored["status"] == "ok").all()
+    assert scored["id"].str.startswith("YP_pPCP").all()
 
 
 def test_simulated_distances_give_an_accuracy_against_distance_figure(protein_project):

@@ -21,6 +21,7 @@ from genoflow.commands import new_data, results, sequences, series, training
 from genoflow.config import SETTINGS_STAGES, settings_args
 from genoflow.errors import InputError
 from genoflow.formats.files import exclusive_output
+from genoflow.progress import configure_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     # Lightning's DDP launcher reruns this command for the other processes: they share the
     # first process's folder (and lock).
     worker = os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0"
+    configure_logging(args.command)
     try:
         with contextlib.nullcontext() if worker else exclusive_output(folder, args.command):
             args.func(args)

@@ -157,11 +157,36 @@ def _describe(error: ValidationError) -> str:
             return f"{where}: give exactly one of `sample_table` or `series_length`"
         return (
             f"{where}: give exactly one label source: `samples`, or `fasta` with one of"
-            " `label_pattern`, `labels` (classification) or `values` (regression, multilabel),"
-            " or `fasta` alone with `tile: {label: next_base}`, or `regions`, or `residues`"
+            " `label_pattern`, `labels` (classification) or `values` (regression, multilabel)"
+            " or `features: {label_qualifier: ...}`, or `fasta` alone with `tile: {label:"
+            " next_base}`, or `regions`, or `residues`"
             " (a label per residue)"
         )
     return f"{where}: {error.message}"
+
+
+def _reading_checks(entry: dict, where: str) -> list[str]:
+    """A dataset's (or predict entry's) `format`, `features` and `translate`."""
+    reading = {"format", "features", "translate"} & set(entry)
+    if not reading:
+        return []
+    from genoflow.io.biopython import check_format, check_table
+
+    problems = []
+    if not {"fasta", "samples"} & set(entry) or "simulate" in entry:
+        keys = ", ".join(sorted(reading))
+        problems.append(f"{where}: {keys} go with sequence files (`fasta` or `samples`)")
+    try:
+        check_format(entry.get("format", "fasta"))
+        if "translate" in entry:
+            check_table(entry["translate"].get("table", 1))
+    except InputError as error:
+        problems.append(f"{where}: {error}")
+    if "translate" in entry and entry.get("alphabet") != "protein":
+        problems.append(f"{where}.translate: translated records are proteins: alphabet protein")
+    if "features" in entry and entry.get("format", "fasta") == "fasta":
+        problems.append(f"{where}.features: FASTA has no features; set `format` (e.g. genbank)")
+    return problems
 
 
 def _cross_checks(config: dict) -> list[str]:
@@ -227,6 +252,7 @@ def _cross_checks(config: dict) -> list[str]:
         for key, path in paths:
             if path is not None and not Path(path).is_file():
                 problems.append(f"{where}.{key}: file {path!r} not found")
+        problems += _reading_checks(dataset, where)
         split, tile = dataset.get("split", {}), dataset.get("tile") or {}
         if split.get("method") == "blocks" and not tile:
             problems.append(f"{where}.split: method blocks splits tiled records; set `tile`")
@@ -266,6 +292,8 @@ def _cross_checks(config: dict) -> list[str]:
             problems.append(f"{where}.model: {job['model']!r} is not trained on it ({trained})")
         if "seed" in job and job["seed"] not in config.get("seeds", [0]):
             problems.append(f"{where}.seed: {job['seed']} is not one of `seeds`")
+        if dataset is not None and "fasta" in job:
+            problems += _reading_checks({**job, "alphabet": dataset["alphabet"]}, where)
         files = [(f"fasta[{i}]", path) for i, path in enumerate(job.get("fasta", []))]
         files += [(f"regions.{k}", v) for k, v in job.get("regions", {}).items() if k != "resize"]
         for key, path in files:
@@ -279,7 +307,8 @@ def _cross_checks(config: dict) -> list[str]:
 # The dataset keys each stage reads (`split` by both: the chromosomes go to ingest).
 _STAGE_KEYS = {
     "ingest": (
-        "alphabet", "samples", "fasta", "labels", "values", "label_pattern", "regions",
+        "alphabet", "samples", "fasta", "format", "features", "translate", "labels", "values",
+        "label_pattern", "regions",
         "residues", "simulate", "ambiguous", "invalid", "duplicate_ids", "task", "split",
     ),
     "preprocess": ("trim", "split", "max_length", "classes", "tile"),
@@ -359,6 +388,7 @@ def settings_args(stage: str, settings: dict) -> list[str]:
 def _ingest_args(dataset: dict) -> list[str]:
     args = ["--alphabet", dataset["alphabet"]]
     regions, split = dataset.get("regions"), dataset.get("split", {})
+    args += reading_args(dataset)
     if "samples" in dataset:
         args += ["--samples", dataset["samples"]]
     elif "residues" in dataset:
@@ -382,13 +412,34 @@ def _ingest_args(dataset: dict) -> list[str]:
         for key in ("labels", "values", "label_pattern"):
             if key in dataset:
                 args += [f"--{key.replace('_', '-')}", dataset[key]]
-        if not {"labels", "values", "label_pattern"} & set(dataset):
+        if not {"labels", "values", "label_pattern"} & set(dataset) and not labelled_features(
+            dataset
+        ):
             args.append("--no-labels")  # tile label next_base: labels come from the sequence
     for key in ("ambiguous", "invalid", "duplicate_ids"):
         if key in dataset:
             args += [f"--{key.replace('_', '-')}", dataset[key]]
     if dataset.get("task") == "multilabel":
         args.append("--multilabel")
+    return args
+
+
+def labelled_features(dataset: dict) -> bool:
+    """Whether a dataset's records are features labelled by a qualifier."""
+    return "label_qualifier" in dataset.get("features", {})
+
+
+def reading_args(entry: dict) -> list[str]:
+    """The arguments of ingest and predict that say how sequence files are read (a dataset's
+    or a `predict:` entry's `format`, `features` and `translate`)."""
+    args = ["--format", entry["format"]] if entry.get("format", "fasta") != "fasta" else []
+    features = entry.get("features")
+    if features is not None:
+        args += ["--feature-type", features.get("type", "CDS")]
+        if "label_qualifier" in features:
+            args += ["--label-qualifier", features["label_qualifier"]]
+    if "translate" in entry:
+        args += ["--translate-table", str(entry["translate"].get("table", 1))]
     return args
 
 

@@ -1,4 +1,5 @@
-"""Predict: score new FASTA records with a trained model.ckpt, inside or outside Snakemake.
+"""Predict: score new records (FASTA, any format Biopython reads, or BED regions) with a trained
+model.ckpt, inside or outside Snakemake.
 
 The checkpoint carries how its training data was prepared (alphabet, row width and trim policy,
 tiling, class names or target scaling), so new records are encoded the same way. It is read
@@ -30,20 +31,22 @@ from genoflow.evaluate.features import kmer_features, window_features
 from genoflow.formats.checkpoint import read_checkpoint
 from genoflow.formats.files import atomic_path
 from genoflow.io.fasta import FastaRecord, read_fasta
-from genoflow.io.sources import RegionInput
+from genoflow.io.sources import FastaInput, RegionInput, SeqioInput
 from genoflow.models.build import sequence_model
 from genoflow.preprocess.encode import trim_to
 from genoflow.preprocess.tiling import tile_starts
+from genoflow.progress import Progress
 from genoflow.registry import SEQUENCE_BASELINES
 
 
 def predict_fasta(
     checkpoint: str | Path,
-    inputs: list[str | Path | RegionInput],
+    inputs: list[str | Path | FastaInput | SeqioInput | RegionInput],
     out: str | Path,
     batch_size: int = 256,
 ) -> dict[str, int]:
-    """Score every record of `inputs` (FASTA files, or BED regions of a reference) with the
+    """Score every record of `inputs` (FASTA files, files in another format Biopython reads, or
+    BED regions of a reference) with the
     model in `checkpoint`; write `out`; return the number of rows per status ("ok", or the
     first word of the problem)."""
     score, meta = load_scorer(Path(checkpoint))
@@ -53,7 +56,9 @@ def predict_fasta(
     with atomic_path(Path(out)) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(["id", "status", *columns])
+        progress = Progress("score", unit="rows")
         for batch in _batches(_rows(inputs, meta), batch_size):
+            progress.add(len(batch))
             good = [row for row in batch if row[1] == "ok"]
             values = iter(score(*_padded(good, meta["max_length"])) if good else [])
             for row_id, status, _, length in batch:
@@ -66,6 +71,7 @@ def predict_fasta(
                         writer.writerow([row_id, status, position, *_cells(probs, meta)])
                 else:
                     writer.writerow([row_id, status, *_cells(next(values), meta)])
+        progress.close()
     return counts
 
 
@@ -184,10 +190,11 @@ def _rows(inputs, meta: dict) -> Iterator[tuple[str, str, np.ndarray | None, int
                 yield row_id, "ok", lookup[np.frombuffer(piece, dtype=np.uint8)], len(piece)
 
 
-def _records(source: str | Path | RegionInput) -> Iterator[FastaRecord]:
-    if isinstance(source, RegionInput):
+def _records(source: str | Path | FastaInput | SeqioInput | RegionInput) -> Iterator[FastaRecord]:
+    if isinstance(source, RegionInput | SeqioInput):
         return (record for record, _, _ in source.records())
-    return read_fasta(source, allow_empty=True)  # an empty record is reported in its status
+    path = source.path if isinstance(source, FastaInput) else source
+    return read_fasta(path, allow_empty=True)  # an empty record is reported in its status
 
 
 def _problem(

@@ -19,6 +19,7 @@ from genoflow.config import (  # noqa: E402
     apply_params,
     check_config,
     models_for,
+    reading_args,
     stage_settings,
 )
 from genoflow.errors import InputError  # noqa: E402
@@ -157,7 +158,7 @@ def predict_inputs(w):
 def predict_args(w):
     job = config["predict"][w.name]
     if "fasta" in job:
-        return ["--input", *job["fasta"]]
+        return ["--input", *job["fasta"], *reading_args(job)]
     regions = job["regions"]
     args = ["--bed", regions["bed"], "--reference", regions["reference"]]
     return args + (["--resize", str(regions["resize"])] if "resize" in regions else [])

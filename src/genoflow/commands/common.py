@@ -24,3 +24,38 @@ def settings_option(parser: argparse.ArgumentParser) -> None:
         help="the job's settings as a JSON object of the config (what the workflow passes);"
         " stands for the options above",
     )
+
+
+def reading_options(parser: argparse.ArgumentParser) -> None:
+    """How sequence files are read (ingest and predict): their format, features, translation."""
+    parser.add_argument(
+        "--format",
+        default="fasta",
+        help="format of the sequence files: fasta (default, the fast reader) or any text format"
+        " Biopython reads (genbank, embl, fastq, stockholm, clustal, swiss, ...)",
+    )
+    parser.add_argument(
+        "--feature-type", help="a record per annotated feature of this type (CDS, ...; GenBank)"
+    )
+    parser.add_argument(
+        "--label-qualifier", help="with --feature-type: the qualifier holding the label (product)"
+    )
+    parser.add_argument(
+        "--translate-table",
+        type=int,
+        help="translate coding sequences to proteins with this NCBI genetic code (e.g. 11)",
+    )
+
+
+def reading_of(args: argparse.Namespace) -> dict:
+    """The keyword arguments of `genoflow.io.sources.sequence_input` the options above give."""
+    from genoflow.errors import InputError
+
+    if args.label_qualifier and not args.feature_type:
+        raise InputError(None, "--label-qualifier goes with --feature-type")
+    return {
+        "fmt": args.format,
+        "feature_type": args.feature_type,
+        "label_qualifier": args.label_qualifier,
+        "translate_table": args.translate_table,
+    }

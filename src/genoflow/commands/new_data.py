@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from genoflow.commands.common import reading_of, reading_options
 from genoflow.errors import InputError
+from genoflow.progress import log
 
 
 def cmd_init(args: argparse.Namespace) -> None:
@@ -48,25 +50,27 @@ def init_parser(commands) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from genoflow.io.sources import RegionInput
+    from genoflow.io.sources import RegionInput, sequence_input
     from genoflow.predict import predict_fasta
 
     if bool(args.input) == bool(args.bed) or bool(args.bed) != bool(args.reference):
-        raise InputError(None, "give --input FASTA files, or --bed with --reference")
-    inputs = args.input or [
+        raise InputError(None, "give --input sequence files, or --bed with --reference")
+    reading = reading_of(args)
+    inputs = [sequence_input(Path(path), **reading) for path in args.input or []] or [
         RegionInput(Path(bed), Path(args.reference), args.resize) for bed in args.bed
     ]
     counts = predict_fasta(args.checkpoint, inputs, args.output, batch_size=args.batch_size)
     scored = counts.pop("ok", 0)
     others = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-    print(f"scored {scored} rows; not scored: {others or 'none'} (see the status column)")
-    print(f"wrote {args.output}")
+    log().info("scored %d rows; not scored: %s (see the status column)", scored, others or "none")
+    log().info("wrote %s", args.output)
 
 
 def predict_parser(commands) -> None:
     p = commands.add_parser("predict", help="score new FASTA records with a trained model.ckpt")
     p.add_argument("--checkpoint", required=True, help="model.ckpt of a sequence model")
-    p.add_argument("--input", nargs="+", help="FASTA files (plain or gzip)")
+    p.add_argument("--input", nargs="+", help="sequence files (plain or gzip): FASTA, or --format")
+    reading_options(p)
     p.add_argument("--bed", nargs="+", help="or BED files of regions of --reference")
     p.add_argument("--reference", help="reference FASTA of --bed, uncompressed")
     p.add_argument("--resize", type=int, help="cut every region to this width around its centre")

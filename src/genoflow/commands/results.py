@@ -7,6 +7,7 @@ from pathlib import Path
 
 from genoflow.commands.common import json_object
 from genoflow.errors import InputError
+from genoflow.progress import log
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -16,7 +17,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     result = evaluate(args.predictions, args.out, n_boot=args.bootstrap, seed=args.seed)
     main_metric = METRICS_BY_TASK[result["task"]][0]
     interval = result.get("ci95", {}).get(main_metric)
-    print(f"{main_metric} {result[main_metric]:.4f} (95% CI {interval})")
+    log().info(f"{main_metric} {result[main_metric]:.4f} (95% CI {interval})")
 
 
 def evaluate_parser(commands) -> None:
@@ -32,7 +33,7 @@ def cmd_summarize(args: argparse.Namespace) -> None:
     from genoflow.evaluate.summarize import summarize
 
     table = summarize(args.runs, args.out, n_boot=args.bootstrap, seed=args.seed)
-    print(table.to_string(index=False, max_cols=8))
+    log().info("summary:\n%s", table.to_string(index=False, max_cols=8))
 
 
 def summarize_parser(commands) -> None:
@@ -50,7 +51,7 @@ def cmd_figures(args: argparse.Namespace) -> None:
     from genoflow.report.figures import write_figures
 
     paths = write_figures([Path(p) for p in args.runs], Path(args.out_dir))
-    print(f"wrote {len(paths)} figures to {args.out_dir}: {', '.join(p.name for p in paths)}")
+    log().info(f"wrote {len(paths)} figures to {args.out_dir}: {', '.join(p.name for p in paths)}")
 
 
 def figures_parser(commands) -> None:
@@ -72,7 +73,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         workflow_dir=args.workflow_dir,
         distance_figure=args.distance_figure,
     )
-    print(f"wrote {out}")
+    log().info(f"wrote {out}")
 
 
 def report_parser(commands) -> None:
@@ -103,7 +104,7 @@ def cmd_distance_figure(args: argparse.Namespace) -> None:
     write_distance_figure(
         dict(zip(args.distances, map(Path, args.summaries), strict=True)), Path(args.out)
     )
-    print(f"wrote {args.out}")
+    log().info(f"wrote {args.out}")
 
 
 def distance_figure_parser(commands) -> None:
@@ -126,7 +127,7 @@ def cmd_interpret(args: argparse.Namespace) -> None:
     figures_dir.mkdir(parents=True, exist_ok=True)
     for figure in write_interpretation_figures(Path(args.out)):
         figure.replace(figures_dir / figure.name)  # beside the dataset's other figures
-    print(f"interpreted {summary['model']} on {summary['records']} test records")
+    log().info(f"interpreted {summary['model']} on {summary['records']} test records")
 
 
 def interpret_parser(commands) -> None:

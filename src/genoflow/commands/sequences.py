@@ -6,8 +6,9 @@ import argparse
 import os
 from pathlib import Path
 
-from genoflow.commands.common import settings_option
+from genoflow.commands.common import reading_of, reading_options, settings_option
 from genoflow.errors import InputError
+from genoflow.progress import log
 
 
 def streaming_stage() -> None:
@@ -24,25 +25,35 @@ def streaming_stage() -> None:
 def cmd_ingest(args: argparse.Namespace) -> None:
     streaming_stage()
     from genoflow.io.ingest import ingest
-    from genoflow.io.sources import FastaInput, RegionInput, ResidueCsvInput, read_sample_sheet
+    from genoflow.io.sources import (
+        RegionInput,
+        ResidueCsvInput,
+        read_sample_sheet,
+        sequence_input,
+    )
 
     if sum(map(bool, (args.samples, args.fasta, args.bed, args.csv))) != 1:
         raise InputError(None, "give one of --samples, --fasta, --bed (with --reference) or --csv")
     if bool(args.bed) != bool(args.reference):
         raise InputError(None, "--bed and --reference go together")
     labels = (args.label_pattern, args.labels, args.values, args.no_labels, args.label_column)
+    labels += (args.label_qualifier,)
     if args.csv_splits and len(args.csv_splits) != len(args.csv or []):
         raise InputError(None, "give one --csv-splits entry per --csv file")
     if not args.samples and not args.csv and not any(labels):
         raise InputError(
             None,
             "give a label source: --label-pattern, --labels, --values, --label-column"
-            " (BED) or --no-labels",
+            " (BED), --label-qualifier (features) or --no-labels",
         )
+    reading = reading_of(args)
+    other_reading = args.format != "fasta" or args.feature_type or args.translate_table
+    if other_reading and (args.bed or args.csv):
+        raise InputError(None, "--format, --feature-type, --translate-table: for sequence files")
     if args.samples:
-        inputs = read_sample_sheet(args.samples)
+        inputs = read_sample_sheet(args.samples, **reading)
     elif args.fasta:
-        inputs = [FastaInput(Path(p)) for p in args.fasta]
+        inputs = [sequence_input(Path(p), **reading) for p in args.fasta]
     elif args.csv:
         splits = args.csv_splits or [None] * len(args.csv)
         inputs = [
@@ -79,14 +90,17 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         threads=args.threads,
     )
     kept, rejected = summary["records"], summary["rejected"]
-    print(f"ingested {kept} records ({rejected} rejected); classes {summary['classes']}")
+    log().info(f"ingested {kept} records ({rejected} rejected); classes {summary['classes']}")
 
 
 def ingest_parser(commands) -> None:
     p = commands.add_parser("ingest", help="FASTA + labels -> validated table and summary")
     p.add_argument("--alphabet", required=True, choices=["dna", "rna", "protein"])
     p.add_argument("--samples", help="sample sheet TSV: path, label[, split], one row per FASTA")
-    p.add_argument("--fasta", nargs="+", help="FASTA files (plain or gzip)")
+    p.add_argument(
+        "--fasta", nargs="+", help="sequence files (plain or gzip): FASTA, or see --format"
+    )
+    reading_options(p)
     p.add_argument("--label-pattern", help="regex on the header line; group 1 is the label")
     p.add_argument("--labels", help="TSV with columns id, label[, split]")
     p.add_argument("--values", help="regression targets: TSV with id[, split] + numeric columns")
@@ -173,7 +187,7 @@ def cmd_preprocess(args: argparse.Namespace) -> None:
         block_size=args.block_size,
         threads=args.threads,
     )
-    print(f"split sizes {meta['split_sizes']}; leakage {meta['leakage']}")
+    log().info(f"split sizes {meta['split_sizes']}; leakage {meta['leakage']}")
 
 
 def preprocess_parser(commands) -> None:
@@ -219,7 +233,7 @@ def cmd_simulate(args: argparse.Namespace) -> None:
     from genoflow.io.simulate import write_motif_pair_fasta
 
     write_motif_pair_fasta(args.out, args.distance, args.records, args.seed)
-    print(f"wrote {args.records} records, motifs {args.distance} letters apart, to {args.out}")
+    log().info(f"wrote {args.records} records, motifs {args.distance} letters apart, to {args.out}")
 
 
 def simulate_parser(commands) -> None:

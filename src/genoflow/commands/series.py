@@ -7,6 +7,7 @@ from pathlib import Path
 
 from genoflow.commands.common import settings_option
 from genoflow.formats.files import read_meta
+from genoflow.progress import log
 
 
 def cmd_ingest_matrix(args: argparse.Namespace) -> None:
@@ -21,7 +22,7 @@ def cmd_ingest_matrix(args: argparse.Namespace) -> None:
         time_step=args.time_step,
         missing=args.missing,
     )
-    print(
+    log().info(
         f"ingested {summary['samples']} samples x {summary['genes']} genes in"
         f" {summary['series']} series; {summary['missing']['imputed']} value(s) imputed"
     )
@@ -78,7 +79,7 @@ def cmd_preprocess_series(args: argparse.Namespace) -> None:
         resample=args.resample,
     )
     split = meta["split"]
-    print(
+    log().info(
         f"windows {meta['windows']}; series train {len(split['train'])}, val {split['val']},"
         f" test {split['test']}; leakage {meta['leakage_check']}"
     )
@@ -161,7 +162,8 @@ def cmd_network(args: argparse.Namespace) -> None:
         write_network_heatmap(Path(args.out) / "edges.tsv", Path(args.figure), gold)
     for name in ("neural", "ridge", "ridge_ar1", "dyngenie3"):
         if name in result:
-            print(f"{name}: AUROC {result[name]['auroc']:.3f}, AUPR {result[name]['aupr']:.3f}")
+            scores = result[name]
+            log().info(f"{name}: AUROC {scores['auroc']:.3f}, AUPR {scores['aupr']:.3f}")
 
 
 def network_parser(commands) -> None:

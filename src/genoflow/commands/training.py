@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from genoflow.commands.common import json_object, settings_option
+from genoflow.progress import log
 from genoflow.registry import MODEL_TASKS
 
 
@@ -58,8 +59,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         )
     if not info:
         return  # a DDP worker process: the first process reports
-    print(f"trained {info['model']} seed {info['seed']}: {info['params']} parameters")
-    print(f"training took {info['train_seconds']} s")
+    log().info(f"trained {info['model']} seed {info['seed']}: {info['params']} parameters")
+    log().info(f"training took {info['train_seconds']} s")
 
 
 def train_parser(commands) -> None:
@@ -100,7 +101,7 @@ def cmd_tune_select(args: argparse.Namespace) -> None:
     from genoflow.tune import select
 
     selected = select(args.trials, args.space, args.out_dir)
-    print(
+    log().info(
         f"selected trial {selected['trial']} of {selected['trials']} on validation loss"
         f" {selected['val_loss']:.4g}: {json.dumps(selected['params'], sort_keys=True)}"
     )
@@ -121,7 +122,7 @@ def cmd_tuning_figure(args: argparse.Namespace) -> None:
     from genoflow.report.figures.tuning import write_tuning_figure
 
     write_tuning_figure(list(map(Path, args.trials)), Path(args.out))
-    print(f"wrote {args.out}")
+    log().info(f"wrote {args.out}")
 
 
 def tuning_figure_parser(commands) -> None:
@@ -136,8 +137,8 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
 
     info = ensemble(args.runs, args.out)
     loss = info["best_val_loss"]
-    print(f"ensemble of {len(info['members'])} of {len(args.runs)} runs: {info['members']}")
-    print(f"chosen on validation (loss {loss})" if loss is not None else "no validation loss")
+    log().info(f"ensemble of {len(info['members'])} of {len(args.runs)} runs: {info['members']}")
+    log().info(f"chosen on validation (loss {loss})" if loss is not None else "no validation loss")
 
 
 def ensemble_parser(commands) -> None:

@@ -33,6 +33,7 @@ from genoflow.formats.checkpoint import read_checkpoint
 from genoflow.formats.files import atomic_path, read_json, read_meta, write_json
 from genoflow.models.build import sequence_model
 from genoflow.models.stem import pooled_lengths
+from genoflow.progress import Progress
 from genoflow.registry import NEURAL_TYPES, SPLIT_CODES
 
 MUTANT_BUDGET = 400_000  # mutant sequences scored per interpretation, at most (roughly)
@@ -53,6 +54,7 @@ def ism_scores(
     out = np.full((records, width, letters), np.nan, dtype=np.float32)
     with torch.no_grad():
         reference = _log_probs(model, tokens, lengths)[np.arange(records), classes]
+        progress = Progress("in-silico mutagenesis", total_items=records)
         for i in range(records):
             length = int(lengths[i])
             mutants = np.repeat(tokens[i : i + 1, :length], length * letters, axis=0)
@@ -68,6 +70,8 @@ def ism_scores(
             known = letter < letters  # an ambiguity code is no letter: every entry a change
             change[np.flatnonzero(known), letter[known]] = 0.0
             out[i, :length] = change
+            progress.add(1)
+        progress.close()
     return out
 
 

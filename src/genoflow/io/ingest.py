@@ -1,7 +1,9 @@
 """Ingest: FASTA files + labels -> one validated, normalised table and an ingest summary.
 
-Inputs: FASTA files, BED regions of a reference, or CSV files of residues with one label per
-residue (token classification, e.g. secondary structure).
+Inputs: FASTA files (or files in another format Biopython reads: GenBank, EMBL, FASTQ, ...,
+with a record per annotated feature and translation on request), BED regions of a reference,
+or CSV files of residues with one label per residue (token classification, e.g. secondary
+structure).
 
 Outputs (in `out_dir`):
   sequences.tsv   id, label, split, source, sequence (upper case, one record per line); with
@@ -30,8 +32,9 @@ from genoflow.formats.files import atomic_path, sha256sum
 from genoflow.io.duplicates import drop_repeats, rename_repeats, repeated_ids
 from genoflow.io.fasta import FastaBatch
 from genoflow.io.records import Records
-from genoflow.io.sources import FastaInput, RegionInput, ResidueCsvInput, batched
+from genoflow.io.sources import FastaInput, RegionInput, ResidueCsvInput, SeqioInput, batched
 from genoflow.io.tables import read_label_table, read_values_table
+from genoflow.progress import Progress
 
 AMBIGUOUS_POLICIES = ("encode", "skip_record", "error")
 INVALID_POLICIES = ("error", "skip_record")
@@ -39,7 +42,7 @@ DUPLICATE_POLICIES = ("error", "drop_identical", "rename")
 
 
 def ingest(
-    inputs: list[FastaInput | RegionInput | ResidueCsvInput],
+    inputs: list[FastaInput | SeqioInput | RegionInput | ResidueCsvInput],
     out_dir: str | Path,
     *,
     alphabet: str,
@@ -116,6 +119,7 @@ def ingest(
                 rejected,
                 counting if labelled and targets is None else None,
             )
+            progress = Progress("read", total_bytes=_plain_fasta_bytes(inputs))
             for number, source in enumerate(inputs):
                 kept.start_file(number, source)
                 batches = source.batches() if isinstance(source, FastaInput) else batched(source)
@@ -134,6 +138,8 @@ def ingest(
                     else:
                         labels, splits = [""] * len(batch), own_splits
                     kept.add_batch(batch, labels, splits)
+                    progress.add(len(batch), len(batch.sequences))
+            progress.close()
         unmatched = sorted(table.keys() - matched) if table is not None else []
         if unlabelled or unmatched:
             raise _label_problems(unlabelled, unmatched, label_table, pattern)
@@ -158,6 +164,21 @@ def ingest(
         summary["label_source"] = _label_source(inputs, label_pattern, label_table, labelled)
         summary_tmp.write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _plain_fasta_bytes(inputs) -> int | None:
+    """The size of the inputs when they are all uncompressed FASTA files (their letters are
+    then nearly all of it: progress by letters read gives a fair per cent and ETA); else
+    None (progress without a total)."""
+    total = 0
+    for source in inputs:
+        if not isinstance(source, FastaInput) or not source.path.is_file():
+            return None
+        with open(source.path, "rb") as handle:
+            if handle.read(2) == b"\x1f\x8b":  # gzip
+                return None
+        total += source.path.stat().st_size
+    return total
 
 
 def _without_stop_marks(batch: FastaBatch) -> FastaBatch:
@@ -269,6 +290,9 @@ def _label_source(inputs, label_pattern, label_table, labelled: bool = True) -> 
         return {"table": str(label_table), "sha256": sha256sum(label_table)}
     if label_pattern:
         return {"header_pattern": label_pattern}
+    qualifier = getattr(inputs[0], "label_qualifier", None)
+    if qualifier is not None:
+        return {"feature_qualifier": qualifier}
     if isinstance(inputs[0], ResidueCsvInput):
         return {"csv_column": inputs[0].label_column, "mask_columns": list(inputs[0].mask_columns)}
     return {"sample_sheet": "per-file labels"}

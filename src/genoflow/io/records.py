@@ -14,7 +14,7 @@ from genoflow import kernels
 from genoflow.errors import InputError
 from genoflow.formats.files import INGEST_FORMAT
 from genoflow.io.fasta import FastaBatch
-from genoflow.io.sources import FastaInput, RegionInput
+from genoflow.io.sources import FastaInput, RegionInput, SeqioInput
 from genoflow.registry import UNLABELLED
 
 LOWERCASE, AMBIGUOUS, INVALID = 1, 2, 4  # per-record flags (INVALID: not in the alphabet)
@@ -179,9 +179,21 @@ class Records:
                     "records": int(kept_before[bounds[k + 1]] - kept_before[bounds[k]]),
                 }
                 | (_reference_of(source, checksum) if isinstance(source, RegionInput) else {})
+                | (_reading_of(source) if isinstance(source, SeqioInput) else {})
                 for k, source in enumerate(inputs)
             ],
         }
+
+
+def _reading_of(source: SeqioInput) -> dict:
+    """How a file in another format was read: its format, the features and the code."""
+    reading = {"format": source.format}
+    if source.feature_type is not None:
+        qualifier = source.label_qualifier
+        reading["features"] = {"type": source.feature_type, "label_qualifier": qualifier}
+    if source.translate_table is not None:
+        reading["translate"] = {"table": source.translate_table}
+    return reading
 
 
 def _or_per_record(kinds: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:

@@ -1,5 +1,6 @@
 """The inputs ingest reads records from: FASTA files (a label and split each, from a sample sheet),
-BED regions of a reference genome, and CSV files of sequences with a label per residue."""
+files of another sequence format (through Biopython), BED regions of a reference genome, and
+CSV files of sequences with a label per residue."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from genoflow.errors import InputError, table_problems
 from genoflow.formats.files import text_lines
 from genoflow.io.fasta import FastaBatch, FastaRecord, read_fasta, read_fasta_batches
 from genoflow.io.regions import Reference, region_records
+from genoflow.io.seqio import read_seqio
 from genoflow.io.tables import read_tsv
 from genoflow.registry import SPLIT_NAMES, UNLABELLED
 
@@ -35,6 +37,49 @@ class FastaInput:
         """(batch of records, their labels, their splits): the file's own label and split."""
         for batch in read_fasta_batches(self.path):
             yield batch, [self.label] * len(batch), [self.split] * len(batch)
+
+
+@dataclass(frozen=True)
+class SeqioInput:
+    """One file in a format Biopython reads (see genoflow.io.seqio), with the label and split
+    all its records share (if given): a record per entry, or per feature of `feature_type`
+    (labelled by its `label_qualifier`, if given); translated with `translate_table`."""
+
+    path: Path
+    format: str
+    label: str | None = None
+    split: str | None = None
+    feature_type: str | None = None
+    label_qualifier: str | None = None
+    translate_table: int | None = None
+
+    def records(self) -> Iterator[tuple[FastaRecord, str | None, str | None]]:
+        records = read_seqio(
+            self.path,
+            self.format,
+            feature_type=self.feature_type,
+            label_qualifier=self.label_qualifier,
+            translate_table=self.translate_table,
+        )
+        for record, label in records:
+            yield record, label if label is not None else self.label, self.split
+
+
+def sequence_input(
+    path: Path,
+    fmt: str = "fasta",
+    label: str | None = None,
+    split: str | None = None,
+    feature_type: str | None = None,
+    label_qualifier: str | None = None,
+    translate_table: int | None = None,
+) -> FastaInput | SeqioInput:
+    """The input of one sequence file: FASTA by the fast reader, unless it is to be translated
+    (or is in another format), then through Biopython."""
+    if fmt == "fasta" and feature_type is None and translate_table is None:
+        return FastaInput(path, label, split)
+    options = (feature_type, label_qualifier, translate_table)
+    return SeqioInput(path, fmt, label, split, *options)
 
 
 @dataclass(frozen=True)
@@ -179,10 +224,11 @@ def _batch_of(group: list[tuple[FastaRecord, str | None, str | None]]) -> tuple:
     return batch, [label for _, label, _ in group], [split for _, _, split in group]
 
 
-def read_sample_sheet(path: str | Path) -> list[FastaInput]:
+def read_sample_sheet(path: str | Path, **reading) -> list[FastaInput | SeqioInput]:
     """Read a sample sheet: TSV with columns `path`, `label` and optionally `split`.
 
     Relative paths are relative to the sample sheet's own folder, so a data folder can move.
+    `reading` (format, feature_type, ...: see `sequence_input`) applies to every file.
     """
     path = Path(path)
     rows = read_tsv(path, required=("path", "label"), optional=("split",))
@@ -194,12 +240,13 @@ def read_sample_sheet(path: str | Path) -> list[FastaInput]:
         if not row["path"]:
             problems.append((line, "empty path"))
         elif not fasta.is_file():
-            problems.append((line, f"FASTA file {row['path']!r} not found ({fasta})"))
+            problems.append((line, f"sequence file {row['path']!r} not found ({fasta})"))
         if not row["label"]:
             problems.append((line, "empty label"))
         if row.get("split") and row["split"] not in SPLIT_NAMES:
             problems.append((line, f"split {row['split']!r} is not one of {list(SPLIT_NAMES)}"))
-        inputs.append(FastaInput(fasta, row["label"], row.get("split") or None))
+        options = {"label": row["label"], "split": row.get("split") or None, **reading}
+        inputs.append(sequence_input(fasta, **options))
     if problems:
         raise table_problems(path, problems)
     if not inputs:

@@ -14,6 +14,7 @@ from genoflow import kernels
 from genoflow.alphabets import Alphabet
 from genoflow.errors import InputError
 from genoflow.preprocess.tiling import next_base_windows, tile_starts
+from genoflow.progress import Progress
 from genoflow.registry import NO_LABEL, NO_SPLIT, SPLIT_NAMES, UNLABELLED
 
 TRIM_POLICIES = ("right", "left", "center", "error")
@@ -220,6 +221,7 @@ def encode_records(layout: Layout, tmp: dict[str, Path]) -> _Encoded:
         complement,
     )
     residue_index = {**class_index, UNLABELLED.encode(): NO_LABEL}
+    progress = Progress("encode", total_bytes=Path(table).stat().st_size)
     labels, given, values = [], [], []  # per record, copied to the arrays a chunk at a time
 
     def record_by_record() -> int:
@@ -269,18 +271,20 @@ def encode_records(layout: Layout, tmp: dict[str, Path]) -> _Encoded:
                     )
                 if len(given) == 1 << 16:
                     done = _copy_records(encoded, done, labels, given, values)
+                progress.add(1, len(line))
         _copy_records(encoded, done, labels, given, values)
         return i
 
     try:
         if tile is None and not per_residue:  # one row per record: whole blocks of rows at once
-            i = _encode_blocks(layout, rows, encoded, to_tokens)
+            i = _encode_blocks(layout, rows, encoded, to_tokens, progress)
         else:
             i = record_by_record()
     except BaseException:
         rows.close(complete=False)
         raise
     rows.close()
+    progress.close()
     if i != n_records or rows.written != n_rows:
         raise InputError(table, f"{i} rows, but summary.json says {n_records}")
     return encoded
@@ -289,7 +293,9 @@ def encode_records(layout: Layout, tmp: dict[str, Path]) -> _Encoded:
 TABLE_BLOCK = 1 << 22  # bytes of sequences.tsv read at a time (whole rows: more, for longer)
 
 
-def _encode_blocks(layout: Layout, rows: Rows, encoded: _Encoded, to_tokens: bytes) -> int:
+def _encode_blocks(
+    layout: Layout, rows: Rows, encoded: _Encoded, to_tokens: bytes, progress: Progress
+) -> int:
     """encode_records without tiling or labels per residue, a block of table rows at a time: rows
     split into fields by the kernels, checked and trimmed with numpy, and encoded, padded and
     hashed by the kernels (no Python work per row). Returns the number of rows."""
@@ -317,6 +323,7 @@ def _encode_blocks(layout: Layout, rows: Rows, encoded: _Encoded, to_tokens: byt
                 layout, block, cut, n_fields, expected, done, rows, encoded, to_tokens
             )
             expected = max(1024, done - before + (done - before) // 4)
+            progress.add(done - before, cut)
             if not chunk and not carry:
                 break
     return done

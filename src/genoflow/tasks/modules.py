@@ -43,9 +43,25 @@ class _Task(L.LightningModule):
         if self.hparams.get("reverse_complement"):
             batch = self._either_strand(batch)
         loss = self._step(batch, "train")
-        if self._trainer is not None and _last_training_batch(self._trainer):
-            self._flush("train")
+        if self._trainer is not None:
+            if self._trainer.loggers:
+                self._log_step(loss)
+            if _last_training_batch(self._trainer):
+                self._flush("train")
         return loss
+
+    def _log_step(self, loss: torch.Tensor) -> None:
+        """Every `log_every_n_steps` optimizer steps, the batch's loss and the learning rate
+        straight to the loggers (metrics.csv, TensorBoard): the per-step curve, for one host
+        sync per N steps and no `self.log` call per batch."""
+        trainer = self._trainer
+        step, every = trainer.global_step, trainer.log_every_n_steps
+        if not every or step % every or step == self.__dict__.get("_step_logged"):
+            return
+        self._step_logged = step  # (once per step when gradients accumulate over batches)
+        lr = trainer.optimizers[0].param_groups[0]["lr"]
+        for logger in trainer.loggers:
+            logger.log_metrics({"train_loss_step": float(loss.detach()), "lr": lr}, step=step)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")

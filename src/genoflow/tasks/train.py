@@ -8,6 +8,7 @@ Snakemake does not delete them): an interrupted run resumes from `last.ckpt`.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import inspect
@@ -16,7 +17,6 @@ import math
 import os
 import pickle
 import shutil
-import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields
@@ -43,6 +43,7 @@ from genoflow.formats.predictions import (
     write_residue_predictions,
 )
 from genoflow.models import count_parameters
+from genoflow.progress import log
 from genoflow.registry import CLASS_TASKS, NEURAL_TYPES, NO_LABEL
 from genoflow.tasks.callbacks import History, LogProgressBar
 from genoflow.tasks.modules import (
@@ -68,6 +69,9 @@ warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
 # The task modules' transfer_batch_to_device (lengths stay on the host) is meant to win.
 warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_device`")
+# Small datasets have fewer batches per epoch than log_every_n_steps: their step curve is then
+# one point per N steps across epochs (the epoch metrics are logged regardless).
+warnings.filterwarnings("ignore", message=".*smaller than the logging interval")
 
 
 @dataclass(frozen=True)
@@ -236,7 +240,7 @@ def train(
             best,
             LogProgressBar(),
         ],
-        logger=False,
+        logger=_loggers(out_dir, fresh=resume is None),
         default_root_dir=out_dir,
     )
     started = time.perf_counter()
@@ -305,7 +309,7 @@ def warn_if_gpu_unseen() -> str | None:
         f"warning: CUDA_VISIBLE_DEVICES={visible} (a GPU was allocated to this job) but torch"
         f" sees no GPU: {cause}. Training runs on the CPU."
     )
-    print(message, file=sys.stderr)
+    log().warning("%s", message)
     return message
 
 
@@ -381,6 +385,25 @@ def _fingerprint(
     return hashlib.sha256((spec + data).encode()).hexdigest()
 
 
+LOGS = "lightning"  # the run folder's Lightning logger output: csv/, tensorboard/
+
+
+def _loggers(out_dir: Path, fresh: bool) -> list:
+    """Lightning's CSVLogger (lightning/csv/metrics.csv: the epoch metrics and, every
+    `log_every_n_steps`, the step loss and learning rate), and its TensorBoardLogger
+    (lightning/tensorboard/) when tensorboard is installed. A run that starts afresh starts
+    them afresh; a resumed run appends to them (its steps after the last checkpoint may then
+    appear twice). history.csv stays the contracted per-epoch record."""
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    if fresh and _launching_process():
+        shutil.rmtree(out_dir / LOGS, ignore_errors=True)
+    loggers = [CSVLogger(out_dir, name=LOGS, version="csv")]
+    with contextlib.suppress(ModuleNotFoundError):  # neither tensorboard nor tensorboardX
+        loggers.append(TensorBoardLogger(out_dir, name=LOGS, version="tensorboard"))
+    return loggers
+
+
 def _resume_point(checkpoints: Path, fingerprint: str) -> str | None:
     """last.ckpt of an interrupted run with the same settings and data; otherwise start afresh.
 
@@ -395,7 +418,7 @@ def _resume_point(checkpoints: Path, fingerprint: str) -> str | None:
     if same and last.is_file() and not (checkpoints / "complete").exists():
         epoch = _resumable_epoch(last)
         if epoch is not None:
-            print(f"resuming from {last} (epoch {epoch})")
+            log().info("resuming from %s (epoch %s)", last, epoch)
             return str(last)
     shutil.rmtree(checkpoints, ignore_errors=True)
     checkpoints.mkdir(parents=True)
@@ -418,10 +441,10 @@ def _resumable_epoch(last: Path) -> int | None:
             " afresh",
         ) from None
     except Exception as error:  # truncated or garbled: the job died while writing it
-        print(f"{last} is unreadable ({str(error).splitlines()[0]}); training afresh")
+        log().warning("%s is unreadable (%s); training afresh", last, str(error).splitlines()[0])
         return None
     if not isinstance(state, dict) or "epoch" not in state:
-        print(f"{last} is not a Lightning checkpoint; training afresh")
+        log().warning("%s is not a Lightning checkpoint; training afresh", last)
         return None
     return int(state["epoch"])
 
