@@ -109,9 +109,9 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 install-cluster: $(VENV)/.installed-cluster
 
-# The last step compiles genoflow's C kernels for this machine (once; needs a C compiler, cc or
-# $$CC), so a missing compiler shows here rather than in the first workflow job.
-$(VENV)/.installed: pyproject.toml $(LOCK)
+# Installing compiles genoflow's C kernels (src/genoflow/kernels.c; needs a C compiler, cc or
+# $$CC); the last step checks the build. An edited kernels.c is rebuilt by the next make.
+$(VENV)/.installed: pyproject.toml $(LOCK) src/genoflow/kernels.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH_SPEC)
 	$(BIN)/python -m pip install --quiet -e . $(if $(LOCK),-c $(LOCK))

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import platform
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -190,61 +191,37 @@ def test_copy_ranges_copies_and_refuses_ranges_outside_the_arrays():
         kernels.copy_ranges(src, [0], dst, [45], [10])
 
 
-def test_the_library_is_built_once_per_source_and_machine(tmp_path, monkeypatch):
-    """`python -m genoflow.kernels` builds into GENOFLOW_KERNELS_DIR a library whose name holds
-    the source's hash and the machine type; a second run reuses it."""
-    env = dict(os.environ, GENOFLOW_KERNELS_DIR=str(tmp_path), PYTHONPATH=str(REPO / "src"))
-    first = subprocess.run(
+def test_the_library_is_the_one_built_at_install_beside_the_module():
+    """setuptools built kernels.c when genoflow was installed (make install-test): the library
+    lies in the package, never in a user-writable cache, and is not older than its source."""
+    path = kernels.check_library()
+    assert path.parent == Path(kernels.__file__).parent and path.name.startswith("_kernels")
+    assert path.stat().st_mtime_ns >= kernels.SOURCE.stat().st_mtime_ns
+    printed = subprocess.run(
         [sys.executable, "-m", "genoflow.kernels"],
-        env=env,
+        env=dict(os.environ, PYTHONPATH=str(REPO / "src")),
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
-    built = list(tmp_path.glob("kernels-*.so"))
-    assert [str(path) for path in built] == [first]
-    assert built[0].name.endswith(f"-{platform.machine()}.so")
-    mtime = built[0].stat().st_mtime_ns
-    second = subprocess.run(
-        [sys.executable, "-m", "genoflow.kernels"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    assert second == first and built[0].stat().st_mtime_ns == mtime
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".build-")]  # no leftovers
+    assert printed == str(path)
 
 
-def test_first_uses_at_once_build_one_library(tmp_path):
-    """Jobs starting together on a fresh machine (a workflow's first ingest and preprocess
-    jobs, SLURM jobs sharing a home folder) each compile, and each renames its build into
-    place: every one of them loads a working library, and one file is left."""
-    env = dict(os.environ, GENOFLOW_KERNELS_DIR=str(tmp_path), PYTHONPATH=str(REPO / "src"))
-    code = (
-        "from genoflow import kernels; "
-        "print(kernels.blake2b64(b'ACGT', [0], [4])[0], kernels.library_path())"
-    )
-    processes = [
-        subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
-        for _ in range(4)
-    ]
-    outputs = {process.communicate()[0].strip() for process in processes}
-    assert all(process.returncode == 0 for process in processes)
-    built = list(tmp_path.glob("kernels-*.so"))
-    assert len(built) == 1 and outputs == {f"{digest(b'ACGT')} {built[0]}"}
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".build-")]
-
-
-def test_a_missing_compiler_is_named(tmp_path, monkeypatch):
-    monkeypatch.setenv("GENOFLOW_KERNELS_DIR", str(tmp_path))
-    monkeypatch.setenv("CC", "no-such-compiler-here")
-    with pytest.raises(RuntimeError, match="no-such-compiler-here.*not on PATH"):
-        kernels.build()
-    monkeypatch.setenv("CC", f"{sys.executable} -c 'raise SystemExit(\"bad flags\")'")
-    with pytest.raises(RuntimeError, match="(?s)building genoflow's kernels failed.*bad flags"):
-        kernels.build()
-    assert not list(tmp_path.iterdir())
+def test_a_missing_or_stale_library_names_the_command_that_builds_it(tmp_path, monkeypatch):
+    """A library older than kernels.c (edited, or another commit checked out) is refused,
+    not run; a missing one too; both say how to rebuild."""
+    source, library = tmp_path / "kernels.c", tmp_path / "_kernels.abi3.so"
+    source.write_text("/* */")
+    monkeypatch.setattr(kernels, "SOURCE", source)
+    monkeypatch.setattr(kernels, "library_path", lambda: library)
+    with pytest.raises(RuntimeError, match=r"kernels are missing .*make install"):
+        kernels.check_library()
+    library.write_bytes(b"")
+    os.utime(library, ns=(1_000_000_000, 1_000_000_000))  # built long before the source
+    with pytest.raises(RuntimeError, match=r"is newer than its build _kernels.abi3.so: install"):
+        kernels.check_library()
+    os.utime(library)  # rebuilt now
+    assert kernels.check_library() == library
 
 
 def test_decimal_writes_digits_and_refuses_negative_numbers():
@@ -275,19 +252,6 @@ def test_canonical_hash_is_shared_by_reverse_complements_only(width):
     np.testing.assert_array_equal(hashes[:40], hashes[40:])
     distinct = {min(seq, seq[::-1].translate(bytes.maketrans(b"ACGTN", b"TGCAN"))) for seq in seqs}
     assert len(set(hashes.tolist())) == len(distinct)
-
-
-def test_an_unwritable_build_folder_is_named(tmp_path, monkeypatch):
-    if os.geteuid() == 0:  # root writes anywhere: a file where the folder should be instead
-        blocked = tmp_path / "file"
-        blocked.write_text("")
-        folder = blocked / "kernels"
-    else:
-        folder = tmp_path / "locked"
-        folder.mkdir(mode=0o500)
-    monkeypatch.setenv("GENOFLOW_KERNELS_DIR", str(folder))
-    with pytest.raises(RuntimeError, match="GENOFLOW_KERNELS_DIR to a writable folder"):
-        kernels.build()
 
 
 @pytest.mark.parametrize("n", [2, 3, 8])
@@ -338,3 +302,22 @@ def test_argsort_hashes_is_a_stable_argsort(distinct):
     keys = rng.integers(0, distinct, 20_000).astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     np.testing.assert_array_equal(kernels.argsort_hashes(keys), np.argsort(keys, kind="stable"))
     assert len(kernels.argsort_hashes(np.zeros(0, np.uint64))) == 0
+
+
+def test_a_wheel_carries_the_kernels_built_and_their_source(tmp_path):
+    """`pip wheel` builds the kernels (setuptools' ext-modules): the wheel holds the library
+    beside kernels.c, so `pip install genoflow-*.whl` needs no compiler."""
+    import zipfile
+
+    source = tmp_path / "genoflow"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        (source / name).write_bytes((REPO / name).read_bytes())
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "_kernels*")
+    shutil.copytree(REPO / "src", source / "src", ignore=ignore)
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", "dist", "."]
+    done = subprocess.run(command, cwd=source, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = (source / "dist").glob("genoflow-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "genoflow/_kernels.abi3.so" in names and "genoflow/kernels.c" in names

@@ -1,23 +1,22 @@
-"""The compiled kernels of kernels.c, built once per machine and loaded with ctypes.
+"""The compiled kernels of kernels.c, built when genoflow is installed and loaded with ctypes.
 
 Why C, and why this way: ingest and preprocess touch every byte and every record of inputs that
 reach tens of GB, and numpy cannot express their per-record loops (a BLAKE2b per record, a
 FASTA line scan) without a Python step per record. The kernels are plain C with no Python
-headers, so one build serves every Python version and environment that runs this checkout
-(the venv, --sdm conda jobs, SLURM nodes): it is compiled with the system's C compiler (`$CC`,
-else `cc`) on first use, into `$GENOFLOW_KERNELS_DIR` (default: the user's cache folder,
-`~/.cache/genoflow`), under a name that holds the source's hash and the machine type, so a
-changed source or another CPU architecture gets its own build. Concurrent first uses are safe:
-each compiles to a file of its own and renames it into place. `python -m genoflow.kernels`
-builds ahead of time (`make` does) and prints where.
+headers. setuptools compiles them when genoflow is installed (`pip install`, `make install`:
+pyproject's `ext-modules`) into `_kernels.abi3.so` beside this file - in src/genoflow/ for an
+editable install - so one build serves every Python version and environment that runs this
+checkout (the venv, --sdm conda jobs, SLURM nodes): no compiler at run time, and nothing
+loaded from a user-writable cache. A library older than kernels.c (the source was edited, or
+another commit checked out, after installing) is refused, naming the command that rebuilds it;
+`python -m genoflow.kernels` checks the library and prints where it is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
-import os
+import importlib.machinery
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
@@ -29,8 +28,8 @@ if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
 SOURCE = Path(__file__).with_name("kernels.c")
-# -O3, not -march=native: a shared cache folder may serve nodes with different CPUs.
-FLAGS = ["-O3", "-std=c99", "-shared", "-fPIC"]
+LIBRARY = "_kernels"  # the extension module setuptools builds from SOURCE (pyproject.toml)
+REBUILD = "install genoflow from this folder again (make install, or pip install -e .)"
 
 _bytes = ctypes.c_char_p  # bytes in (read only, no copy)
 _out = ctypes.c_void_p  # a writable buffer's address
@@ -49,57 +48,31 @@ _SIGNATURES = {
 
 
 def library_path() -> Path:
-    """Where this machine's build of the kernels lives (built or not)."""
-    folder = os.environ.get("GENOFLOW_KERNELS_DIR")
-    if folder is None:
-        cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-        folder = Path(cache_home) / "genoflow"
-    compiler = os.environ.get("CC", "cc")
-    key = hashlib.sha256(SOURCE.read_bytes() + " ".join([compiler, *FLAGS]).encode())
-    return Path(folder) / f"kernels-{key.hexdigest()[:16]}-{os.uname().machine}.so"
+    """Where the kernels built at install time are (whether or not they are there)."""
+    here = Path(__file__).parent
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        if (here / f"{LIBRARY}{suffix}").is_file():
+            return here / f"{LIBRARY}{suffix}"
+    return here / f"{LIBRARY}.abi3.so"
 
 
-def build() -> Path:
-    """Compile kernels.c (unless this machine's build exists); returns the library's path."""
+def check_library() -> Path:
+    """The kernels library, built and not older than its source; else a RuntimeError saying
+    how to build it."""
     path = library_path()
-    if path.exists():
-        return path
-    import shlex  # (here, not at the top: a process that finds the build need not load them)
-    import subprocess
-    import tempfile
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not os.access(path.parent, os.W_OK):
-            raise PermissionError(f"{path.parent} is not writable")
-    except OSError as error:
+    if not path.is_file():
         raise RuntimeError(
-            f"genoflow cannot store its compiled kernels in {path.parent} ({error}); set"
-            " GENOFLOW_KERNELS_DIR to a writable folder"
-        ) from None
-    compiler = shlex.split(os.environ.get("CC", "cc"))
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".build-") as tmp:
-        built = Path(tmp) / path.name
-        command = [*compiler, *FLAGS, "-o", str(built), str(SOURCE)]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, check=False)
-        except FileNotFoundError:
-            raise RuntimeError(
-                f"genoflow builds its kernels ({SOURCE.name}) with a C compiler once per machine,"
-                f" and found none: {compiler[0]!r} is not on PATH. Install one (Debian/Ubuntu:"
-                " apt install gcc; conda: the c-compiler package), or set CC."
-            ) from None
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"building genoflow's kernels failed: {shlex.join(command)}\n{result.stderr}"
-            )
-        os.replace(built, path)  # atomic: a concurrent build of the same source is identical
+            f"genoflow's compiled kernels are missing ({path}): {REBUILD}; that compiles"
+            f" {SOURCE.name} (a C compiler is needed then: cc, gcc or clang)"
+        )
+    if SOURCE.is_file() and SOURCE.stat().st_mtime_ns > path.stat().st_mtime_ns:
+        raise RuntimeError(f"{SOURCE} is newer than its build {path.name}: {REBUILD}")
     return path
 
 
 @cache
 def _library() -> ctypes.CDLL:
-    library = ctypes.CDLL(str(build()))
+    library = ctypes.CDLL(str(check_library()))
     for name, (result, arguments) in _SIGNATURES.items():
         function = getattr(library, name)
         function.restype, function.argtypes = result, arguments
@@ -414,4 +387,4 @@ def tsv_rows(fields: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
 
 
 if __name__ == "__main__":
-    print(build())
+    print(check_library())
