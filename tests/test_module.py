@@ -1,12 +1,15 @@
 """genoflow used as a Snakemake module from another workflow (`module genoflow: snakefile:
 ...`, `use rule * from genoflow`): the module finds its schemas, package and lock in its own
-checkout, not in the calling workflow's folder, and writes only into the calling project."""
+checkout, not in the calling workflow's folder, and writes only into the calling project; a
+module fetched by URL (as snakedeploy's `github(...)` is) runs the installed genoflow."""
 
 from __future__ import annotations
 
+import http.server
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,8 +19,8 @@ from conftest import REPO, write_motif_fasta
 pytestmark = pytest.mark.e2e
 
 
-def test_a_project_runs_genoflow_as_a_module(tmp_path: Path) -> None:
-    project = tmp_path / "my project"  # a space: paths reach the shell quoted
+def write_project(project: Path, snakefile: str) -> None:
+    """A project of motif records that uses genoflow as a module from `snakefile`."""
     project.mkdir()
     write_motif_fasta(project / "motifs.fa", n=120, length=30)
     config = {
@@ -39,21 +42,65 @@ def test_a_project_runs_genoflow_as_a_module(tmp_path: Path) -> None:
     (project / "Snakefile").write_text(
         'configfile: "config.yaml"\n\n\n'
         "module genoflow:\n"
-        f"    snakefile:\n        {str(REPO / 'Snakefile')!r}\n"
+        f"    snakefile:\n        {snakefile!r}\n"
         "    config:\n        config\n\n\n"
         "use rule * from genoflow as genoflow_*\n\n\n"
         "rule all:\n"
         "    input:\n        rules.genoflow_all.input,\n"
         "    default_target: True\n"
     )
-    before = sorted(p.name for p in REPO.iterdir())
+
+
+def run_snakemake(project: Path) -> None:
     snakemake = [str(Path(sys.executable).parent / "snakemake"), "--cores", "2"]
     if not Path(snakemake[0]).exists():
         snakemake[0] = shutil.which("snakemake")
     result = subprocess.run(snakemake, cwd=project, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_a_project_runs_genoflow_as_a_module(tmp_path: Path) -> None:
+    project = tmp_path / "my project"  # a space: paths reach the shell quoted
+    write_project(project, str(REPO / "Snakefile"))
+    before = sorted(p.name for p in REPO.iterdir())
+    run_snakemake(project)
     summary = (project / "results" / "motifs" / "summary.tsv").read_text()
     assert "\ncnn\t" in summary and "\nkmer_logreg\t" in summary
     report = (project / "results" / "report" / "index.html").read_text()
     assert "motifs" in report and "requirements-py" in report  # the module's own lock
     assert sorted(p.name for p in REPO.iterdir()) == before  # nothing written into genoflow
+
+
+def test_a_module_fetched_by_url_runs_the_installed_genoflow(tmp_path: Path) -> None:
+    """The checkout served over HTTP, as snakedeploy's `github(...)` module is fetched: Snakemake
+    reads the Snakefile, rules, schema and env through its source cache; with no src/ beside
+    them, the jobs run the genoflow installed in Snakemake's Python (here the editable install),
+    without PYTHONPATH."""
+    served: list[str] = []
+
+    class Checkout(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(REPO), **kwargs)
+
+        def log_message(self, format, *args):
+            served.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Checkout)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        project = tmp_path / "deployed"
+        write_project(project, f"http://127.0.0.1:{server.server_port}/Snakefile")
+        run_snakemake(project)
+    finally:
+        server.shutdown()
+    assert {
+        "/Snakefile",
+        "/workflow/rules/common.smk",
+        "/workflow/schemas/config.schema.yaml",
+    } <= set(served)
+    assert not [path for path in served if path.startswith("/src/")]  # the package: installed
+    log = (project / "logs" / "train" / "motifs" / "cnn" / "seed0.log").read_text()
+    assert "epoch 1:" in log
+    summary = (project / "results" / "motifs" / "summary.tsv").read_text()
+    assert "\ncnn\t" in summary and "\nkmer_logreg\t" in summary

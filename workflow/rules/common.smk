@@ -11,17 +11,28 @@ from snakemake.utils import validate
 # The workflow runs the package of this checkout (also inside --sdm conda environments, which
 # hold only the dependencies), so the rules and the code they call never drift apart.
 # This checkout: the folder two above this file (workflow.basedir is the *calling* workflow's
-# folder when genoflow is used as a Snakemake module).
+# folder when genoflow is used as a Snakemake module). A module fetched by URL (snakedeploy's
+# `github("<owner>/genoflow", path="Snakefile", tag=...)`, or any URL) has no local src/: its
+# jobs run the genoflow installed in the Python that runs Snakemake, of the same tag.
 ROOT = Path(str(workflow.current_basedir)).parents[1]
 SRC = ROOT / "src"
-sys.path.insert(0, str(SRC))
-from genoflow.config import (  # noqa: E402
-    apply_params,
-    check_config,
-    models_for,
-    reading_args,
-    stage_settings,
-)
+LOCAL_SRC = (SRC / "genoflow" / "__init__.py").is_file()
+if LOCAL_SRC:
+    sys.path.insert(0, str(SRC))
+try:
+    from genoflow.config import (
+        apply_params,
+        check_config,
+        models_for,
+        reading_args,
+        stage_settings,
+    )
+except ModuleNotFoundError:
+    sys.exit(
+        f"genoflow: error: this workflow comes from {workflow.current_basedir}, without the"
+        f" genoflow package beside it, and {sys.executable} has none installed: install the"
+        ' same version, e.g. pip install "genoflow @ git+https://github.com/<owner>/genoflow@<tag>"'
+    )
 from genoflow.errors import InputError  # noqa: E402
 from genoflow.registry import ENSEMBLE, FIGURES_BY_TASK, NEURAL_TYPES  # noqa: E402
 from genoflow.sources import code_version as command_version  # noqa: E402
@@ -37,12 +48,18 @@ PYTHON = os.environ.get("GENOFLOW_PYTHON") or (
     else sys.executable
 )
 # Braces are doubled twice: once for the f-string, once for Snakemake's formatting of the prefix.
+PYTHONPATH = (
+    f"export PYTHONPATH={shlex.quote(str(SRC))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    if LOCAL_SRC
+    else ""
+)
 shell.prefix(
     "set -euo pipefail; "
-    f"export PYTHONPATH={shlex.quote(str(SRC))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
-    f'genoflow() {{{{ {shlex.quote(PYTHON)} -m genoflow "$@"; }}}}; '
+    + PYTHONPATH
+    + f'genoflow() {{{{ {shlex.quote(PYTHON)} -m genoflow "$@"; }}}}; '
 )
-SCHEMAS = ROOT / "workflow" / "schemas"
+# (a local copy, for a workflow fetched by URL: Snakemake's source cache)
+CONFIG_SCHEMA = workflow.source_path("../schemas/config.schema.yaml")
 
 
 def show_failed_logs():
@@ -63,12 +80,12 @@ show_failed_logs()
 try:
     check_config(
         config,
-        SCHEMAS / "config.schema.yaml",
+        CONFIG_SCHEMA,
         source=", ".join(map(str, workflow.configfiles)) or "config",
     )
 except InputError as error:  # every problem, with its file and line; no traceback
     sys.exit(f"genoflow: error: {error}")
-validate(config, SCHEMAS / "config.schema.yaml")  # fills in the schema's defaults
+validate(config, CONFIG_SCHEMA)  # fills in the schema's defaults
 
 DATASETS = list(config["datasets"])
 SEEDS = config["seeds"]
