@@ -6,6 +6,7 @@ module fetched by URL (as snakedeploy's `github(...)` is) runs the installed gen
 from __future__ import annotations
 
 import http.server
+import os
 import shutil
 import subprocess
 import sys
@@ -104,3 +105,48 @@ def test_a_module_fetched_by_url_runs_the_installed_genoflow(tmp_path: Path) -> 
     assert "epoch 1:" in log
     summary = (project / "results" / "motifs" / "summary.tsv").read_text()
     assert "\ncnn\t" in summary and "\nkmer_logreg\t" in summary
+
+
+def test_snakedeploy_deploys_genoflow_from_its_git_repository(tmp_path: Path) -> None:
+    """`snakedeploy deploy-workflow https://github.com/<owner>/genoflow <dest> --tag <tag>`, then
+    `snakemake all` in <dest>: the real snakedeploy, and Snakemake's own `github(...)` module
+    source (a git clone by tag into its source cache). The GitHub address is served by a local
+    repository (git's url.<base>.insteadOf: no network here); it holds this checkout's files."""
+    tree = tmp_path / "tree"
+    for name in ("Snakefile", "config.yaml", "pyproject.toml", "README.md"):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO / name, tree / name)
+    for folder in ("workflow", "envs", "profiles"):
+        if (REPO / folder).is_dir():
+            shutil.copytree(
+                REPO / folder, tree / folder, ignore=shutil.ignore_patterns("__pycache__")
+            )
+    git = ["git", "-c", "user.name=genoflow", "-c", "user.email=genoflow@localhost"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "release"], ["tag", "v9.9"]):
+        subprocess.run([*git, *args], cwd=tree, check=True, capture_output=True)
+    address = "https://github.com/genoflow-test/genoflow"
+    env = dict(os.environ)
+    env |= {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"url.{tree.as_uri()}.insteadOf"}
+    env |= {"GIT_CONFIG_VALUE_0": address, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    bin_dir = Path(sys.executable).parent
+    dest = tmp_path / "deployed"
+    deploy = [str(bin_dir / "snakedeploy"), "deploy-workflow", address, str(dest), "--tag", "v9.9"]
+    done = subprocess.run(deploy, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    snakefile = (dest / "workflow" / "Snakefile").read_text()
+    assert 'github("genoflow-test/genoflow", path="Snakefile", tag="v9.9")' in snakefile
+    write_motif_fasta(dest / "motifs.fa", n=120, length=30)
+    config = {
+        "datasets": {
+            "motifs": {"alphabet": "dna", "fasta": ["motifs.fa"], "label_pattern": r"^\S+\s+(\S+)"}
+        },
+        "models": {"kmer_logreg": {"type": "kmer_logreg", "k": 2}},
+    }
+    (dest / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    run = [str(bin_dir / "snakemake"), "--cores", "2", "all"]
+    done = subprocess.run(run, cwd=dest, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Cloning github.com/genoflow-test/genoflow" in done.stderr
+    summary = (dest / "results" / "motifs" / "summary.tsv").read_text()
+    assert "\nkmer_logreg\t" in summary
+    assert (dest / "results" / "report" / "index.html").is_file()
