@@ -507,7 +507,6 @@ DATA = ROOT / "tests" / "data"
     ("entry", "problem"),
     [
         ({"format": "genbank_typo", "label_pattern": "(x)"}, "is not one Biopython reads"),
-        ({"format": "abi", "label_pattern": "(x)"}, "is binary"),
         ({"features": {"label_qualifier": "product"}}, "FASTA has no features"),
         ({"format": "genbank", "translate": {}, "label_pattern": "(x)", "alphabet": "dna"},
          "translated records are proteins"),

@@ -116,7 +116,7 @@ def test_alignment_gaps_are_removed_and_lines_name_the_record(tmp_path):
         ("embl", "no embl here\n", "no embl records found"),
         ("fastq", "@r1\nACGT\n+\nII\n", "not valid fastq"),
         ("genbank_typo", "x\n", "is not one Biopython reads"),
-        ("abi", "x\n", "is binary"),
+        ("sff", "not a trace\n", "not valid sff (in the first record)"),
     ],
     ids=["truncated-genbank", "not-embl", "quality-length", "unknown-format", "binary"],
 )
@@ -129,6 +129,19 @@ def test_malformed_files_name_file_and_problem(tmp_path, fmt, text, expected):
     with pytest.raises(InputError) as info:
         list(read_seqio(path, fmt))
     assert str(info.value).startswith(str(path)) and expected in str(info.value)
+
+
+def test_binary_formats_are_read_with_record_numbers_for_lines(tmp_path):
+    """A binary format (nib, written here by Biopython) is read from bytes; its records are
+    named by their number in the file."""
+    from Bio import SeqIO
+    from Bio.Seq import Seq
+    from Bio.SeqRecord import SeqRecord
+
+    path = tmp_path / "chunk.nib"
+    SeqIO.write([SeqRecord(Seq("ACGTNACGTTGCA"), id="chunk")], path, "nib")
+    ((record, label),) = read_seqio(path, "nib")
+    assert (record.sequence, record.line, label) == (b"ACGTNACGTTGCA", 1, None)
 
 
 def test_translate_refuses_a_code_ncbi_does_not_define():

@@ -31,8 +31,8 @@ def reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         default="fasta",
-        help="format of the sequence files: fasta (default, the fast reader) or any text format"
-        " Biopython reads (genbank, embl, fastq, stockholm, clustal, swiss, ...)",
+        help="format of the sequence files: fasta (default, the fast reader) or any format"
+        " Biopython reads (genbank, embl, fastq, stockholm, clustal, swiss, abi, ...)",
     )
     parser.add_argument(
         "--feature-type", help="a record per annotated feature of this type (CDS, ...; GenBank)"

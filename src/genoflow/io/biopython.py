@@ -8,25 +8,22 @@ from pathlib import Path
 
 from genoflow.errors import InputError
 
-# Binary formats (traces, 2bit, ...): no lines to name in a message; not supported yet.
-_BINARY = ("abi", "abi-trim", "gck", "nib", "sff", "sff-trim", "snapgene", "twobit", "xdna")
+# Binary formats (traces, 2bit, ...): read from bytes; with no lines, messages name record numbers.
+BINARY = ("abi", "abi-trim", "gck", "nib", "sff", "sff-trim", "snapgene", "twobit", "xdna")
 
 
 def formats() -> list[str]:
-    """The names of the text formats Biopython reads sequences from (SeqIO and AlignIO)."""
+    """The names of the formats Biopython reads sequences from (SeqIO and AlignIO)."""
     from Bio import AlignIO, SeqIO
 
     # (Biopython keeps the list only in these module dicts; `SeqIO.parse` reads them too.)
-    names = set(SeqIO._FormatToIterator) | set(AlignIO._FormatToIterator)
-    return sorted(names - set(_BINARY))
+    return sorted(set(SeqIO._FormatToIterator) | set(AlignIO._FormatToIterator))
 
 
 def check_format(name: str, path: str | Path | None = None) -> None:
-    """Refuse a format name Biopython cannot read as text, listing the ones it can."""
+    """Refuse a format name Biopython cannot read, listing the ones it can."""
     if name == "fasta":
         return
-    if name in _BINARY:
-        raise InputError(path, f"format {name!r} is binary; genoflow reads text formats")
     known = formats()
     if name not in known:
         raise InputError(path, f"format {name!r} is not one Biopython reads; use one of {known}")

@@ -15,23 +15,27 @@ every other format, and for FASTA when coding sequences are to be translated. Op
   alphabet, handled by the `invalid` policy.
 
 Line numbers (for messages and the duplicate-id report) are where the parser began the record:
-exact for GenBank, EMBL and FASTQ; for alignments, the first line naming the record.
+exact for GenBank, EMBL and FASTQ; for alignments, the first line naming the record; binary
+formats (ABI and SFF traces, 2bit, nib, ...) have no lines: there, a record's number.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
 
 from genoflow.errors import InputError
-from genoflow.io.biopython import check_format, check_table
+from genoflow.io.biopython import BINARY, check_format, check_table
 from genoflow.io.fasta import FastaRecord, open_binary
 
 # Formats whose parser reads the next record's first line before it hands over a record.
 _LOOKAHEAD = ("fastq", "fastq-sanger", "fastq-solexa", "fastq-illumina")
 ID_QUALIFIERS = ("locus_tag", "protein_id", "gene")  # a feature's id: the first it has
 GAPS = b"-."  # alignment columns where a sequence has no residue
+# What Biopython's parsers raise on a malformed file (besides ValueError, a few raise these).
+PARSE_ERRORS = (ValueError, AssertionError, IndexError, KeyError, UnicodeDecodeError, EOFError)
 
 
 def _is_alignment(name: str) -> bool:
@@ -88,22 +92,34 @@ def read_seqio(
         check_table(translate_table)
     if not path.is_file():
         raise InputError(path, "file not found")
-    with io.TextIOWrapper(open_binary(path), encoding="utf-8-sig") as raw:
-        handle = _CountingText(raw)
+    binary = fmt in BINARY
+    with contextlib.ExitStack() as stack:
+        raw = stack.enter_context(open_binary(path))
+        if binary:  # no lines: a record's "line" is its number in the file
+            handle = _CountingText(None)
+        else:
+            handle = _CountingText(stack.enter_context(io.TextIOWrapper(raw, encoding="utf-8-sig")))
         starts = _alignment_lines(path) if _is_alignment(fmt) else None
-        records = SeqIO.parse(handle, fmt)
-        begun, number = 1, 0
+        records, begun, number = None, 1, 0
         while True:
             try:
+                if records is None:  # (some parsers read a header here already)
+                    records = SeqIO.parse(raw if binary else handle, fmt)
                 record = next(records)
             except StopIteration:
                 break
-            except (ValueError, AssertionError, IndexError, KeyError, UnicodeDecodeError) as error:
+            except PARSE_ERRORS as error:
                 where = f"after record {number}" if number else "in the first record"
                 problem = f"not valid {fmt} ({where}): {error}"
-                raise InputError(path, problem, line=max(handle.lines, 1)) from None
+                line = number + 1 if binary else max(handle.lines, 1)
+                raise InputError(path, problem, line=line) from None
             number += 1
-            line = starts.get(record.id, 1) if starts is not None else begun
+            if binary:
+                line = number
+            elif starts is not None:
+                line = starts.get(record.id, 1)
+            else:
+                line = begun
             begun = handle.lines + (0 if fmt in _LOOKAHEAD else 1)
             if feature_type is None:
                 sequence = _sequence_of(record, path, line, fmt)
