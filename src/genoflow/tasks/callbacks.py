@@ -1,15 +1,16 @@
 """Lightning callbacks of every training run: History (history.csv, one row per epoch, and the
 random generators' state, kept in the checkpoint so that a resumed run continues exactly) and
-LogProgressBar (a few plain lines per epoch, made for log files)."""
+LogProgressBar (a few plain lines per epoch, made for log files); both log through `logging`."""
 
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 import torch
 from lightning.pytorch.callbacks import Callback, ProgressBar
+
+from genoflow.progress import log
 
 
 class History(Callback):
@@ -35,12 +36,7 @@ class History(Callback):
         if not trainer.is_global_zero:
             return  # one line per epoch in the log, not one per DDP process
         shown = "  ".join(f"{k} {v}" for k, v in row.items() if k != "epoch")
-        message = f"epoch {trainer.current_epoch}: {shown}"
-        if trainer.progress_bar_callback is not None:  # a line of its own, not inside the bar
-            trainer.progress_bar_callback.print(message)
-        else:
-            print(message)
-        sys.stdout.flush()
+        log().info("epoch %d: %s", trainer.current_epoch, shown)
 
     def state_dict(self) -> dict:
         # The random generators as the epoch ends (the next epoch's shuffling and dropout draw
@@ -85,5 +81,5 @@ class LogProgressBar(ProgressBar):
             filled = round(20 * done / total)
             rate = done / max(time.perf_counter() - self._start, 1e-9)
             bar = "#" * filled + "." * (20 - filled)
-            print(f"epoch {trainer.current_epoch} [{bar}] {done}/{total} batches, {rate:.1f}/s")
-            sys.stdout.flush()
+            epoch = trainer.current_epoch
+            log().info(f"epoch {epoch} [{bar}] {done}/{total} batches, {rate:.1f}/s")
