@@ -569,6 +569,22 @@ def test_a_second_run_into_a_busy_folder_refuses_clearly(trained, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+def test_predict_jobs_share_their_folder_but_not_their_file(trained, tmp_path):
+    """`predict:` entries write results/predict/<name>.tsv side by side, at once: a second
+    predict into the folder goes ahead, into the same file it refuses."""
+    from genoflow.formats.files import exclusive_output
+
+    out = tmp_path / "predict"
+    args = ["predict", "--checkpoint", "missing.ckpt", "--input", "missing.fa", "--output"]
+    with exclusive_output(out, "predict", "a.tsv"):  # as a running predict of a.tsv holds it
+        same = genoflow(trained["root"], *args, str(out / "a.tsv"))
+        other = genoflow(trained["root"], *args, str(out / "b.tsv"))
+    assert f"another `genoflow predict` (pid {os.getpid()}" in same.stderr
+    assert "is writing to a.tsv" in same.stderr
+    assert other.returncode == 1 and "another" not in other.stderr  # (it ran: no checkpoint)
+    assert "missing.ckpt" in other.stderr
+
+
 def test_temporary_files_of_dead_processes_are_removed_on_start(trained, tmp_path):
     """What a killed run left (its temporary files, its lock) is removed by the next run into
     the folder; files of live processes and of other hosts are not."""

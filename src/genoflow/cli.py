@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> None:
     worker = os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0"
     configure_logging(args.command)
     try:
-        with contextlib.nullcontext() if worker else exclusive_output(folder, args.command):
+        # (predict's jobs write their files side by side into one folder: one writer per file)
+        file = Path(args.output).name if args.command == "predict" else None
+        with contextlib.nullcontext() if worker else exclusive_output(folder, args.command, file):
             args.func(args)
     except InputError as error:
         print(f"genoflow {args.command}: error: {error}", file=sys.stderr)

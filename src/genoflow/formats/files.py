@@ -83,17 +83,19 @@ def remove_stale_temps(folder: str | Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def exclusive_output(folder: str | Path, stage: str) -> Iterator[Path]:
+def exclusive_output(folder: str | Path, stage: str, file: str | None = None) -> Iterator[Path]:
     """Hold `folder` for one `genoflow <stage>` process: a second one writing there refuses
     with a clear message instead of colliding; temporary files of dead processes are removed
     first. The lock (`.<stage>.lock`, an advisory flock the kernel drops when the process
-    dies, so a killed run never blocks the next) is removed on the way out."""
+    dies, so a killed run never blocks the next) is removed on the way out. With `file`, only
+    that output file of the folder is held (`.<stage>.<file>.lock`): for a stage whose jobs
+    write files side by side into one folder (predict)."""
     import fcntl  # POSIX only; genoflow runs on Linux and macOS
 
     folder = Path(folder)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    lock = folder / f".{stage}.lock"
+    lock = folder / (f".{stage}.{file}.lock" if file else f".{stage}.lock")
     while True:
         handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -103,9 +105,10 @@ def exclusive_output(folder: str | Path, stage: str) -> Iterator[Path]:
             os.close(handle)
             if error.errno not in (errno.EAGAIN, errno.EACCES):
                 raise
+            what = "this folder" if file is None else file
             raise InputError(
                 folder,
-                f"another `genoflow {stage}` ({holder}) is writing to this folder; wait for it"
+                f"another `genoflow {stage}` ({holder}) is writing to {what}; wait for it"
                 " to finish, or give another output folder",
             ) from None
         try:  # the lock file may have been removed by its previous holder meanwhile
