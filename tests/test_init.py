@@ -90,6 +90,24 @@ def test_cnnprom_ecoli_files(tmp_path, monkeypatch):
     assert any("non_prom 3,000 (78%), prom 839 (22%)" in line for line in findings)
 
 
+def test_genbank_files_are_read_and_their_format_written(tmp_path, monkeypatch):
+    """Files in another format (told by the extension, or --format) are read through
+    Biopython; the config names the format and says how to take the coding sequences."""
+    data = REPO / "tests" / "data"
+    files = [str(data / "NC_005816.gb"), str(data / "NC_000932.gb")]
+    config, findings, _ = written(tmp_path, monkeypatch, fasta=files)
+    dataset = only_dataset(config)
+    assert dataset["format"] == "genbank" and dataset["alphabet"] == "dna"
+    assert findings[0].startswith("2 DNA records in 2 file(s); lengths 9609-154478")
+    assert any("features: {type: CDS}" in line for line in findings)
+    sheet = (tmp_path / f"{list(config['datasets'])[0]}_samples.tsv").read_text()
+    assert sheet.splitlines()[1:] == [f"{files[0]}\t005816", f"{files[1]}\t000932"]
+    reads = tmp_path / "reads.txt"
+    reads.write_text((data / "example.fastq").read_text())
+    with pytest.raises(InputError, match="no label source found"):  # read as FASTQ: no labels
+        init(tmp_path / "reads.yaml", fasta=[reads], fmt="fastq")
+
+
 def test_dream4_matrix_gives_a_forecasting_config(tmp_path, monkeypatch):
     config, _, _ = written(
         tmp_path,

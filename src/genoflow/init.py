@@ -56,12 +56,42 @@ class Shape:
         return [name for name, n in self.ids.items() if n > 1]
 
 
-def inspect_fasta(files: list[Path], keep_headers: int = 2000) -> Shape:
+# Sequence formats told by a file's extension (after any .gz); others: `--format`.
+FORMAT_BY_SUFFIX = {
+    ".gb": "genbank", ".gbk": "genbank", ".gbff": "genbank", ".genbank": "genbank",
+    ".embl": "embl", ".fastq": "fastq", ".fq": "fastq", ".sto": "stockholm",
+    ".stk": "stockholm", ".aln": "clustal", ".swiss": "swiss", ".ab1": "abi", ".sff": "sff",
+}  # fmt: skip
+
+
+SEQ_SUFFIXES = "|".join(suffix[1:] for suffix in FORMAT_BY_SUFFIX)
+ANNOTATED = ("genbank", "embl", "imgt")  # formats whose records carry features
+
+
+def guess_format(files: list[Path], given: str | None = None) -> str:
+    """The files' format: `given`, else told by their extensions (FASTA unless one says
+    otherwise); files in different formats are refused."""
+    if given is not None:
+        return given
+    found = {FORMAT_BY_SUFFIX.get(_suffix(path), "fasta") for path in files}
+    if len(found) > 1:
+        raise InputError(files[0], f"the files are in different formats {sorted(found)}")
+    return found.pop()
+
+
+def _suffix(path: Path) -> str:
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
+def inspect_fasta(files: list[Path], keep_headers: int = 2000, fmt: str = "fasta") -> Shape:
     """Every record of the files read once (streamed): lengths, letters, ids, headers."""
     shape = Shape(files)
     for path in files:
         count = 0
-        for batch in read_fasta_batches(path):
+        for batch in read_fasta_batches(path) if fmt == "fasta" else _seqio_batches(path, fmt):
             shape.lengths += np.diff(np.concatenate([[0], batch.ends])).tolist()
             shape.letters.update(
                 dict(enumerate(np.bincount(np.frombuffer(batch.sequences, np.uint8)).tolist()))
@@ -73,6 +103,14 @@ def inspect_fasta(files: list[Path], keep_headers: int = 2000) -> Shape:
         shape.per_file[str(path)] = count
         shape.records += count
     return shape
+
+
+def _seqio_batches(path: Path, fmt: str):
+    """The records of a file in another format, as batches like the FASTA reader's."""
+    from genoflow.io.sources import SeqioInput, batched
+
+    for batch, _, _ in batched(SeqioInput(path, fmt)):
+        yield batch
 
 
 def guess_alphabet(letters: Counter) -> tuple[str, dict]:
@@ -104,7 +142,7 @@ def file_labels(files: list[Path]) -> tuple[list[str], list[str | None]]:
     words, splits = [], []
     for path in files:
         name = path.name
-        for suffix in (".gz", ".fa", ".fasta", ".fna", ".faa", ".fas", ".txt"):
+        for suffix in (".gz", ".fa", ".fasta", ".fna", ".faa", ".fas", ".txt", *FORMAT_BY_SUFFIX):
             name = name[: -len(suffix)] if name.lower().endswith(suffix) else name
         parts = [p for p in re.split(r"[._\-\s]+", name) if p]
         found = [SPLIT_WORDS[p.lower()] for p in parts if p.lower() in SPLIT_WORDS]
@@ -148,11 +186,15 @@ def sequence_config(
     labels: Path | None = None,
     label_pattern: str | None = None,
     values: Path | None = None,
+    fmt: str | None = None,
 ) -> tuple[dict[str, Choice], dict, list[str]]:
-    """(dataset keys with reasons, models, findings) for FASTA files."""
-    shape = inspect_fasta(files)
+    """(dataset keys with reasons, models, findings) for sequence files (FASTA, or a format
+    Biopython reads: `fmt`, or told by the files' extensions)."""
+    told = fmt is None
+    fmt = guess_format(files, fmt)
+    shape = inspect_fasta(files, fmt=fmt)
     if not shape.records:
-        raise InputError(files[0], "no FASTA records found")
+        raise InputError(files[0], f"no {fmt} records found")
     alphabet, letters = guess_alphabet(shape.letters)
     lengths = np.asarray(shape.lengths)
     low, median, high = int(lengths.min()), int(np.median(lengths)), int(lengths.max())
@@ -219,6 +261,13 @@ def sequence_config(
         dataset["label_pattern"] = Choice(pattern, f"the label is {what}")
         findings.append(f"labels from {what}")
     dataset = {"task": dataset.pop("task", Choice(task)), "alphabet": Choice(alphabet)} | dataset
+    if fmt != "fasta":
+        dataset["format"] = Choice(fmt, "told by the files' extension" if told else "as given")
+        if fmt in ANNOTATED:
+            findings.append(
+                f"{fmt} records: for a record per coding sequence add `features: {{type: CDS}}`"
+                " (and `translate: {table: 11}` with alphabet protein for their proteins)"
+            )
     if classes:
         total = sum(classes.values())
         shares = ", ".join(f"{c} {n:,} ({n / total:.0%})" for c, n in classes.most_common())
@@ -391,6 +440,7 @@ def init(
     gold_standard: str | Path | None = None,
     name: str | None = None,
     force: bool = False,
+    fmt: str | None = None,
 ) -> list[str]:
     """Inspect the files, write the config to `out`, return the findings."""
     out = Path(out)
@@ -412,7 +462,7 @@ def init(
         dataset, models, findings = sequence_config(
             [Path(p) for p in fasta], name, config_dir=config_dir, sheet_dir=out.parent,
             labels=Path(labels) if labels else None, label_pattern=label_pattern,
-            values=Path(values) if values else None,
+            values=Path(values) if values else None, fmt=fmt,
         )  # fmt: skip
     text = render(
         name, dataset, models, findings, [str(matrix)] if matrix else list(map(str, fasta))
@@ -467,11 +517,10 @@ def _name(files: list[Path]) -> str:
     """A dataset name: what the files' names share (Ecoli_prom.fa, Ecoli_non_prom.fa: ecoli),
     else their folder's name, else the one file's name."""
     stems = []
+    known = rf"\.(gz|fa|fasta|fna|faa|fas|tsv|csv|txt|parquet|{SEQ_SUFFIXES})$"
     for path in files:
         stem = path.name.lower()
-        while (
-            cut := re.sub(r"\.(gz|fa|fasta|fna|faa|fas|tsv|csv|txt|parquet)$", "", stem)
-        ) != stem:
+        while (cut := re.sub(known, "", stem)) != stem:
             stem = cut
         stems.append([w for w in re.split(r"[^a-z0-9]+", stem) if w and w not in SPLIT_WORDS])
     shared = []

@@ -25,6 +25,7 @@ def cmd_init(args: argparse.Namespace) -> None:
         gold_standard=args.gold_standard,
         name=args.name,
         force=args.force,
+        fmt=args.format,
     )
     print("found:")
     print("\n".join(f"  {line}" for line in findings))
@@ -35,7 +36,13 @@ def init_parser(commands) -> None:
     p = commands.add_parser(
         "init", help="look at your files and write a config that fits them (a first config)"
     )
-    p.add_argument("files", nargs="*", help="FASTA files: one per class, or one with labels")
+    p.add_argument(
+        "files", nargs="*", help="sequence files (FASTA, GenBank, ...): one per class, or one"
+    )
+    p.add_argument(
+        "--format",
+        help="the files' format, a Biopython name (default: told by their extensions; FASTA)",
+    )
     p.add_argument("--labels", help="TSV of id, label[, split] for the FASTA records")
     p.add_argument("--label-pattern", help="regex on the header line; group 1 is the label")
     p.add_argument("--values", help="TSV of id[, split] and numeric (or 0/1) columns")
