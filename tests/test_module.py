@@ -20,26 +20,23 @@ from conftest import REPO, write_motif_fasta
 pytestmark = pytest.mark.e2e
 
 
+def motif_data(folder: Path, config: Path, models: dict) -> None:
+    """Motif records in `folder` and a config of them with `models` at `config`."""
+    write_motif_fasta(folder / "motifs.fa", n=120, length=30)
+    dataset = {"alphabet": "dna", "fasta": ["motifs.fa"], "label_pattern": r"^\S+\s+(\S+)"}
+    settings = {"train": {"max_epochs": 2}, "interpret": {"records": 10}}
+    settings |= {"datasets": {"motifs": dataset}, "models": models}
+    config.write_text(yaml.safe_dump(settings))
+
+
 def write_project(project: Path, snakefile: str) -> None:
     """A project of motif records that uses genoflow as a module from `snakefile`."""
     project.mkdir()
-    write_motif_fasta(project / "motifs.fa", n=120, length=30)
-    config = {
-        "datasets": {
-            "motifs": {
-                "alphabet": "dna",
-                "fasta": ["motifs.fa"],
-                "label_pattern": r"^\S+\s+(\S+)",
-            }
-        },
-        "models": {
-            "cnn": {"type": "cnn", "channels": 8},
-            "kmer_logreg": {"type": "kmer_logreg", "k": 2},
-        },
-        "train": {"max_epochs": 2},
-        "interpret": {"records": 10},
+    models = {
+        "cnn": {"type": "cnn", "channels": 8},
+        "kmer_logreg": {"type": "kmer_logreg", "k": 2},
     }
-    (project / "config.yaml").write_text(yaml.safe_dump(config))
+    motif_data(project, project / "config.yaml", models)
     (project / "Snakefile").write_text(
         'configfile: "config.yaml"\n\n\n'
         "module genoflow:\n"
@@ -135,14 +132,8 @@ def test_snakedeploy_deploys_genoflow_from_its_git_repository(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr[-3000:]
     snakefile = (dest / "workflow" / "Snakefile").read_text()
     assert 'github("genoflow-test/genoflow", path="Snakefile", tag="v9.9")' in snakefile
-    write_motif_fasta(dest / "motifs.fa", n=120, length=30)
-    config = {
-        "datasets": {
-            "motifs": {"alphabet": "dna", "fasta": ["motifs.fa"], "label_pattern": r"^\S+\s+(\S+)"}
-        },
-        "models": {"kmer_logreg": {"type": "kmer_logreg", "k": 2}},
-    }
-    (dest / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    kmer = {"kmer_logreg": {"type": "kmer_logreg", "k": 2}}
+    motif_data(dest, dest / "config" / "config.yaml", kmer)
     run = [str(bin_dir / "snakemake"), "--cores", "2", "all"]
     done = subprocess.run(run, cwd=dest, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]

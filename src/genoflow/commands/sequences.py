@@ -36,8 +36,8 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         raise InputError(None, "give one of --samples, --fasta, --bed (with --reference) or --csv")
     if bool(args.bed) != bool(args.reference):
         raise InputError(None, "--bed and --reference go together")
-    labels = (args.label_pattern, args.labels, args.values, args.no_labels, args.label_column)
-    labels += (args.label_qualifier,)
+    labels = (args.label_pattern, args.labels, args.values, args.no_labels, args.label_column,
+              args.label_qualifier)  # fmt: skip
     if args.csv_splits and len(args.csv_splits) != len(args.csv or []):
         raise InputError(None, "give one --csv-splits entry per --csv file")
     if not args.samples and not args.csv and not any(labels):
