@@ -14,8 +14,9 @@ Sides, each in a fresh process, in alternating order per repetition:
   keras    benchmarks/keras_reference.py in the Keras venv (tensorflow-cpu): LSTM(64) ->
            Dense(1), Adam, MSE, batch 32, 100 epochs, `fit(verbose=0)`;
   genoflow `genoflow.tasks.train.train` on the preprocessed folder, as `genoflow train` runs it: the
-           LSTM forecaster a user picks for this (hidden 64, one direction, `pool: flatten`,
-           so a dense layer reads the LSTM's outputs), batch 32, 100 epochs, lr 1e-3, no weight
+           same network (hidden 64, one direction, `pool: last`: the dense layer reads the last
+           output, 17,217 parameters on every side; `--pool flatten` gives the variant of the
+           earlier runs, a dense layer on all 9 outputs), batch 32, 100 epochs, lr 1e-3, no weight
            decay, no LR schedule, no gradient clipping, early stopping out of reach (patience
            > epochs); Lightning with its validation pass, checkpoints and history every epoch;
   torch    a minimal raw PyTorch loop: nn.LSTM(1, 64) -> Linear(64, 1) on the last step, the
@@ -26,7 +27,8 @@ predictions and output files, the torch loop) and the whole process (imports inc
 Reported: median and min-max over repetitions, the ratios of Keras to genoflow and of genoflow
 to raw torch (training call), and the final MSEs: last epoch's training loss and the test MSE
 (z-scored units; every side predicts the same 100 test windows).
-Writes benchmarks/results/keras_forecaster.json. Threads: --threads for every side.
+Writes benchmarks/results/keras_forecaster.json. Threads: --threads for every side. --vary-seed:
+repetition i trains every side with seed --seed + i (the MSE columns then span the seeds).
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def worker_genoflow(args) -> dict:
         patience=args.epochs + 1,
         accelerator="cpu",
     )
-    model_args = {"hidden": args.hidden, "bidirectional": False, "pool": "flatten"}
+    model_args = {"hidden": args.hidden, "bidirectional": False, "pool": args.pool}
     started = time.perf_counter()
     info = train(
         args.data,
@@ -185,15 +187,15 @@ def worker_torch(args) -> dict:
 WORKERS = {"genoflow": worker_genoflow, "torch": worker_torch}
 
 
-def run_side(side: str, args, data: Path, windows: Path) -> dict:
+def run_side(side: str, args, data: Path, windows: Path, seed: int) -> dict:
     common = ["--epochs", str(args.epochs), "--batch-size", str(args.batch_size)]
-    common += ["--threads", str(args.threads), "--seed", str(args.seed)]
+    common += ["--threads", str(args.threads), "--seed", str(seed)]
     common += ["--hidden", str(args.hidden)]
     if side == "keras":
         command = [str(args.keras_python), str(HERE / "keras_reference.py"), str(windows), *common]
     else:
         command = [sys.executable, __file__, "--worker", side, "--data", str(data)]
-        command += ["--windows", str(windows), *common]
+        command += ["--windows", str(windows), "--pool", args.pool, *common]
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
     started = time.perf_counter()
     process = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -219,7 +221,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--vary-seed",
+        action="store_true",
+        help="repetition i trains with seed --seed + i (the data stay those of --seed): the"
+        " MSE columns then show the spread over seeds",
+    )
     parser.add_argument("--sides", default="keras,genoflow,torch")
+    parser.add_argument("--pool", default="last", help="genoflow's pooling (last, flatten, ...)")
     parser.add_argument("--results", type=Path, default=HERE / "results" / "keras_forecaster.json")
     parser.add_argument("--worker", choices=tuple(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -239,8 +248,9 @@ def main(argv: list[str] | None = None) -> None:
         for rep in range(args.reps):
             order = sides if rep % 2 == 0 else sides[::-1]
             run = {}
+            seed = args.seed + rep if args.vary_seed else args.seed
             for side in order:
-                run[side] = run_side(side, args, data, windows)
+                run[side] = run_side(side, args, data, windows, seed) | {"seed": seed}
                 r = run[side]
                 print(
                     f"  rep {rep} {side:<9} fit {r['fit_seconds']:6.1f} s  process"

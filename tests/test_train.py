@@ -352,7 +352,13 @@ def test_warmup_cosine_rises_then_falls_to_zero():
     module = SequenceClassifier(
         "cnn", {"channels": 4}, "dna", ["a", "b"], 20, lr=0.01, lr_schedule="warmup_cosine"
     )
-    module._trainer = SimpleNamespace(estimated_stepping_batches=200, max_epochs=10)
+    module._trainer = SimpleNamespace(  # 20 batches an epoch, one at a time, 10 epochs
+        estimated_stepping_batches=200,
+        max_epochs=10,
+        max_steps=-1,
+        train_dataloader=None,
+        num_training_batches=20,
+    )
     scheduler = module.configure_optimizers()["lr_scheduler"]["scheduler"]
     rates = []
     for _ in range(200):
@@ -363,6 +369,36 @@ def test_warmup_cosine_rises_then_falls_to_zero():
     assert peak == 9 and rates[0] == pytest.approx(0.001) and rates[peak] == pytest.approx(0.01)
     assert rates[:10] == sorted(rates[:10]) and rates[10:] == sorted(rates[10:], reverse=True)
     assert rates[-1] < 1e-5
+
+
+def test_batches_in_groups_train_exactly_as_one_at_a_time(motif_data, tmp_path):
+    """The loaders hand Lightning groups of batches (data.BatchGroups) and the module steps on
+    each batch of a group in turn: the same optimizer steps, schedule and outputs, byte for
+    byte, as batches handed over one at a time (which num_sanity_val_steps, a Trainer option
+    that counts batches, brings back without changing anything else)."""
+    grouped = TrainConfig(max_epochs=3, batch_size=16, patience=3, lr_schedule="warmup_cosine")
+    single = TrainConfig(**{**grouped.settings(), "trainer": {"num_sanity_val_steps": 0}})
+    small_lstm(motif_data, tmp_path / "grouped", grouped)
+    small_lstm(motif_data, tmp_path / "single", single)
+    train_size = sum(
+        json.loads((motif_data / "meta.json").read_text())["split_sizes"]["train"].values()
+    )
+    batches = -(-train_size // 16)
+    lightning_items = {}
+    for run in ("grouped", "single"):
+        last = torch.load(tmp_path / run / "checkpoints" / "last.ckpt", weights_only=True)
+        assert last["global_step"] == 3 * batches  # one optimizer step per batch either way
+        progress = last["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["completed"]
+        lightning_items[run] = progress
+        assert last["lr_schedulers"][0]["last_epoch"] == 3 * batches  # warm-up + cosine, whole fit
+    assert lightning_items == {"grouped": 3, "single": 3 * batches}  # 16 batches to a group
+    for name in ("predictions.tsv", "val_predictions.tsv"):
+        grouped_bytes = (tmp_path / "grouped" / name).read_bytes()
+        assert grouped_bytes == (tmp_path / "single" / name).read_bytes()
+    histories = [read_history(tmp_path / run / "history.csv") for run in lightning_items]
+    assert [{**row, "seconds": 0} for row in histories[0]] == [
+        {**row, "seconds": 0} for row in histories[1]
+    ]
 
 
 def small_lstm(data, out, config: TrainConfig) -> dict:

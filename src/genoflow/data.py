@@ -143,6 +143,50 @@ class LengthBuckets(Sampler[list[int]]):
             yield batches[k]
 
 
+class BatchGroups(Sampler[list[list[int]]]):
+    """The batches of a batch sampler, `size` consecutive ones at a time: one loader item, one
+    Lightning step, several optimizer steps (tasks/modules.py trains on each batch of a group
+    in turn). Lightning's loop costs a fixed few tenths of a millisecond of Python per item it
+    hands to a module (hooks, progress, fetching); for small models that is a good part of a
+    step (benchmarks/training.py), and a group pays it once. The batches, their order and the
+    random draws are those of the batch sampler alone: training is the same, step by step."""
+
+    def __init__(self, batches: Sampler[list[int]], size: int) -> None:
+        self.batches, self.size = batches, size
+
+    def __len__(self) -> int:
+        return -(-len(self.batches) // self.size)
+
+    def __iter__(self):
+        group = []
+        for batch in self.batches:
+            group.append(batch)
+            if len(group) == self.size:
+                yield group
+                group = []
+        if group:
+            yield group
+
+
+class _Grouped(Dataset):
+    """A group of batches read as a list of batches."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, group: list[list[int]]) -> list:
+        return [self.dataset[batch] for batch in group]
+
+
+def batch_count(loader: DataLoader) -> int:
+    """The number of batches a loader made by `batch_loader` yields, grouped or not."""
+    sampler = loader.sampler
+    return len(sampler.batches) if isinstance(sampler, BatchGroups) else len(sampler)
+
+
 def _as_is(batch):
     return batch
 
@@ -153,16 +197,20 @@ def batch_loader(
     shuffle: bool,
     lengths: np.ndarray | None = None,
     pin_memory: bool = False,
+    group: int = 1,
 ) -> DataLoader:
     """A loader whose sampler yields whole batches of positions, read by one dataset call.
     Shuffled batches come in length buckets when the `lengths` (per position) vary.
     `pin_memory` (training on a GPU): batches in page-locked memory, so that their copies to
-    the GPU run asynchronously instead of waiting for the GPU's queue to drain."""
+    the GPU run asynchronously instead of waiting for the GPU's queue to drain.
+    `group` > 1: each item is a list of that many consecutive batches (`BatchGroups`)."""
     if shuffle and lengths is not None and len(lengths) and lengths.min() < lengths.max():
         batches = LengthBuckets(lengths, batch_size)
     else:
         order = RandomSampler(dataset) if shuffle else SequentialSampler(dataset)
         batches = BatchSampler(order, batch_size, drop_last=False)
+    if group > 1:
+        batches, dataset = BatchGroups(batches, group), _Grouped(dataset)
     return DataLoader(
         dataset,
         sampler=batches,
@@ -172,7 +220,23 @@ def batch_loader(
     )
 
 
+# Training and validation loaders hand Lightning groups of consecutive batches (BatchGroups) of
+# up to GROUP_BYTES of batch data and at most MAX_GROUP batches: small batches, whose steps
+# are short, come many to a group; batches of long sequences come alone.
+GROUP_BYTES = 4 << 20
+MAX_GROUP = 16
+
+
 class _SplitData(L.LightningDataModule):
+    group = 1  # batches per training and validation loader item; train() sets it (grouping)
+
+    def grouping(self) -> int:
+        """How many batches a group holds for this dataset's batch size (GROUP_BYTES)."""
+        return int(max(1, min(MAX_GROUP, GROUP_BYTES // max(1, self.batch_bytes()))))
+
+    def batch_bytes(self) -> int:
+        raise NotImplementedError
+
     def on_gpu(self) -> bool:
         """Whether the trainer this module is attached to trains on a CUDA device."""
         trainer = self.trainer  # set by Lightning; None outside a fit
@@ -186,10 +250,10 @@ class _SplitData(L.LightningDataModule):
         return indices[trainer.global_rank :: trainer.world_size]
 
     def train_dataloader(self) -> DataLoader:
-        return self.loader("train", shuffle=True)
+        return self.loader("train", shuffle=True, group=self.group)
 
     def val_dataloader(self) -> DataLoader:
-        return self.loader("val")
+        return self.loader("val", group=self.group)
 
     def test_dataloader(self) -> DataLoader:
         return self.loader("test")
@@ -204,10 +268,19 @@ class TokenDataModule(_SplitData):
     def indices(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.arrays["split"] == SPLIT_CODES[split])
 
-    def loader(self, split: str, shuffle: bool = False, shard: bool = True) -> DataLoader:
+    def loader(
+        self, split: str, shuffle: bool = False, shard: bool = True, group: int = 1
+    ) -> DataLoader:
         indices = self.shard(self.indices(split)) if shard else self.indices(split)
         dataset, lengths = TokenBatches(self.arrays, indices), self.arrays["lengths"][indices]
-        return batch_loader(dataset, self.batch_size, shuffle, lengths, self.on_gpu())
+        return batch_loader(dataset, self.batch_size, shuffle, lengths, self.on_gpu(), group)
+
+    def batch_bytes(self) -> int:
+        """A full batch's tokens, and residue labels where there are any (8 bytes each)."""
+        tokens = self.arrays["tokens"]
+        residues = self.arrays.get("residue_labels")
+        per_row = tokens.shape[1] * (1 + (8 if residues is not None and residues.size else 0))
+        return self.batch_size * per_row
 
 
 class WindowDataModule(_SplitData):
@@ -222,7 +295,14 @@ class WindowDataModule(_SplitData):
     def indices(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.window_split == SPLIT_CODES[split])
 
-    def loader(self, split: str, shuffle: bool = False, shard: bool = True) -> DataLoader:
+    def loader(
+        self, split: str, shuffle: bool = False, shard: bool = True, group: int = 1
+    ) -> DataLoader:
         ids, meta = self.shard(self.indices(split)) if shard else self.indices(split), self.meta
         dataset = WindowBatches(self.values, self.windows, ids, meta["input"], meta["horizon"])
-        return batch_loader(dataset, self.batch_size, shuffle, pin_memory=self.on_gpu())
+        return batch_loader(dataset, self.batch_size, shuffle, None, self.on_gpu(), group)
+
+    def batch_bytes(self) -> int:
+        """A full batch's input and target rows of every gene."""
+        rows = self.meta["input"] + self.meta["horizon"]
+        return self.batch_size * rows * self.values.shape[1] * self.values.itemsize

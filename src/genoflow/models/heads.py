@@ -40,9 +40,13 @@ class Pool(nn.Module):
         widths = {"meanmax": 2 * channels, "flatten": channels * self.windows}
         self.out_channels = widths.get(kind, channels)
 
-    def forward(self, h: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """(batch, length, channels) -> (batch, out_channels), or per position for "none".
+        `lengths` None: every row is full length, nothing to mask (the same numbers)."""
         if self.kind == "none":
             return h
+        if lengths is None:
+            return self._unmasked(h)
         if self.kind == "last":
             return h[torch.arange(len(h), device=h.device), lengths - 1]
         keep = (torch.arange(h.shape[1], device=h.device) < lengths[:, None])[..., None]
@@ -57,12 +61,27 @@ class Pool(nn.Module):
         peak = h.masked_fill(~keep, float("-inf")).amax(dim=1)
         return peak if self.kind == "max" else torch.cat([mean, peak], dim=1)
 
-    def _flatten(self, h: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    def _unmasked(self, h: torch.Tensor) -> torch.Tensor:
+        """forward() for rows without padding."""
+        if self.kind == "last":
+            return h[:, -1]
+        if self.kind == "attention":
+            return (self.score(h).softmax(dim=1) * h).sum(dim=1)
+        if self.kind == "flatten":
+            return self._flatten(h, None)
+        mean = h.sum(dim=1) / h.shape[1]
+        if self.kind == "mean":
+            return mean
+        peak = h.amax(dim=1)
+        return peak if self.kind == "max" else torch.cat([mean, peak], dim=1)
+
+    def _flatten(self, h: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
         if self.pool_size > 1:
-            masked = h.masked_fill(~keep, float("-inf")).transpose(1, 2)
-            pooled = F.max_pool1d(masked, self.pool_size, ceil_mode=True).transpose(1, 2)
+            masked = h if keep is None else h.masked_fill(~keep, float("-inf"))
+            pooled = F.max_pool1d(masked.transpose(1, 2), self.pool_size, ceil_mode=True)
+            pooled = pooled.transpose(1, 2)
             h = pooled.masked_fill(pooled == float("-inf"), 0.0)  # windows of padding only
-        else:
+        elif keep is not None:
             h = h * keep
         if h.shape[1] > self.windows:
             raise ValueError(f"sequence longer than the model's max_length ({h.shape[1]})")

@@ -40,8 +40,11 @@ class Recurrent(nn.Module):
         )
         self.out_channels = hidden * (2 if bidirectional else 1)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """(batch, length, channels) -> (batch, length, out_channels); zeros after each length."""
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """(batch, length, channels) -> (batch, length, out_channels); zeros after each length.
+        `lengths` None: every row is full length."""
+        if lengths is None:
+            return self.rnn(x)[0]
         lengths = lengths.cpu()  # packing reads them on the host; a no-op when they are there
         if bool((lengths == x.shape[1]).all()):
             return self.rnn(x)[0]

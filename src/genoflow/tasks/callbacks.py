@@ -9,7 +9,9 @@ import time
 
 import torch
 from lightning.pytorch.callbacks import Callback, ProgressBar
+from torch.utils.data import DataLoader
 
+from genoflow.data import BatchGroups, batch_count
 from genoflow.progress import log
 
 
@@ -73,13 +75,25 @@ class LogProgressBar(ProgressBar):
 
     def on_train_epoch_start(self, trainer, module) -> None:
         self._start = time.perf_counter()
+        self._done = 0
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
-        total, done = self.total_train_batches, batch_idx + 1
+        # counted in batches, also where the loader hands them over in groups (data.py)
+        group = len(batch) if isinstance(batch, list) else 1
+        total = self._total_batches(trainer)
+        before, done = self._done, self._done + group
+        self._done = done
         every = max(1, math.ceil(total / self.updates_per_epoch))
-        if self.enabled and trainer.is_global_zero and (done % every == 0 or done == total):
+        crossed = done // every > before // every
+        if self.enabled and trainer.is_global_zero and (crossed or done == total):
             filled = round(20 * done / total)
             rate = done / max(time.perf_counter() - self._start, 1e-9)
             bar = "#" * filled + "." * (20 - filled)
             epoch = trainer.current_epoch
             log().info(f"epoch {epoch} [{bar}] {done}/{total} batches, {rate:.1f}/s")
+
+    def _total_batches(self, trainer) -> int:
+        loader = trainer.train_dataloader
+        if isinstance(loader, DataLoader) and isinstance(loader.sampler, BatchGroups):
+            return batch_count(loader)
+        return self.total_train_batches  # Lightning's count (limits applied)

@@ -7,13 +7,23 @@ import math
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.plugins.precision import Precision
+from lightning.pytorch.strategies import SingleDeviceStrategy
+from torch.utils.data import DataLoader
 
+from genoflow.data import BatchGroups, batch_count
 from genoflow.models import SequenceModel
 from genoflow.models.build import token_model
 from genoflow.registry import NO_LABEL
 
 LR_SCHEDULES = ("plateau", "cosine", "warmup_cosine", "none")
 WARMUP_SHARE = 0.05  # warmup_cosine: the first 5 % of the steps raise the rate from 0
+# How a module is trained, not what it computes: kept out of its hyperparameters (model.ckpt).
+TRAINING_ONLY = ["gradient_clip", "accumulate"]
+FUSED_DEVICES = ("cpu", "cuda")  # where torch has a fused AdamW kernel
+
+
+Batch = dict[str, torch.Tensor]
 
 
 def _positions_labelled(labels: torch.Tensor) -> torch.Tensor:
@@ -31,6 +41,15 @@ class _Task(L.LightningModule):
     """What every task shares: AdamW with an optional LR schedule, and train/val steps that
     call the task's `_step`, which logs `<stage>_loss` (and any task metric).
 
+    The optimizer step is written out here (Lightning's manual optimization) rather than left
+    to Lightning's automatic loop, whose closure, precision-plugin and hook layers are a good
+    part of a small model's step (benchmarks/training.py --part fixed; the forecaster of
+    benchmarks/keras_forecaster.py spent half its time there). The arithmetic is the same:
+    backward (through Lightning where mixed precision scales the loss or DDP synchronises),
+    clip the gradient norm, AdamW step, zero the gradients; accumulation and the LR schedules
+    are stepped here too, where Lightning's automatic loop stepped them. Training batches may
+    come in groups (data.BatchGroups): each is stepped on in turn, as if it came alone.
+
     Epoch metrics are summed here, on the device, and handed to Lightning once per epoch (at
     the last training batch, at the end of validation) rather than with a `self.log` call per
     batch: each such call costs about a millisecond of Python in Lightning (measured by
@@ -39,16 +58,99 @@ class _Task(L.LightningModule):
     DDP processes: the one call still carries the whole epoch's batch size).
     """
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        if self.hparams.get("reverse_complement"):
-            batch = self._either_strand(batch)
-        loss = self._step(batch, "train")
-        if self._trainer is not None:
-            if self._trainer.loggers:
-                self._log_step(loss)
-            if _last_training_batch(self._trainer):
-                self._flush("train")
+    # Lightning sets these on the module around every hook call (a few dozen times a step);
+    # torch's Module.__setattr__ looks each name up among parameters, buffers and submodules
+    # first, which here is most of the cost of a hook call. They are plain attributes.
+    _PLAIN_ATTRIBUTES = frozenset(
+        ("_current_fx_name", "_metric_attributes", "_batches", "_sums", "_step_logged")
+    )
+
+    def __setattr__(self, name: str, value) -> None:
+        if name in self._PLAIN_ATTRIBUTES:
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def __init__(self, gradient_clip: float = 0.0, accumulate: int = 1) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        # Not hyperparameters of the network: how it is trained (train.json records them).
+        self.gradient_clip, self.accumulate = gradient_clip, max(1, int(accumulate))
+        self._validated = False  # whether this epoch's validation ran (plateau schedule)
+
+    def training_step(self, batch: Batch | list[Batch], batch_idx: int) -> torch.Tensor:
+        """One batch, or a group of consecutive batches (data.BatchGroups), each its own
+        optimizer step (or a share of one, when gradients accumulate)."""
+        batches = batch if isinstance(batch, list) else [batch]
+        trainer = self._trainer
+        if trainer is None:  # called outside a fit: the loss only
+            return self._step(self._augmented(batches[0]), "train")
+        last_group = _last_training_batch(trainer)
+        for i, one in enumerate(batches):
+            loss = self._train_batch(one, last=last_group and i == len(batches) - 1)
         return loss
+
+    def on_fit_start(self) -> None:
+        # Lightning's manual_backward and optimizer.step scale the loss (fp16), let DDP
+        # synchronise, and call the before-backward, after-backward and before-optimizer-step
+        # hooks of every callback. With plain precision on one device ("plain") only the hooks
+        # remain, which genoflow's callbacks do not use (and users cannot add callbacks:
+        # train.TRAINER_KEPT); they cost ~0.13 ms a step, so such runs call torch directly.
+        strategy = self.trainer.strategy
+        self._plain = (
+            type(strategy) is SingleDeviceStrategy and type(strategy.precision_plugin) is Precision
+        )
+
+    def _train_batch(self, batch: Batch, last: bool) -> torch.Tensor:
+        loss = self._step(self._augmented(batch), "train")
+        loss_share = loss / self.accumulate if self.accumulate > 1 else loss
+        if self.__dict__.get("_plain"):
+            loss_share.backward()
+        else:
+            self.manual_backward(loss_share)
+        self._batches += 1
+        if self._trainer.loggers:  # (the step this batch belongs to, and its learning rate)
+            self._log_step(loss)
+        if last or self._batches % self.accumulate == 0:
+            self._optimizer_step()
+        if last:
+            self._flush("train")
+        return loss.detach()
+
+    def _augmented(self, batch: Batch) -> Batch:
+        return self._either_strand(batch) if self.hparams.get("reverse_complement") else batch
+
+    def _optimizer_step(self) -> None:
+        optimizer = self.optimizers()
+        if self.gradient_clip:
+            self.clip_gradients(
+                optimizer, gradient_clip_val=self.gradient_clip, gradient_clip_algorithm="norm"
+            )
+        if self.__dict__.get("_plain") and hasattr(optimizer, "_on_after_step"):
+            # Lightning's optimizer.step() adds, around the torch step, a closure, the precision
+            # plugin and the before-optimizer-step hooks of every callback (~0.05 ms a step);
+            # with plain precision on one device they do nothing for genoflow's callbacks. The
+            # step still counts: these two calls are what Lightning's loop counts steps by
+            # (global_step; tests/test_train.py pins it).
+            optimizer._on_before_step()
+            optimizer.optimizer.step()
+            optimizer._on_after_step()
+        else:
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if self.hparams.lr_schedule == "warmup_cosine":  # the one schedule stepped per step
+            self.lr_schedulers().step()
+
+    def on_train_epoch_end(self) -> None:
+        """The epoch's schedules, after History has recorded the rate the epoch ran with and
+        before the epoch's checkpoints are written (a resumed run starts from the stepped
+        schedule, as an uninterrupted one continues with it)."""
+        schedule = self.hparams.lr_schedule
+        if schedule == "cosine":
+            self.lr_schedulers().step()
+        elif schedule == "plateau" and self._validated:
+            self.lr_schedulers().step(self.trainer.callback_metrics["val_loss"])
+        self._validated = False
 
     def _log_step(self, loss: torch.Tensor) -> None:
         """Every `log_every_n_steps` optimizer steps, the batch's loss and the learning rate
@@ -63,17 +165,20 @@ class _Task(L.LightningModule):
         for logger in trainer.loggers:
             logger.log_metrics({"train_loss_step": float(loss.detach()), "lr": lr}, step=step)
 
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val")
+    def validation_step(self, batch: Batch | list[Batch], batch_idx: int) -> None:
+        for one in batch if isinstance(batch, list) else [batch]:
+            self._step(one, "val")
 
     def on_train_epoch_start(self) -> None:
         self._sums = {}  # name -> (sum of value x batch size, sum of batch sizes), this epoch
+        self._batches = 0  # training batches seen this epoch (gradient accumulation)
 
     def on_validation_epoch_start(self) -> None:
         self._flush("val", log=False)  # drop anything left from an interrupted validation
 
     def on_validation_epoch_end(self) -> None:
         self._flush("val")
+        self._validated = not self.trainer.sanity_checking
 
     def _log(self, name: str, value: torch.Tensor, size: int) -> None:
         """Add a batch's metric (mean over `size` items) to its epoch mean."""
@@ -88,21 +193,24 @@ class _Task(L.LightningModule):
             total, count = sums.pop(name)
             if log:
                 # sync_dist: under DDP every process sees a shard; early stopping needs the
-                # average over all of them (weighted by each process's `count`).
+                # average over all of them (weighted by each process's `count`). Not for the
+                # progress bar: LogProgressBar shows batches, History the epoch's metrics.
                 self.log(
                     name,
                     total / count,
                     on_step=False,
                     on_epoch=True,
                     batch_size=count,
-                    prog_bar=True,
-                    sync_dist=True,
+                    sync_dist=self.trainer.world_size > 1,
                 )
 
     def transfer_batch_to_device(self, batch, device: torch.device, dataloader_idx: int):
         """A batch to the device, but for its `lengths`, which stay on the CPU: the model moves
         them itself, and a recurrent model packs by the CPU copy rather than waiting for the
-        GPU to hand them back, every step (SequenceModel.forward_features)."""
+        GPU to hand them back, every step (SequenceModel.forward_features). A group of
+        batches: each of them so."""
+        if isinstance(batch, list):
+            return [self.transfer_batch_to_device(one, device, dataloader_idx) for one in batch]
         lengths = batch.get("lengths") if isinstance(batch, dict) else None
         batch = super().transfer_batch_to_device(batch, device, dataloader_idx)
         if lengths is not None:
@@ -118,23 +226,26 @@ class _Task(L.LightningModule):
         return {**batch, "tokens": torch.where(flip[:, None], other, tokens)}
 
     def configure_optimizers(self):
+        params = list(self.parameters())  # (frozen ones, e.g. the one-hot table, get no step)
+        # fused: one kernel per parameter instead of ~10 Python-dispatched ops; for a small model
+        # on the CPU that is 0.06 against 0.20 ms a step (benchmarks/training.py). Same update
+        # rule, rounded differently in the last bits.
+        fused = all(p.device.type in FUSED_DEVICES and p.is_floating_point() for p in params)
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+            params, lr=self.hparams.lr, weight_decay=self.hparams.weight_decay, fused=fused
         )
         schedule = self.hparams.lr_schedule
         if schedule == "plateau":
             scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
                 optimizer, factor=0.5, patience=2
             )
-            return {
-                "optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"},
-            }
+            # (stepped by on_train_epoch_end with the validation loss; checkpoints keep it)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}
         if schedule == "cosine":
             steps = max(1, self.trainer.max_epochs)
             return [optimizer], [torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)]
         if schedule == "warmup_cosine":  # per step: a linear warm-up, then a cosine to zero
-            total = max(1, int(self.trainer.estimated_stepping_batches))
+            total = max(1, self._optimizer_steps())
             warmup = max(1, int(total * WARMUP_SHARE))
 
             def factor(step: int) -> float:
@@ -143,11 +254,20 @@ class _Task(L.LightningModule):
                 return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / (total - warmup))))
 
             scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-            return {
-                "optimizer": optimizer,
-                "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-            }
+            # (stepped after every optimizer step by _optimizer_step)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}
         return optimizer
+
+    def _optimizer_steps(self) -> int:
+        """How many optimizer steps the fit will take (warmup_cosine's length): batches per
+        epoch, as this module steps on them (groups unpacked, accumulation), times epochs."""
+        trainer = self.trainer
+        _ = trainer.estimated_stepping_batches  # (sets the training loader up)
+        loader = trainer.train_dataloader
+        grouped = isinstance(loader, DataLoader) and isinstance(loader.sampler, BatchGroups)
+        batches = batch_count(loader) if grouped else trainer.num_training_batches
+        steps = math.ceil(batches / self.accumulate) * max(1, trainer.max_epochs)
+        return steps if trainer.max_steps == -1 else min(steps, trainer.max_steps)
 
 
 class SequenceClassifier(_Task):
@@ -165,12 +285,14 @@ class SequenceClassifier(_Task):
         lr: float = 1e-3,
         weight_decay: float = 0.01,
         lr_schedule: str = "plateau",
+        gradient_clip: float = 0.0,
+        accumulate: int = 1,
         class_weights: list[float] | None = None,
         reverse_complement: bool = False,
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
+        super().__init__(gradient_clip, accumulate)
+        self.save_hyperparameters(ignore=TRAINING_ONLY)
         self.model = token_model(
             model_type, model_args, alphabet, len(classes), max_length, self.per_position
         )
@@ -246,11 +368,13 @@ class MultilabelClassifier(_Task):
         lr: float = 1e-3,
         weight_decay: float = 0.01,
         lr_schedule: str = "plateau",
+        gradient_clip: float = 0.0,
+        accumulate: int = 1,
         positive_weights: list[float] | None = None,
         reverse_complement: bool = False,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
+        super().__init__(gradient_clip, accumulate)
+        self.save_hyperparameters(ignore=TRAINING_ONLY)
         self.model = token_model(model_type, model_args, alphabet, len(labels), max_length)
         weights = torch.tensor(positive_weights, dtype=torch.float32) if positive_weights else None
         self.register_buffer("positive_weights", weights, persistent=False)
@@ -282,10 +406,12 @@ class SequenceRegressor(_Task):
         lr: float = 1e-3,
         weight_decay: float = 0.01,
         lr_schedule: str = "plateau",
+        gradient_clip: float = 0.0,
+        accumulate: int = 1,
         reverse_complement: bool = False,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
+        super().__init__(gradient_clip, accumulate)
+        self.save_hyperparameters(ignore=TRAINING_ONLY)
         self.model = token_model(model_type, model_args, alphabet, len(targets), max_length)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -321,9 +447,11 @@ class Forecaster(_Task):
         lr: float = 1e-3,
         weight_decay: float = 0.01,
         lr_schedule: str = "plateau",
+        gradient_clip: float = 0.0,
+        accumulate: int = 1,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
+        super().__init__(gradient_clip, accumulate)
+        self.save_hyperparameters(ignore=TRAINING_ONLY)
         steps = horizon if multistep == "direct" else 1
         self.model = SequenceModel(
             model_type, None, genes * steps, max_length=input, in_channels=genes, **model_args

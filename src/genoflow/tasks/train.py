@@ -150,6 +150,21 @@ TRAINER_KEPT = (
 )
 
 
+# Trainer options that count loader items as batches (limits, intervals, step budgets): with
+# any of them set, the loaders hand Lightning one batch at a time, not groups of them.
+BATCH_COUNTING = frozenset(
+    (
+        "limit_train_batches",
+        "limit_val_batches",
+        "val_check_interval",
+        "max_steps",
+        "overfit_batches",
+        "fast_dev_run",
+        "num_sanity_val_steps",
+    )
+)
+
+
 def check_trainer_options(options: dict) -> None:
     """`train.trainer` passes further options to lightning.Trainer (accumulate_grad_batches,
     limit_train_batches, val_check_interval, profiler, fast_dev_run, ...): each must be a
@@ -203,6 +218,8 @@ def train(
         data, module = _build(data_dir, meta, model_type, model_args, train_config)
     except (TypeError, ValueError) as error:  # an unknown or impossible hyperparameter
         raise InputError(None, f"model {model_name!r} ({model_type}): {error}") from None
+    if not BATCH_COUNTING.intersection(train_config.trainer):
+        data.group = data.grouping()  # batches handed to the module a group at a time
     checkpoints = out_dir / "checkpoints"
     resume = _resume_point(
         checkpoints, _fingerprint(data_dir, model_type, model_args, train_config, seed)
@@ -218,8 +235,10 @@ def train(
         save_on_train_epoch_end=True,  # after History has recorded the epoch
         enable_version_counter=False,
     )
+    # accumulate_grad_batches is the modules' own (manual optimization; Lightning refuses it)
+    options = {k: v for k, v in train_config.trainer.items() if k != "accumulate_grad_batches"}
     trainer = L.Trainer(
-        **{"num_sanity_val_steps": 0, **train_config.trainer},
+        **{"num_sanity_val_steps": 0, **options},
         max_epochs=train_config.max_epochs,
         accelerator=train_config.accelerator,
         devices=train_config.devices,
@@ -227,7 +246,6 @@ def train(
         plugins=_cluster_plugins(train_config),
         use_distributed_sampler=False,  # the data modules shard batches per process themselves
         precision=_precision(train_config),
-        gradient_clip_val=train_config.gradient_clip or None,
         deterministic=train_config.deterministic,
         callbacks=[
             history,
@@ -323,7 +341,15 @@ def _val_loss_at(rows: list[dict], epoch: int) -> float:
 
 def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config: TrainConfig):
     """The data module and LightningModule of the dataset's task."""
-    options = dict(lr=config.lr, weight_decay=config.weight_decay, lr_schedule=config.lr_schedule)
+    options = dict(
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        lr_schedule=config.lr_schedule,
+        # the modules step the optimizer themselves (tasks/modules.py), clipping and
+        # accumulating as Lightning's automatic loop would
+        gradient_clip=config.gradient_clip,
+        accumulate=config.trainer.get("accumulate_grad_batches", 1),
+    )
     if meta["task"] == "forecasting":
         data = WindowDataModule(data_dir, batch_size=config.batch_size)
         module = Forecaster(
