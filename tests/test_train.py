@@ -450,6 +450,8 @@ def test_a_fast_dev_run_checks_the_path_end_to_end(motif_data, tmp_path):
         ({"gradient_clip_val": 1}, r"use train\.gradient_clip"),
         ({"callbacks": None}, r"train\.trainer\.callbacks: genoflow sets it"),
         ({"acumulate_grad_batches": 2}, r"not an option of .*did you mean 'accumulate_grad"),
+        ({"accumulate_grad_batches": 0}, r"accumulate_grad_batches: 0 is not an integer >= 1"),
+        ({"accumulate_grad_batches": "2"}, r"accumulate_grad_batches: '2' is not an integer"),
     ],
 )
 def test_trainer_options_genoflow_sets_or_lightning_lacks_are_refused(options, message):

@@ -75,7 +75,7 @@ class _Task(L.LightningModule):
         super().__init__()
         self.automatic_optimization = False
         # Not hyperparameters of the network: how it is trained (train.json records them).
-        self.gradient_clip, self.accumulate = gradient_clip, max(1, int(accumulate))
+        self.gradient_clip, self.accumulate = gradient_clip, accumulate
         self._validated = False  # whether this epoch's validation ran (plateau schedule)
 
     def training_step(self, batch: Batch | list[Batch], batch_idx: int) -> torch.Tensor:

@@ -186,6 +186,12 @@ def check_trainer_options(options: dict) -> None:
             raise InputError(
                 None, f"{where}: not an option of lightning.Trainer {L.__version__}{hint}"
             )
+    # applied by genoflow's modules (manual optimization), so checked here, not by Lightning
+    accumulate = options.get("accumulate_grad_batches", 1)
+    if isinstance(accumulate, bool) or not isinstance(accumulate, int) or accumulate < 1:
+        raise InputError(
+            None, f"train.trainer.accumulate_grad_batches: {accumulate!r} is not an integer >= 1"
+        )
 
 
 def train(
