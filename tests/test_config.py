@@ -108,6 +108,16 @@ def test_misspelled_key_in_model_train_override_is_located(config):
     assert only_error(config).startswith("models.gru.train: unknown key(s) ['lerning_rate']")
 
 
+def test_chrono_gates_go_with_lstm_and_gru_only(config):
+    """A tanh RNN has no gate to open: gates: chrono on it is refused where it is written."""
+    config["models"]["gru"]["gates"] = "chrono"
+    assert config_errors(config, SCHEMA) == []
+    config["models"]["rnn"]["gates"] = "chrono"
+    message = only_error(config)
+    assert message.startswith("models.rnn"), message
+    assert "pytorch" in message
+
+
 @pytest.mark.parametrize(
     ("path", "value", "where"),
     [
@@ -319,6 +329,7 @@ def test_model_defaults_match_constructors(schema):
         properties = branches[model_type]
         schema_defaults = {k: v["default"] for k, v in properties.items() if "default" in v}
         code = keyword_defaults(constructor)
+        code.pop("steps", None)  # the data's longest sequence, set by SequenceModel
         if model_type.startswith("kmer_"):
             code = {k: code[k] for k in ("k", "positional")}  # seed is the run's, not an option
         elif model_type == "window_logreg":

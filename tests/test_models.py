@@ -70,6 +70,38 @@ def test_rnn_is_a_tanh_elman_rnn():
     assert type(recurrent) is torch.nn.RNN and recurrent.nonlinearity == "tanh"
 
 
+@pytest.mark.parametrize(("model_type", "stem", "longest"), [("lstm", None, 41), ("gru", 3, 14)])
+def test_chrono_gates_start_with_memory_for_up_to_the_longest_sequence(model_type, stem, longest):
+    """gates: chrono sets the memory gate's recurrent bias to log(u), u in [1, T - 1], T the
+    steps the recurrence reads (41 letters, or ceil(41 / 3) after a stem that pools by 3), in
+    every layer and direction; the LSTM's input gate gets -log(u); every other bias is 0."""
+    extra = {"stem": {"channels": 4, "kernel_size": 3, "pool": stem}} if stem else {}
+    recurrent = build(model_type, gates="chrono", **extra).backbone.rnn
+    hidden = recurrent.hidden_size
+    biases = dict(recurrent.named_parameters())
+    names = [name for name in biases if name.startswith("bias_hh")]
+    assert len(names) == recurrent.num_layers * (2 if recurrent.bidirectional else 1)
+    for name in names:
+        memory = biases[name][hidden : 2 * hidden]
+        assert memory.min() >= 0 and memory.max() <= np.log(longest - 1) + 1e-6
+        assert memory.std() > 0  # a spread of time scales, not one
+        other = torch.cat([biases[name][:hidden], biases[name][2 * hidden :]])
+        if model_type == "lstm":
+            torch.testing.assert_close(biases[name][:hidden], -memory)
+            other = biases[name][2 * hidden :]
+        assert other.abs().max() == 0
+        assert biases[name.replace("_hh", "_ih")].abs().max() == 0
+    default = build(model_type).backbone.rnn.bias_hh_l0[hidden : 2 * hidden]
+    assert default.abs().max() < 1 / hidden**0.5 + 1e-6  # pytorch's U(-1/sqrt(h), 1/sqrt(h))
+
+
+def test_chrono_gates_need_a_gated_cell_and_unknown_gates_are_refused():
+    with pytest.raises(ValueError, match="rnn has none"):
+        build("rnn", gates="chrono")
+    with pytest.raises(ValueError, match="gates 'crono'"):
+        build("gru", gates="crono")
+
+
 def test_onehot_is_fixed_not_learned():
     """The one-hot table is a frozen buffer-like weight, so ambiguity codes stay soft."""
     model = build("lstm")

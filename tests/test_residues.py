@@ -209,6 +209,49 @@ def test_token_classifier_trains_and_writes_a_row_per_test_residue(structure, tm
     assert metrics["n_unlabelled_residues"] == sum(x.count(".") for x in expected)
 
 
+def test_per_residue_models_can_keep_the_epoch_of_the_best_residue_mcc(structure, tmp_path):
+    """monitor val_mcc on a per-residue task: Matthews' correlation over every labelled
+    validation residue (padding and masked residues left out), as sklearn computes it from the
+    kept model's predictions of the validation split."""
+    from sklearn.metrics import matthews_corrcoef
+
+    from genoflow.data import TokenDataModule
+    from genoflow.tasks.train import load_model, predict_outputs
+
+    config = TrainConfig(max_epochs=2, batch_size=8, patience=2, monitor="val_mcc")
+    info = train(
+        structure / "data",
+        tmp_path,
+        model_name="bigru",
+        model_type="gru",
+        model_args={"hidden": 8},
+        train_config=config,
+    )
+    module, _ = load_model(tmp_path / "model.ckpt")
+    data = TokenDataModule(structure / "data", batch_size=8)
+    outputs = predict_outputs(module, data.loader("val", shard=False))
+    labels = data.arrays["residue_labels"][outputs["index"], outputs["position"]]
+    labelled = labels != NO_LABEL
+    assert 0 < labelled.sum() < len(labels)  # masked residues are there, and left out
+    predicted = outputs["values"].argmax(axis=1)
+    expected = matthews_corrcoef(labels[labelled], predicted[labelled])
+    assert info["best_val_mcc"] == pytest.approx(expected, abs=1e-4)
+
+
+def test_whole_split_metrics_are_for_classifiers_only(multilabel, tmp_path):
+    config = TrainConfig(max_epochs=1, monitor="val_auroc")
+    with pytest.raises(InputError, match="val_auroc needs a classification task"):
+        train(
+            multilabel / "data",
+            tmp_path,
+            model_name="cnn",
+            model_type="cnn",
+            model_args={"channels": 4},
+            train_config=config,
+        )
+    assert not (tmp_path / "history.csv").exists()
+
+
 @pytest.mark.parametrize("model_type", ["gru", "window_logreg"])
 def test_predict_scores_new_proteins_residue_by_residue(structure, tmp_path, model_type):
     """The CB513 excerpt as FASTA scores exactly as the test split did, a row per residue; a

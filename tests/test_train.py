@@ -338,9 +338,43 @@ def test_the_recipe_options_train_a_motif_detector(motif_data, tmp_path):
     assert module.model.stem is not None and module.model.strands == "both"
 
 
+@pytest.mark.parametrize("monitor", ["val_mcc", "val_auroc"])
+def test_early_stopping_and_the_kept_epoch_can_follow_a_metric_of_the_whole_split(
+    motif_data, tmp_path, monitor
+):
+    """monitor val_mcc / val_auroc: computed over every validation sequence each epoch (as
+    sklearn computes it from val_predictions.tsv of the kept model), recorded in history.csv,
+    and the epoch with the highest value is the one kept."""
+    from sklearn.metrics import matthews_corrcoef, roc_auc_score
+
+    config = TrainConfig(max_epochs=4, batch_size=32, patience=4, lr=0.01, monitor=monitor)
+    info = train(
+        motif_data,
+        tmp_path,
+        model_name="cnn",
+        model_type="cnn",
+        model_args={"channels": 8, "kernel_size": 5},
+        train_config=config,
+        seed=0,
+    )
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert list(history.columns)[-1] == monitor and history[monitor].notna().all()
+    assert info["best_epoch"] == int(history[monitor].idxmax())
+    assert info[f"best_{monitor}"] == pytest.approx(history[monitor].max(), abs=1e-6)
+    kept = pd.read_csv(tmp_path / "val_predictions.tsv", sep="\t")
+    if monitor == "val_mcc":
+        expected = matthews_corrcoef(kept["label"], kept["predicted"])
+    else:
+        expected = roc_auc_score(kept["label"] == "pos", kept["prob_pos"])
+    assert info[f"best_{monitor}"] == pytest.approx(expected, abs=1e-4)
+    assert info["best_val_loss"] == pytest.approx(history["val_loss"][info["best_epoch"]])
+
+
 def test_recipe_options_are_refused_where_they_cannot_apply(motif_data, tmp_path):
     with pytest.raises(InputError, match="label_smoothing"):
         TrainConfig.from_dict({"label_smoothing": 1.5})
+    with pytest.raises(InputError, match="val_aupr"):
+        TrainConfig.from_dict({"monitor": "val_aupr"})
 
 
 def test_warmup_cosine_rises_then_falls_to_zero():

@@ -187,8 +187,13 @@ HISTORY_COLUMNS = [
 
 
 def write_history(path: str | Path, rows: list[dict]) -> None:
-    """history.csv: one row per epoch (or per baseline candidate; `lr` then holds its penalty)."""
+    """history.csv: one row per epoch (or per baseline candidate; `lr` then holds its penalty).
+    Keys beyond HISTORY_COLUMNS (a monitored metric such as val_mcc) follow them, in the order
+    they first appear."""
+    columns = list(HISTORY_COLUMNS)
+    for row in rows:
+        columns += [key for key in row if key not in columns]
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as out:
-        writer = csv.DictWriter(out, HISTORY_COLUMNS, lineterminator="\n", restval="")
+        writer = csv.DictWriter(out, columns, lineterminator="\n", restval="")
         writer.writeheader()
         writer.writerows(rows)

@@ -26,6 +26,7 @@ _FAMILIES = {
     "transformer": Transformer,
     "cnn": CNN,
 }
+RECURRENT = ("rnn", "lstm", "gru")
 BACKBONES = {name: _FAMILIES[name] for name in NEURAL_TYPES}  # the registry's families
 STRANDS = ("forward", "both")  # read the sequence as given, or both strands (DNA, RNA)
 DEFAULT_POOL = {
@@ -79,6 +80,8 @@ class SequenceModel(nn.Module):
         if self.stem is not None:  # the backbone reads the stem's pooled features
             in_channels = self.stem.out_channels
             max_length = -(-max_length // self.stem.pool) if max_length else max_length
+        if model_type in RECURRENT:  # the longest sequence it reads (gates: chrono)
+            backbone_args["steps"] = max_length
         self.backbone = BACKBONES[model_type](in_channels=in_channels, **backbone_args)
         self.pool = Pool(
             pool or DEFAULT_POOL[model_type], self.backbone.out_channels, max_length, pool_size

@@ -18,10 +18,12 @@ from genoflow.progress import log
 class History(Callback):
     """One row per epoch in history.csv; kept in the checkpoint so a resumed run continues it."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra: tuple[str, ...] = ()) -> None:
+        """`extra`: further logged metrics to record (the monitored val_mcc or val_auroc)."""
         self.rows: list[dict] = []
         self.seconds = 0.0
         self._start = 0.0
+        self.extra = tuple(extra)
 
     def on_train_epoch_start(self, trainer, module) -> None:
         self._start = time.perf_counter()
@@ -34,6 +36,8 @@ class History(Callback):
         for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy"):
             row[key] = round(metrics[key], 6) if key in metrics else ""
         row["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
+        for key in self.extra:
+            row[key] = round(metrics[key], 6) if key in metrics else ""
         self.rows.append(row)
         if not trainer.is_global_zero:
             return  # one line per epoch in the log, not one per DDP process

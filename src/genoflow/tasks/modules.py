@@ -7,6 +7,7 @@ import math
 import lightning as L
 import torch
 import torch.nn.functional as F
+import torchmetrics
 from lightning.pytorch.plugins.precision import Precision
 from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch.utils.data import DataLoader
@@ -19,7 +20,12 @@ from genoflow.registry import NO_LABEL
 LR_SCHEDULES = ("plateau", "cosine", "warmup_cosine", "none")
 WARMUP_SHARE = 0.05  # warmup_cosine: the first 5 % of the steps raise the rate from 0
 # How a module is trained, not what it computes: kept out of its hyperparameters (model.ckpt).
-TRAINING_ONLY = ["gradient_clip", "accumulate"]
+TRAINING_ONLY = ["gradient_clip", "accumulate", "monitor"]
+# Validation metrics of the whole split (not batch means) that a classifier can be stopped and
+# selected on (train: monitor), from torchmetrics: the exact AUROC (macro over classes) and
+# Matthews' correlation over every validation sequence (or residue), synchronised across DDP
+# processes by torchmetrics itself.
+EPOCH_METRICS = ("val_mcc", "val_auroc")
 FUSED_DEVICES = ("cpu", "cuda")  # where torch has a fused AdamW kernel
 
 
@@ -71,11 +77,15 @@ class _Task(L.LightningModule):
         else:
             super().__setattr__(name, value)
 
-    def __init__(self, gradient_clip: float = 0.0, accumulate: int = 1) -> None:
+    def __init__(
+        self, gradient_clip: float = 0.0, accumulate: int = 1, monitor: str = "val_loss"
+    ) -> None:
         super().__init__()
         self.automatic_optimization = False
         # Not hyperparameters of the network: how it is trained (train.json records them).
         self.gradient_clip, self.accumulate = gradient_clip, accumulate
+        self.monitor = monitor
+        self.val_metric = None  # a classifier's torchmetrics metric when monitor is one
         self._validated = False  # whether this epoch's validation ran (plateau schedule)
 
     def training_step(self, batch: Batch | list[Batch], batch_idx: int) -> torch.Tensor:
@@ -175,9 +185,14 @@ class _Task(L.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         self._flush("val", log=False)  # drop anything left from an interrupted validation
+        if self.val_metric is not None:
+            self.val_metric.reset()
 
     def on_validation_epoch_end(self) -> None:
         self._flush("val")
+        if self.val_metric is not None:
+            self.log(self.monitor, self.val_metric.compute(), on_step=False, on_epoch=True)
+            self.val_metric.reset()
         self._validated = not self.trainer.sanity_checking
 
     def _log(self, name: str, value: torch.Tensor, size: int) -> None:
@@ -287,15 +302,21 @@ class SequenceClassifier(_Task):
         lr_schedule: str = "plateau",
         gradient_clip: float = 0.0,
         accumulate: int = 1,
+        monitor: str = "val_loss",
         class_weights: list[float] | None = None,
         reverse_complement: bool = False,
         label_smoothing: float = 0.0,
     ) -> None:
-        super().__init__(gradient_clip, accumulate)
+        super().__init__(gradient_clip, accumulate, monitor)
         self.save_hyperparameters(ignore=TRAINING_ONLY)
         self.model = token_model(
             model_type, model_args, alphabet, len(classes), max_length, self.per_position
         )
+        if monitor in EPOCH_METRICS:
+            kind = {"val_mcc": "MatthewsCorrCoef", "val_auroc": "AUROC"}[monitor]
+            self.val_metric = getattr(torchmetrics.classification, f"Multiclass{kind}")(
+                num_classes=len(classes)
+            )
         weights = torch.tensor(class_weights, dtype=torch.float32) if class_weights else None
         self.register_buffer("class_weights", weights, persistent=False)
 
@@ -311,6 +332,8 @@ class SequenceClassifier(_Task):
         loss = F.cross_entropy(logits, labels, weight=self.class_weights, label_smoothing=smoothing)
         self._log(f"{stage}_loss", loss, len(labels))
         self._log(f"{stage}_accuracy", (logits.argmax(dim=1) == labels).float().mean(), len(labels))
+        if stage == "val" and self.val_metric is not None:
+            self.val_metric.update(logits.detach().softmax(dim=1), labels)
         return loss
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
@@ -339,6 +362,8 @@ class TokenClassifier(SequenceClassifier):
         hits = (logits.argmax(dim=2) == labels)[labelled].float().mean()
         self._log(f"{stage}_loss", loss, n)
         self._log(f"{stage}_accuracy", hits, n)
+        if stage == "val" and self.val_metric is not None:
+            self.val_metric.update(logits.detach()[labelled].softmax(dim=1), labels[labelled])
         return loss
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:

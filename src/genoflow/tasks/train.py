@@ -47,6 +47,7 @@ from genoflow.progress import log
 from genoflow.registry import CLASS_TASKS, NEURAL_TYPES, NO_LABEL
 from genoflow.tasks.callbacks import History, LogProgressBar
 from genoflow.tasks.modules import (
+    EPOCH_METRICS,
     LR_SCHEDULES,
     Forecaster,
     MultilabelClassifier,
@@ -54,6 +55,11 @@ from genoflow.tasks.modules import (
     SequenceRegressor,
     TokenClassifier,
 )
+
+# what early stopping and the best checkpoint can follow: the loss (any task), or for
+# classifiers (a class per record or residue) the accuracy (a mean over batches) or a metric of
+# the whole validation split (modules.EPOCH_METRICS)
+MONITORS = ("val_loss", "val_accuracy", *EPOCH_METRICS)
 
 TASK_MODULES = {
     "classification": SequenceClassifier,
@@ -113,10 +119,8 @@ class TrainConfig:
         config = cls(**values)
         if config.lr_schedule not in LR_SCHEDULES:
             raise InputError(None, f"lr_schedule {config.lr_schedule!r} not in {LR_SCHEDULES}")
-        if config.monitor not in ("val_loss", "val_accuracy"):
-            raise InputError(
-                None, f"monitor {config.monitor!r} not in ['val_loss', 'val_accuracy']"
-            )
+        if config.monitor not in MONITORS:
+            raise InputError(None, f"monitor {config.monitor!r} not in {list(MONITORS)}")
         if config.strategy not in ("auto", "ddp"):
             raise InputError(None, f"strategy {config.strategy!r} not in ['auto', 'ddp']")
         if not 0 <= config.label_smoothing < 1:
@@ -215,9 +219,10 @@ def train(
         torch.set_num_threads(threads)
     warn_if_gpu_unseen()
     meta = read_meta(data_dir)
-    if train_config.monitor == "val_accuracy" and meta["task"] not in CLASS_TASKS:
+    if train_config.monitor != "val_loss" and meta["task"] not in CLASS_TASKS:
         raise InputError(
-            None, f"monitor val_accuracy needs a classification task, not {meta['task']}"
+            None,
+            f"monitor {train_config.monitor} needs a classification task, not {meta['task']}",
         )
     L.seed_everything(seed, workers=True)
     try:
@@ -230,7 +235,7 @@ def train(
     resume = _resume_point(
         checkpoints, _fingerprint(data_dir, model_type, model_args, train_config, seed)
     )
-    history = History()
+    history = History(extra=(train_config.monitor,) * (train_config.monitor in EPOCH_METRICS))
     mode = "min" if train_config.monitor.endswith("loss") else "max"
     best = ModelCheckpoint(
         dirpath=checkpoints,
@@ -402,6 +407,7 @@ def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config
         meta["max_length"],
         class_weights=weights,
         label_smoothing=config.label_smoothing,
+        monitor=config.monitor,
         **options,
     )
     return data, module
