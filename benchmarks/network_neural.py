@@ -1,23 +1,20 @@
-"""Trials for issue 22: a neural gene-network model fitted directly to the time series (not yet
-a method of `genoflow network`), on DREAM4 in-silico size 10 and size 100, networks 1-5.
+"""The neural model of regulation of `genoflow network` (genoflow.evaluate.network,
+`regulation`) on DREAM4 in-silico size 10 and size 100, networks 1-5, at three L1 strengths.
 
 The model is Vohradsky's neural network of gene regulation (J Biol Chem 2001): one sigmoid
 layer per target,
 
-    dx_j/dt = v_j * sigmoid(sum_i w_ij x_i + b_j) + c_j - alpha_j x_j,
+    dx_j/dt + alpha_j x_j = v_j * sigmoid(sum_i w_ij x_i + b_j) + c_j,
 
-fitted on the same data, response and decay rates as the dynGENIE3-style baseline of
-genoflow.evaluate.network (consecutive training points, dx_j/dt + alpha_j x_j, alpha_j as
-dynGENIE3 estimates it), with the states and responses standardised per gene, an L1 penalty on
-W, full-batch Adam. Edges are ranked by |w_ij|, rank-averaged over seeds. `self` keeps the
-target's own state among the inputs (the linear AR(1) reference wins through it too).
-
-The L1 strengths were chosen by looking at size 10's gold standards (this script's grid);
-size 100 was scored with the same grid, as held-out data would be. Baselines (same data):
+fitted on the same data, response and decay rates as the dynGENIE3-style baseline (consecutive
+training points, alpha_j as dynGENIE3 estimates it), states and responses standardised per gene,
+an L1 penalty on W, full-batch Adam; edges ranked by |w_ij|, rank-averaged over seeds. The
+default strength (REGULATION_L1) was chosen by looking at size 10's gold standards with this
+script; size 100 was scored as held-out data would be. Baselines on the same data:
 benchmarks/results/network_baselines.json.
 
-Run from the repository root (about 4 minutes on one core):
-    python benchmarks/network_neural.py [--sizes 10 100] [--seeds 3] [--out FILE]
+Run from the repository root (about 3 minutes on one core):
+    python benchmarks/network_neural.py [--sizes 10 100] [--seeds 10] [--out FILE]
 (default FILE: benchmarks/results/network_neural.json).
 """
 
@@ -33,12 +30,9 @@ import numpy as np
 import torch
 
 from genoflow.evaluate.network import (
-    _consecutive,
-    _ranks,
-    _train_series,
-    decay_rates,
     edge_table,
     read_gold_standard,
+    regulation_scores,
     score_against,
 )
 from genoflow.formats.series import load_windows
@@ -46,42 +40,7 @@ from genoflow.io.expression import ingest_matrix
 from genoflow.preprocess.series import preprocess_series
 
 DATA = Path("workflow/resources/benchmarks/dream4")
-SETTINGS = [  # (L1 strength, the target's own state among the inputs)
-    (0.05, True),
-    (0.1, True),
-    (0.2, True),
-    (0.1, False),
-]
-
-
-def standardised(data: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """(states, responses dx/dt + alpha x) of consecutive training points, per gene z-scored."""
-    state, rate = _consecutive(data, "raw")
-    train = np.isin(data["series"], _train_series(data))
-    response = rate + decay_rates(data["raw"][train], data["time"][train]) * state
-
-    def z(a: np.ndarray) -> torch.Tensor:
-        return torch.tensor((a - a.mean(0)) / (a.std(0) + 1e-8), dtype=torch.float32)
-
-    return z(state), z(response)
-
-
-def fit(x: torch.Tensor, y: torch.Tensor, l1: float, own: bool, seed: int) -> np.ndarray:
-    """|W| (regulator, target) of one fit; 1000 full-batch Adam steps (the loss has settled)."""
-    torch.manual_seed(seed)
-    genes = x.shape[1]
-    weights = torch.nn.Parameter(torch.randn(genes, genes) * 0.1)
-    bias, scale, shift = (torch.nn.Parameter(torch.full((genes,), v)) for v in (0.0, 1.0, 0.0))
-    mask = torch.ones(genes, genes) if own else 1 - torch.eye(genes)
-    optimizer = torch.optim.Adam([weights, bias, scale, shift], lr=1e-2)
-    for _ in range(1000):
-        optimizer.zero_grad()
-        w = weights * mask
-        out = scale * torch.sigmoid(x @ w + bias) + shift
-        loss = ((out - y) ** 2).mean() + l1 * w.abs().sum() / genes
-        loss.backward()
-        optimizer.step()
-    return (weights * mask).detach().abs().numpy()
+STRENGTHS = (0.05, 0.1, 0.2)  # the L1 penalty on W
 
 
 def network(size: int, number: int, work: Path, seeds: int) -> dict:
@@ -92,12 +51,11 @@ def network(size: int, number: int, work: Path, seeds: int) -> dict:
     data = load_windows(folder / "data")
     genes = data["meta"]["genes"]
     gold = read_gold_standard(f"{stem}_goldstandard.tsv", genes)
-    x, y = standardised(data)
     result = {}
-    for l1, own in SETTINGS:
+    for l1 in STRENGTHS:
         started = time.process_time()
-        scores = sum(_ranks(fit(x, y, l1, own, seed)) for seed in range(seeds))
-        result[f"l1={l1},own={own}"] = score_against(edge_table(scores, genes), gold) | {
+        scores = regulation_scores(data, seeds=seeds, l1=l1)
+        result[f"l1={l1}"] = score_against(edge_table(scores, genes), gold) | {
             "cpu_seconds": round(time.process_time() - started, 2)
         }
     return result
@@ -106,7 +64,7 @@ def network(size: int, number: int, work: Path, seeds: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=int, default=[10, 100])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--out", default="benchmarks/results/network_neural.json")
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -77,7 +77,9 @@ def test_ranking_recovers_a_known_network(ring):
     assert result["ridge"]["auroc"] > 0.9 and result["ridge_ar1"]["auroc"] > 0.9
     assert result["dyngenie3"]["auroc"] > 0.75  # no decay term: the values go negative
     assert result["neural"]["precision_top_k"] >= 4 / 6
-    names = ("edges.tsv", "ridge_edges.tsv", "ridge_ar1_edges.tsv", "dyngenie3_edges.tsv")
+    assert result["regulation"]["auroc"] > 0.9
+    names = ("edges.tsv", "regulation_edges.tsv", "ridge_edges.tsv", "ridge_ar1_edges.tsv")
+    names += ("dyngenie3_edges.tsv",)
     for name in (*names, "metrics.json"):
         assert (root / "network" / name).is_file()
 
@@ -112,7 +114,7 @@ def test_regulators_restrict_the_ranking(ring, tmp_path):
     root, data, gold, model = ring
     result = rank_network([model], data, tmp_path, gold_standard=gold, regulators=["G1", "G2"])
     assert result["regulators"] == 2
-    for name in ("neural", "ridge", "ridge_ar1", "dyngenie3"):
+    for name in ("neural", "regulation", "ridge", "ridge_ar1", "dyngenie3"):
         assert result[name]["edges_scored"] == 10 and result[name]["edges_true"] == 2, name
     with pytest.raises(InputError, match=r"regulators: 1 gene\(s\) not in the expression"):
         rank_network([model], data, tmp_path / "x", regulators=["G1", "TF9"])

@@ -619,7 +619,7 @@ def test_the_timecourse_example_runs_with_named_series_and_irregular_times(tmp_p
     assert "standardised" in metrics["scale"][""]
     network = json.loads((results / "network/metrics.json").read_text())
     assert network["regulators"] == 5
-    for method in ("neural", "ridge", "ridge_ar1", "dyngenie3"):
+    for method in ("neural", "regulation", "ridge", "ridge_ar1", "dyngenie3"):
         assert network[method]["edges_scored"] == 5 * 9, method
     edges = pd.read_csv(results / "network/dyngenie3_edges.tsv", sep="\t")
     assert set(edges["regulator"]) == {"G1", "G2", "G3", "G4", "G5"} and len(edges) == 45

@@ -81,6 +81,7 @@ rule network:
         regulators=regulators_file,
     output:
         edges="results/{dataset}/network/edges.tsv",
+        regulation="results/{dataset}/network/regulation_edges.tsv",
         ridge="results/{dataset}/network/ridge_edges.tsv",
         ridge_ar1="results/{dataset}/network/ridge_ar1_edges.tsv",
         dyngenie3="results/{dataset}/network/dyngenie3_edges.tsv",

@@ -160,7 +160,7 @@ def cmd_network(args: argparse.Namespace) -> None:
         genes = read_meta(args.data)["genes"]
         gold = read_gold_standard(args.gold_standard, genes) if args.gold_standard else None
         write_network_heatmap(Path(args.out) / "edges.tsv", Path(args.figure), gold)
-    for name in ("neural", "ridge", "ridge_ar1", "dyngenie3"):
+    for name in ("neural", "regulation", "ridge", "ridge_ar1", "dyngenie3"):
         if name in result:
             scores = result[name]
             log().info(f"{name}: AUROC {scores['auroc']:.3f}, AUPR {scores['aupr']:.3f}")

@@ -19,6 +19,7 @@ from genoflow.report.tables import mark_best
 
 NETWORK_METHODS = (
     ("neural", "Neural ensemble"),
+    ("regulation", "Neural model of regulation (Vohradsky)"),
     ("ridge", "Ridge AR (most recent lag)"),
     ("ridge_ar1", "Ridge AR(1) (reference)"),
     ("dyngenie3", "dynGENIE3-style trees"),
