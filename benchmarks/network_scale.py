@@ -157,7 +157,8 @@ def main() -> None:
         ]
         metrics = json.loads((root / "n" / "metrics.json").read_text())
     scores = {
-        k: round(metrics[k]["auroc"], 3) for k in ("neural", "ridge", "ridge_ar1", "dyngenie3")
+        k: round(metrics[k]["auroc"], 3)
+        for k in ("neural", "regulation", "ridge", "ridge_ar1", "dyngenie3")
     }
     print("| stage | wall s | CPU s | peak RSS so far (MiB) |\n|---|---|---|---|")
     for row in rows:
