@@ -47,14 +47,19 @@ def rank(data: dict, method: str) -> np.ndarray:
     return _ar1_scores(data) if method == "ridge_ar1" else tree_scores(data)
 
 
-def network(size: int, number: int, work: Path) -> dict:
+def prepare(size: int, number: int, work: Path) -> tuple[dict, list[str], object]:
+    """One DREAM4 network through ingest-matrix + preprocess-series: (windows, genes, gold)."""
     stem = DATA / f"insilico_size{size}_{number}"
     folder = work / f"size{size}_{number}"
     ingest_matrix(f"{stem}_timeseries.tsv", folder / "ingest", series_length=21, time_step=50)
     preprocess_series(folder / "ingest", folder / "data", input=5, horizon=3, multistep="recursive")
     data = load_windows(folder / "data")
     genes = data["meta"]["genes"]
-    gold = read_gold_standard(f"{stem}_goldstandard.tsv", genes)
+    return data, genes, read_gold_standard(f"{stem}_goldstandard.tsv", genes)
+
+
+def network(size: int, number: int, work: Path) -> dict:
+    data, genes, gold = prepare(size, number, work)
     result = {}
     for method in METHODS:
         started = time.process_time()

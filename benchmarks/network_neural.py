@@ -28,29 +28,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from network_baselines import prepare  # benchmarks/: scripts run from this folder
 
-from genoflow.evaluate.network import (
-    edge_table,
-    read_gold_standard,
-    regulation_scores,
-    score_against,
-)
-from genoflow.formats.series import load_windows
-from genoflow.io.expression import ingest_matrix
-from genoflow.preprocess.series import preprocess_series
+from genoflow.evaluate.network import edge_table, regulation_scores, score_against
 
-DATA = Path("workflow/resources/benchmarks/dream4")
 STRENGTHS = (0.05, 0.1, 0.2)  # the L1 penalty on W
 
 
 def network(size: int, number: int, work: Path, seeds: int) -> dict:
-    stem = DATA / f"insilico_size{size}_{number}"
-    folder = work / f"size{size}_{number}"
-    ingest_matrix(f"{stem}_timeseries.tsv", folder / "ingest", series_length=21, time_step=50)
-    preprocess_series(folder / "ingest", folder / "data", input=5, horizon=3, multistep="recursive")
-    data = load_windows(folder / "data")
-    genes = data["meta"]["genes"]
-    gold = read_gold_standard(f"{stem}_goldstandard.tsv", genes)
+    data, genes, gold = prepare(size, number, work)
     result = {}
     for l1 in STRENGTHS:
         started = time.process_time()

@@ -175,17 +175,22 @@ def test_pooling_is_refused_for_per_residue_labels():
         TokenClassifier("gru", {"hidden": 4, "pool": "meanmax"}, "protein", ["C", "E", "H"])
 
 
-def test_token_classifier_trains_and_writes_a_row_per_test_residue(structure, tmp_path):
-    info = train(
+def train_bigru(structure: Path, out: Path, config: TrainConfig = FAST) -> dict:
+    """A small per-residue GRU on the structure data, seed 0, one thread."""
+    return train(
         structure / "data",
-        tmp_path,
+        out,
         model_name="bigru",
         model_type="gru",
         model_args={"hidden": 8},
-        train_config=FAST,
+        train_config=config,
         seed=0,
         threads=1,
     )
+
+
+def test_token_classifier_trains_and_writes_a_row_per_test_residue(structure, tmp_path):
+    info = train_bigru(structure, tmp_path)
     assert info["epochs"] == 2
     predictions = pd.read_csv(tmp_path / "predictions.tsv", sep="\t", keep_default_na=False)
     assert list(predictions.columns) == [
@@ -219,14 +224,7 @@ def test_per_residue_models_can_keep_the_epoch_of_the_best_residue_mcc(structure
     from genoflow.tasks.train import load_model, predict_outputs
 
     config = TrainConfig(max_epochs=2, batch_size=8, patience=2, monitor="val_mcc")
-    info = train(
-        structure / "data",
-        tmp_path,
-        model_name="bigru",
-        model_type="gru",
-        model_args={"hidden": 8},
-        train_config=config,
-    )
+    info = train_bigru(structure, tmp_path, config)
     module, _ = load_model(tmp_path / "model.ckpt")
     data = TokenDataModule(structure / "data", batch_size=8)
     outputs = predict_outputs(module, data.loader("val", shard=False))

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import hashlib
 import inspect
-import json
 import math
 import os
-import pickle
 import shutil
 import time
 import warnings
@@ -31,8 +28,8 @@ from lightning.pytorch.plugins.environments import LightningEnvironment, SLURMEn
 from genoflow.data import TokenDataModule, WindowDataModule
 from genoflow.errors import InputError
 from genoflow.formats.arrays import read_ids
-from genoflow.formats.checkpoint import load_error, read_checkpoint, write_model
-from genoflow.formats.files import read_meta, sha256sum, write_json
+from genoflow.formats.checkpoint import read_checkpoint, write_model
+from genoflow.formats.files import read_meta, write_json
 from genoflow.formats.predictions import (
     VAL_PREDICTIONS,
     write_forecasts,
@@ -55,6 +52,7 @@ from genoflow.tasks.modules import (
     SequenceRegressor,
     TokenClassifier,
 )
+from genoflow.tasks.resume import fingerprint, launching_process, resume_point
 
 # what early stopping and the best checkpoint can follow: the loss (any task), or for
 # classifiers (a class per record or residue) the accuracy (a mean over batches) or a metric of
@@ -232,8 +230,8 @@ def train(
     if not BATCH_COUNTING.intersection(train_config.trainer):
         data.group = data.grouping()  # batches handed to the module a group at a time
     checkpoints = out_dir / "checkpoints"
-    resume = _resume_point(
-        checkpoints, _fingerprint(data_dir, model_type, model_args, train_config, seed)
+    resume = resume_point(
+        checkpoints, fingerprint(data_dir, model_type, model_args, train_config.settings(), seed)
     )
     history = History(extra=(train_config.monitor,) * (train_config.monitor in EPOCH_METRICS))
     mode = "min" if train_config.monitor.endswith("loss") else "max"
@@ -273,7 +271,7 @@ def train(
         default_root_dir=out_dir,
     )
     started = time.perf_counter()
-    # weights_only: tensors and plain data only; _resume_point has refused anything else.
+    # weights_only: tensors and plain data only; resume_point has refused anything else.
     trainer.fit(module, datamodule=data, ckpt_path=resume, weights_only=True)
     if not trainer.is_global_zero:
         return {}  # a DDP worker: the first process writes every output, once
@@ -413,16 +411,6 @@ def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config
     return data, module
 
 
-def _fingerprint(
-    data_dir: Path, model_type: str, model_args: dict, config: TrainConfig, seed: int
-) -> str:
-    spec = json.dumps([model_type, model_args, config.settings(), seed], sort_keys=True)
-    # The small files by content, the (possibly large) arrays by size.
-    files = sorted(path for path in data_dir.iterdir() if path.is_file())
-    data = "".join(sha256sum(p) if p.suffix != ".npy" else str(p.stat().st_size) for p in files)
-    return hashlib.sha256((spec + data).encode()).hexdigest()
-
-
 LOGS = "lightning"  # the run folder's Lightning logger output: csv/, tensorboard/
 
 
@@ -434,62 +422,12 @@ def _loggers(out_dir: Path, fresh: bool) -> list:
     appear twice). history.csv stays the contracted per-epoch record."""
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-    if fresh and _launching_process():
+    if fresh and launching_process():
         shutil.rmtree(out_dir / LOGS, ignore_errors=True)
     loggers = [CSVLogger(out_dir, name=LOGS, version="csv")]
     with contextlib.suppress(ModuleNotFoundError):  # neither tensorboard nor tensorboardX
         loggers.append(TensorBoardLogger(out_dir, name=LOGS, version="tensorboard"))
     return loggers
-
-
-def _resume_point(checkpoints: Path, fingerprint: str) -> str | None:
-    """last.ckpt of an interrupted run with the same settings and data; otherwise start afresh.
-
-    Under DDP, Lightning starts the other processes by rerunning this command after the first
-    process has prepared the folder: they only read the decision, never clear the folder.
-    """
-    stamp = checkpoints / "fingerprint"
-    last = checkpoints / "last.ckpt"
-    same = stamp.is_file() and stamp.read_text() == fingerprint
-    if not _launching_process():
-        return str(last) if same and last.is_file() else None
-    if same and last.is_file() and not (checkpoints / "complete").exists():
-        epoch = _resumable_epoch(last)
-        if epoch is not None:
-            log().info("resuming from %s (epoch %s)", last, epoch)
-            return str(last)
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    checkpoints.mkdir(parents=True)
-    stamp.write_text(fingerprint)
-    return None
-
-
-def _resumable_epoch(last: Path) -> int | None:
-    """The epoch of a resumable last.ckpt, read as tensors and plain data only (never
-    unpickled): None for a file cut short (a crash while it was written), which the caller
-    then replaces by starting afresh. A file holding anything else - code, objects - was not
-    written by genoflow's training: refuse it, naming it, without running any of it."""
-    try:
-        state = torch.load(last, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise InputError(
-            last,
-            "not a checkpoint genoflow wrote; refusing to resume from it, nothing in it was"
-            f" run ({load_error(error)}). Delete it (or its checkpoints folder) to train"
-            " afresh",
-        ) from None
-    except Exception as error:  # truncated or garbled: the job died while writing it
-        log().warning("%s is unreadable (%s); training afresh", last, str(error).splitlines()[0])
-        return None
-    if not isinstance(state, dict) or "epoch" not in state:
-        log().warning("%s is not a Lightning checkpoint; training afresh", last)
-        return None
-    return int(state["epoch"])
-
-
-def _launching_process() -> bool:
-    """False in the processes Lightning's DDP launcher starts (they get LOCAL_RANK > 0)."""
-    return os.environ.get("LOCAL_RANK", "0") == "0" and os.environ.get("NODE_RANK", "0") == "0"
 
 
 def _cluster_plugins(config: TrainConfig) -> list:
