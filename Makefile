@@ -138,6 +138,6 @@ lock:
 	} > requirements-py$(PYVER).lock
 	rm -rf $(VENV)-lock
 
-clean:  # workflow outputs; keeps benchmarks/results (committed benchmark runs)
+clean:  # workflow outputs; keeps benchmarks/results and benchmarks/configs (committed)
 	rm -rf results logs .snakemake
-	find benchmarks -mindepth 1 -maxdepth 1 -type d ! -name results -exec rm -rf {} +
+	find benchmarks -mindepth 1 -maxdepth 1 -type d ! -name results ! -name configs -exec rm -rf {} +

@@ -49,7 +49,7 @@ PRIMARY = {  # the metric each task's table shows
 def run_config(name: str, path: Path, cores: int) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    command = ["snakemake", "--cores", str(cores), "--configfile", str(path)]
+    command = ["snakemake", "--cores", str(cores), "--configfile", str(path.relative_to(ROOT))]
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started

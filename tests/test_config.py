@@ -425,7 +425,12 @@ def test_predict_entries_name_a_trained_model_and_existing_files(tmp_path, job, 
     )
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "workflow" / "configs").glob("*.yaml")), ids=str)
+SHIPPED_CONFIGS = sorted((ROOT / "workflow" / "configs").glob("*.yaml")) + sorted(
+    (ROOT / "benchmarks" / "configs").glob("*.yaml")
+)
+
+
+@pytest.mark.parametrize("path", SHIPPED_CONFIGS, ids=lambda path: path.name)
 def test_shipped_benchmark_configs_are_valid(path, monkeypatch):
     """Each ready-made config runs as `snakemake --configfile <it>` from the repository root."""
     monkeypatch.chdir(ROOT)
