@@ -31,6 +31,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from genoflow.report.network import NETWORK_METHODS  # the rankings network/metrics.json holds
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "suite.json"
 CONFIGS = {
@@ -87,13 +89,22 @@ def dataset_result(dataset: str, entry: dict) -> dict:
             else round(float(rows["val_loss"].mean()), 4),
             "train_seconds": round(float(rows["train_seconds"].fillna(0).mean()), 1),
         }
-    return {
+    result = {
         "task": task,
         "metric": metric,
         "selected": comparison.get("selected"),
         "published": entry.get("published"),
         "models": models,
     }
+    network = root / "network" / "metrics.json"
+    if network.is_file():  # forecasting datasets with a gold standard: every ranking's score
+        scores = json.loads(network.read_text())
+        result["network"] = {
+            method: {key: round(scores[method][key], 4) for key in ("auroc", "aupr")}
+            for method, _ in NETWORK_METHODS
+            if method in scores
+        }
+    return result
 
 
 def markdown(name: str, result: dict) -> str:
@@ -120,6 +131,11 @@ def markdown(name: str, result: dict) -> str:
             lines.append(
                 f"| {model}{mark} | {row[metric]:.3f}{sd} | {mcc} | {val} | {row['seeds']} |"
             )
+        if data.get("network"):
+            scores = ", ".join(
+                f"{method} {value['auroc']:.3f}" for method, value in data["network"].items()
+            )
+            lines += ["", f"Network AUROC against the gold standard: {scores}"]
         published = data["published"]
         if published:
             lines.append(
