@@ -71,6 +71,32 @@ def network(size: int, number: int, work: Path) -> dict:
     return result
 
 
+def mean_table(results: dict, sizes: list[int], label: str) -> dict:
+    """Each size's mean over networks 1-5 of every row's scores (`results["size{s}_{n}"]` maps a
+    method or setting to its scores), printed as a markdown table; `label` heads the row names."""
+    means = {
+        f"size{size}": {
+            name: {
+                metric: float(
+                    np.mean([results[f"size{size}_{n}"][name][metric] for n in range(1, 6)])
+                )
+                for metric in ("auroc", "aupr", "precision_top_k", "cpu_seconds")
+            }
+            for name in results[f"size{size}_1"]
+        }
+        for size in sizes
+    }
+    print(f"| size | {label} | mean AUROC | mean AUPR | mean precision, top k | CPU s / network |")
+    print("|---|---|---|---|---|---|")
+    for size, rows in means.items():
+        for name, m in rows.items():
+            print(
+                f"| {size[4:]} | {name} | {m['auroc']:.3f} | {m['aupr']:.3f} |"
+                f" {m['precision_top_k']:.3f} | {m['cpu_seconds']:.1f} |"
+            )
+    return means
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", type=int, default=[10, 100])
@@ -87,26 +113,7 @@ def main() -> None:
                     + ", ".join(f"{m} {row[m]['auroc']:.3f}" for m in METHODS),
                     flush=True,
                 )
-    means = {
-        f"size{size}": {
-            method: {
-                metric: float(
-                    np.mean([results[f"size{size}_{n}"][method][metric] for n in range(1, 6)])
-                )
-                for metric in ("auroc", "aupr", "precision_top_k", "cpu_seconds")
-            }
-            for method in METHODS
-        }
-        for size in args.sizes
-    }
-    print("| size | method | mean AUROC | mean AUPR | mean precision, top k | CPU s / network |")
-    print("|---|---|---|---|---|---|")
-    for size, by_method in means.items():
-        for method, m in by_method.items():
-            print(
-                f"| {size[4:]} | {method} | {m['auroc']:.3f} | {m['aupr']:.3f} |"
-                f" {m['precision_top_k']:.3f} | {m['cpu_seconds']:.1f} |"
-            )
+    means = mean_table(results, args.sizes, "method")
     Path(args.out).write_text(json.dumps({"networks": results, "means": means}, indent=1) + "\n")
 
 

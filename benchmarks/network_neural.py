@@ -26,9 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from network_baselines import prepare  # benchmarks/: scripts run from this folder
+from network_baselines import mean_table, prepare  # benchmarks/: scripts run from this folder
 
 from genoflow.evaluate.network import edge_table, regulation_scores, score_against
 
@@ -65,26 +64,7 @@ def main() -> None:
                     + ", ".join(f"{k} {v['auroc']:.3f}" for k, v in row.items()),
                     flush=True,
                 )
-    means = {
-        f"size{size}": {
-            setting: {
-                metric: float(
-                    np.mean([results[f"size{size}_{n}"][setting][metric] for n in range(1, 6)])
-                )
-                for metric in ("auroc", "aupr", "precision_top_k", "cpu_seconds")
-            }
-            for setting in results[f"size{size}_1"]
-        }
-        for size in args.sizes
-    }
-    print("| size | setting | mean AUROC | mean AUPR | mean precision, top k | CPU s / network |")
-    print("|---|---|---|---|---|---|")
-    for size, by_setting in means.items():
-        for setting, m in by_setting.items():
-            print(
-                f"| {size[4:]} | {setting} | {m['auroc']:.3f} | {m['aupr']:.3f} |"
-                f" {m['precision_top_k']:.3f} | {m['cpu_seconds']:.1f} |"
-            )
+    means = mean_table(results, args.sizes, "setting")
     out = {"seeds": args.seeds, "networks": results, "means": means}
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
 
