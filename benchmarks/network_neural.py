@@ -4,13 +4,13 @@
 The model is Vohradsky's neural network of gene regulation (J Biol Chem 2001): one sigmoid
 layer per target,
 
-    dx_j/dt + alpha_j x_j = v_j * sigmoid(sum_i w_ij x_i + b_j) + c_j,
+    dx_j/dt = v_j * sigmoid(sum_i w_ij x_i + b_j) + c_j - d_j x_j,
 
-fitted on the same data, response and decay rates as the dynGENIE3-style baseline (consecutive
-training points, alpha_j as dynGENIE3 estimates it), states and responses standardised per gene,
-an L1 penalty on W, full-batch Adam; edges ranked by |w_ij|, rank-averaged over seeds. The
-default strength (REGULATION_L1) was chosen by looking at size 10's gold standards with this
-script; size 100 was scored as held-out data would be. Baselines on the same data:
+fitted on the same points as the dynGENIE3-style baseline (consecutive training points), states
+and rates standardised per gene, the decay d_j learnt with the rest, an L1 penalty on W,
+full-batch Adam; edges ranked by |w_ij|, rank-averaged over seeds. The default strength
+(REGULATION_L1) was chosen by looking at size 10's gold standards with this script; size 100 was
+scored as held-out data would be. Baselines on the same data:
 benchmarks/results/network_baselines.json.
 
 Run from the repository root (about 3 minutes on one core):
