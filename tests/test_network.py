@@ -11,6 +11,7 @@ from genoflow.evaluate.network import (
     edge_table,
     rank_network,
     read_gold_standard,
+    regulator_inputs,
     score_against,
 )
 from genoflow.io.expression import ingest_matrix
@@ -108,6 +109,15 @@ def test_decay_rates_by_hand():
     raw = np.array([[1.0, -1.0], [np.e, 2.0], [2.0, 3.0]])
     rates = decay_rates(raw, np.array([0.0, 2.0, 4.0]))
     assert rates[0] == pytest.approx(1 / 2) and rates[1] == 0.0
+
+
+def test_regulator_inputs_are_logs_of_non_negative_states():
+    """The sigmoid reads log(x + 1 % of the largest value) (a Hill function of x is a sigmoid
+    of log x); states with a negative value are taken to be on a log scale already."""
+    state = np.array([[0.0, 1.0], [2.0, 4.0]])
+    assert regulator_inputs(state) == pytest.approx(np.log(state + 0.04))
+    logs = np.array([[-1.0, 0.5], [2.0, 3.0]])
+    assert regulator_inputs(logs) is logs
 
 
 def test_regulators_restrict_the_ranking(ring, tmp_path):
