@@ -90,8 +90,8 @@ bench: $(VENV)/.installed-bench $(KERAS_VENV)/.installed
 
 # The model-quality suite (not part of make test): every config of workflow/configs/ and the
 # demo through the real workflow, genoflow's numbers beside the published ones; prints a table
-# per config with its CPU time and writes benchmarks/results/suite.json. About 90 min wall
-# (129 CPU-minutes) on 2 cores, measured config by config (README, "Benchmark suite");
+# per config with its CPU time and writes benchmarks/results/suite.json. About 94 min wall
+# (135 CPU-minutes) on 2 cores, measured config by config (README, "Benchmark suite");
 # one config: make benchmarks SUITE="cnnprom_ecoli".
 SUITE ?=
 benchmarks: $(VENV)/.installed
