@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -370,6 +371,42 @@ def test_early_stopping_and_the_kept_epoch_can_follow_a_metric_of_the_whole_spli
     assert info["best_val_loss"] == pytest.approx(history["val_loss"][info["best_epoch"]])
 
 
+def test_weight_averaging_validates_keeps_and_exports_the_average(motif_data, tmp_path):
+    """weight_averaging: validation scores the moving average of the weights, the kept epoch
+    and model.ckpt are that average (its validation predictions give the recorded loss), the
+    checkpoints carry the trained weights beside it, and a resumed run picks both up."""
+    config = TrainConfig(max_epochs=3, batch_size=32, patience=3, lr=0.01, weight_averaging=0.9)
+    args = dict(model_name="cnn", model_type="cnn", model_args={"channels": 8, "kernel_size": 5})
+    info = train(motif_data, tmp_path, train_config=config, seed=0, **args)
+    kept = pd.read_csv(tmp_path / "val_predictions.tsv", sep="\t")
+    probs = np.where(kept["label"] == "pos", kept["prob_pos"], 1 - kept["prob_pos"])
+    assert info["best_val_loss"] == pytest.approx(-np.log(probs).mean(), abs=1e-4)
+    assert json.loads((tmp_path / "train.json").read_text())["train"]["weight_averaging"] == 0.9
+
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    average, trained = last["state_dict"], last["trained_state_dict"]
+    assert set(trained) <= set(average) and last["average_updates"] == last["global_step"]
+    assert any(not torch.equal(average[k], trained[k]) for k in trained)
+    plain = replace(config, weight_averaging=0.0)  # the same run without the average
+    assert train(motif_data, tmp_path / "plain", train_config=plain, seed=0, **args)[
+        "best_val_loss"
+    ] != pytest.approx(info["best_val_loss"])
+
+    # resuming: the fit trains on from the trained weights and averages on from the average
+    averaged = {k: v.clone() for k, v in average.items() if k.startswith("model.")}
+    module, _ = load_model(tmp_path / "model.ckpt")
+    module.on_load_checkpoint(last)
+    assert all(torch.equal(last["state_dict"][k], trained[k]) for k in trained)
+    resumed = {
+        "model." + k.removeprefix("module."): v
+        for k, v in module._average_state.items()
+        if k != "n_averaged"
+    }
+    assert resumed.keys() == averaged.keys()
+    assert all(torch.equal(resumed[k], averaged[k]) for k in averaged)
+    assert module._average_updates == last["average_updates"]
+
+
 def test_recipe_options_are_refused_where_they_cannot_apply(motif_data, tmp_path):
     with pytest.raises(InputError, match="label_smoothing"):
         TrainConfig.from_dict({"label_smoothing": 1.5})
@@ -405,12 +442,20 @@ def test_warmup_cosine_rises_then_falls_to_zero():
     assert rates[-1] < 1e-5
 
 
-def test_batches_in_groups_train_exactly_as_one_at_a_time(motif_data, tmp_path):
+@pytest.mark.parametrize("weight_averaging", [0.0, 0.9])
+def test_batches_in_groups_train_exactly_as_one_at_a_time(motif_data, tmp_path, weight_averaging):
     """The loaders hand Lightning groups of batches (data.BatchGroups) and the module steps on
     each batch of a group in turn: the same optimizer steps, schedule and outputs, byte for
     byte, as batches handed over one at a time (which num_sanity_val_steps, a Trainer option
-    that counts batches, brings back without changing anything else)."""
-    grouped = TrainConfig(max_epochs=3, batch_size=16, patience=3, lr_schedule="warmup_cosine")
+    that counts batches, brings back without changing anything else). The weights' moving
+    average, too, takes in every step, not every group."""
+    grouped = TrainConfig(
+        max_epochs=3,
+        batch_size=16,
+        patience=3,
+        lr_schedule="warmup_cosine",
+        weight_averaging=weight_averaging,
+    )
     single = TrainConfig(**{**grouped.settings(), "trainer": {"num_sanity_val_steps": 0}})
     small_lstm(motif_data, tmp_path / "grouped", grouped)
     small_lstm(motif_data, tmp_path / "single", single)
@@ -425,6 +470,7 @@ def test_batches_in_groups_train_exactly_as_one_at_a_time(motif_data, tmp_path):
         progress = last["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["completed"]
         lightning_items[run] = progress
         assert last["lr_schedulers"][0]["last_epoch"] == 3 * batches  # warm-up + cosine, whole fit
+        assert last.get("average_updates", 3 * batches) == 3 * batches
     assert lightning_items == {"grouped": 3, "single": 3 * batches}  # 16 batches to a group
     for name in ("predictions.tsv", "val_predictions.tsv"):
         grouped_bytes = (tmp_path / "grouped" / name).read_bytes()

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 import torchmetrics
 from lightning.pytorch.plugins.precision import Precision
 from lightning.pytorch.strategies import SingleDeviceStrategy
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader
 
 from genoflow.data import BatchGroups, batch_count
@@ -27,6 +28,10 @@ TRAINING_ONLY = ["gradient_clip", "accumulate", "monitor"]
 # processes by torchmetrics itself.
 EPOCH_METRICS = ("val_mcc", "val_auroc")
 FUSED_DEVICES = ("cpu", "cuda")  # where torch has a fused AdamW kernel
+# weight_averaging: the average's decay is min(decay, (1 + n) / (10 + n)) after n updates, so
+# that the first steps (random weights) fade within the first epoch instead of the average's
+# whole horizon (the warm-up of timm's ModelEmaV2 and TensorFlow's ExponentialMovingAverage).
+AVERAGE_WARMUP = 10
 
 
 Batch = dict[str, torch.Tensor]
@@ -68,7 +73,16 @@ class _Task(L.LightningModule):
     # torch's Module.__setattr__ looks each name up among parameters, buffers and submodules
     # first, which here is most of the cost of a hook call. They are plain attributes.
     _PLAIN_ATTRIBUTES = frozenset(
-        ("_current_fx_name", "_metric_attributes", "_batches", "_sums", "_step_logged")
+        (
+            "_current_fx_name",
+            "_metric_attributes",
+            "_batches",
+            "_sums",
+            "_step_logged",
+            "_average",
+            "_average_state",
+            "_average_updates",
+        )
     )
 
     def __setattr__(self, name: str, value) -> None:
@@ -87,6 +101,11 @@ class _Task(L.LightningModule):
         self.monitor = monitor
         self.val_metric = None  # a classifier's torchmetrics metric when monitor is one
         self._validated = False  # whether this epoch's validation ran (plateau schedule)
+        # train: weight_averaging (set by train._build; how it is trained, not a hyperparameter)
+        self.weight_averaging = 0.0
+        self._average = None  # the network's moving average (AveragedModel) while fitting
+        self._average_state = None  # a resumed run's average, until the fit starts
+        self._average_updates = 0  # how many steps the average has taken in
 
     def training_step(self, batch: Batch | list[Batch], batch_idx: int) -> torch.Tensor:
         """One batch, or a group of consecutive batches (data.BatchGroups), each its own
@@ -110,6 +129,7 @@ class _Task(L.LightningModule):
         self._plain = (
             type(strategy) is SingleDeviceStrategy and type(strategy.precision_plugin) is Precision
         )
+        self._start_average()
 
     def _train_batch(self, batch: Batch, last: bool) -> torch.Tensor:
         loss = self._step(self._augmented(batch), "train")
@@ -148,8 +168,72 @@ class _Task(L.LightningModule):
         else:
             optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        if self._average is not None:
+            self._average.update_parameters(self.model)
+            self._average_updates += 1
         if self.hparams.lr_schedule == "warmup_cosine":  # the one schedule stepped per step
             self.lr_schedulers().step()
+
+    # Weight averaging (train: weight_averaging). An exponential moving average of the network's
+    # weights over optimizer steps; validation (hence early stopping and the kept epoch) and
+    # every checkpoint's `state_dict` (hence model.ckpt and the predictions) use the average,
+    # training continues from the trained weights. Lightning's WeightAveraging callback does
+    # the same but updates once per Lightning batch, which here is a group of up to
+    # data.MAX_GROUP optimizer steps; the module steps the optimizer itself, so it averages.
+
+    def _start_average(self) -> None:
+        if not self.weight_averaging:
+            return
+        # Parameters only (use_buffers off): the networks keep no running statistics, and
+        # their one buffer (the complement table) is a constant of integers.
+        self._average = AveragedModel(self.model, multi_avg_fn=self._average_step)
+        if self._average_state is not None:  # resumed: the average goes on where it stopped
+            self._average.load_state_dict(self._average_state)
+            self._average_state = None
+
+    def _average_step(self, averaged: list, current: list, _count: torch.Tensor) -> None:
+        # The update count is read from the host copy: the device's would make a GPU step wait.
+        updates = self._average_updates
+        share = 1 - min(self.weight_averaging, (1 + updates) / (AVERAGE_WARMUP + updates))
+        for mean, value in zip(averaged, current, strict=True):
+            mean.lerp_(value, share)
+
+    def _swap_average(self) -> None:
+        """Exchange the network's weights with the average's (before and after validation)."""
+        pairs = zip(self.model.parameters(), self._average.module.parameters(), strict=True)
+        for mine, other in pairs:
+            kept = mine.detach().clone()
+            mine.data.copy_(other.data)
+            other.data.copy_(kept)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        """The average is the checkpoint's network (what prediction loads); the trained weights
+        and the average's step count go beside it, for a resumed run."""
+        if self._average is None:
+            return
+        state = checkpoint["state_dict"]
+        averaged = self._average.state_dict()
+        checkpoint["trained_state_dict"] = {
+            k: v for k, v in state.items() if k.startswith("model.")
+        }
+        state.update(
+            {"model." + k[len("module.") :]: v for k, v in averaged.items() if k != "n_averaged"}
+        )
+        checkpoint["average_updates"] = self._average_updates
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Resuming: train on from the trained weights, and average on from the average."""
+        trained = checkpoint.get("trained_state_dict")
+        if trained is None:
+            return
+        state = checkpoint["state_dict"]
+        self._average_state = {
+            "module." + k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")
+        }
+        updates = checkpoint["average_updates"]
+        self._average_state["n_averaged"] = torch.tensor(updates, dtype=torch.long)
+        self._average_updates = updates
+        state.update(trained)
 
     def on_train_epoch_end(self) -> None:
         """The epoch's schedules, after History has recorded the rate the epoch ran with and
@@ -184,6 +268,8 @@ class _Task(L.LightningModule):
         self._batches = 0  # training batches seen this epoch (gradient accumulation)
 
     def on_validation_epoch_start(self) -> None:
+        if self._average is not None:  # validation judges the average
+            self._swap_average()
         self._flush("val", log=False)  # drop anything left from an interrupted validation
         if self.val_metric is not None:
             self.val_metric.reset()
@@ -194,6 +280,8 @@ class _Task(L.LightningModule):
             self.log(self.monitor, self.val_metric.compute(), on_step=False, on_epoch=True)
             self.val_metric.reset()
         self._validated = not self.trainer.sanity_checking
+        if self._average is not None:  # training goes on from the trained weights
+            self._swap_average()
 
     def _log(self, name: str, value: torch.Tensor, size: int) -> None:
         """Add a batch's metric (mean over `size` items) to its epoch mean."""

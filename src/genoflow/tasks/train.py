@@ -98,14 +98,17 @@ class TrainConfig:
     deterministic: bool = True
     reverse_complement: bool = False
     label_smoothing: float = 0.0
+    weight_averaging: float = 0.0  # decay of the weights' moving average (tasks/modules.py); 0: off
     trainer: dict = field(default_factory=dict)  # further lightning.Trainer options
 
     def settings(self) -> dict:
-        """The options as plain data (train.json, the resume fingerprint); `trainer` only when
-        set, so runs without it keep the files and fingerprints they had before it existed."""
+        """The options as plain data (train.json, the resume fingerprint); `trainer` and
+        `weight_averaging` only when set, so runs without them keep the files and fingerprints
+        they had before they existed."""
         values = asdict(self)
-        if not values["trainer"]:
-            del values["trainer"]
+        for late in ("trainer", "weight_averaging"):
+            if not values[late]:
+                del values[late]
         return values
 
     @classmethod
@@ -123,6 +126,8 @@ class TrainConfig:
             raise InputError(None, f"strategy {config.strategy!r} not in ['auto', 'ddp']")
         if not 0 <= config.label_smoothing < 1:
             raise InputError(None, f"label_smoothing {config.label_smoothing} not in [0, 1)")
+        if not 0 <= config.weight_averaging < 1:
+            raise InputError(None, f"weight_averaging {config.weight_averaging} not in [0, 1)")
         if config.class_weights not in ("none", "balanced"):
             raise InputError(None, f"class_weights {config.class_weights!r} not in none/balanced")
         check_trainer_options(config.trainer)
@@ -227,6 +232,7 @@ def train(
         data, module = _build(data_dir, meta, model_type, model_args, train_config)
     except (TypeError, ValueError) as error:  # an unknown or impossible hyperparameter
         raise InputError(None, f"model {model_name!r} ({model_type}): {error}") from None
+    module.weight_averaging = train_config.weight_averaging
     if not BATCH_COUNTING.intersection(train_config.trainer):
         data.group = data.grouping()  # batches handed to the module a group at a time
     checkpoints = out_dir / "checkpoints"
