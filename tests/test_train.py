@@ -114,8 +114,10 @@ def test_bad_hyperparameter_is_a_clear_error(motif_data, tmp_path):
         TrainConfig.from_dict({"max_epoch": 3})
 
 
-def test_killed_training_resumes_from_its_last_checkpoint(motif_data, tmp_path):
-    """SIGKILL mid-training, rerun: it continues from last.ckpt and history has no gaps."""
+@pytest.mark.parametrize("weight_averaging", [0.0, 0.9])
+def test_killed_training_resumes_from_its_last_checkpoint(motif_data, tmp_path, weight_averaging):
+    """SIGKILL mid-training, rerun: it continues from last.ckpt and history has no gaps (and
+    the weights' moving average goes on from where it was: it has taken in every step)."""
     command = [
         sys.executable,
         "-m",
@@ -132,7 +134,14 @@ def test_killed_training_resumes_from_its_last_checkpoint(motif_data, tmp_path):
         "--threads",
         "1",
         "--train",
-        json.dumps({"max_epochs": 8, "patience": 50, "batch_size": 32}),
+        json.dumps(
+            {
+                "max_epochs": 8,
+                "patience": 50,
+                "batch_size": 32,
+                "weight_averaging": weight_averaging,
+            }
+        ),
     ]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=genoflow_env()
@@ -152,6 +161,9 @@ def test_killed_training_resumes_from_its_last_checkpoint(motif_data, tmp_path):
     epochs = [int(row["epoch"]) for row in read_history(tmp_path / "history.csv")]
     assert epochs == list(range(8))
     assert json.loads((tmp_path / "train.json").read_text())["resumed"] is True
+    last = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert last.get("average_updates", last["global_step"]) == last["global_step"]
+    assert ("trained_state_dict" in last) == bool(weight_averaging)
 
 
 def test_changed_settings_or_finished_run_start_afresh(motif_data, tmp_path):

@@ -227,13 +227,17 @@ class _Task(L.LightningModule):
         if trained is None:
             return
         state = checkpoint["state_dict"]
-        self._average_state = {
+        average = {
             "module." + k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")
         }
         updates = checkpoint["average_updates"]
-        self._average_state["n_averaged"] = torch.tensor(updates, dtype=torch.long)
+        average["n_averaged"] = torch.tensor(updates, dtype=torch.long)
         self._average_updates = updates
         state.update(trained)
+        if self._average is None:  # (restored before the fit starts, as on one device or DDP)
+            self._average_state = average
+        else:  # (strategies that restore after setting up)
+            self._average.load_state_dict(average)
 
     def on_train_epoch_end(self) -> None:
         """The epoch's schedules, after History has recorded the rate the epoch ran with and
