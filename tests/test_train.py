@@ -405,18 +405,18 @@ def test_weight_averaging_validates_keeps_and_exports_the_average(motif_data, tm
     ] != pytest.approx(info["best_val_loss"])
 
     # resuming: the fit trains on from the trained weights and averages on from the average
-    averaged = {k: v.clone() for k, v in average.items() if k.startswith("model.")}
+    averaged = {k.removeprefix("model."): v.clone() for k, v in average.items() if "model." in k}
     module, _ = load_model(tmp_path / "model.ckpt")
     module.on_load_checkpoint(last)
     assert all(torch.equal(last["state_dict"][k], trained[k]) for k in trained)
-    resumed = {
-        "model." + k.removeprefix("module."): v
-        for k, v in module._average_state.items()
-        if k != "n_averaged"
-    }
-    assert resumed.keys() == averaged.keys()
+    weights, updates = module._average_saved
+    assert weights.keys() == averaged.keys() and updates == last["average_updates"]
+    assert all(torch.equal(weights[k], averaged[k]) for k in averaged)
+    module.weight_averaging = 0.9
+    module._start_average()  # (as the resumed fit starts)
+    assert module._average.updates == updates and int(module._average.average.n_averaged) == updates
+    resumed = module._average.average.module.state_dict()
     assert all(torch.equal(resumed[k], averaged[k]) for k in averaged)
-    assert module._average_updates == last["average_updates"]
 
 
 def test_recipe_options_are_refused_where_they_cannot_apply(motif_data, tmp_path):

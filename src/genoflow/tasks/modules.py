@@ -10,13 +10,13 @@ import torch.nn.functional as F
 import torchmetrics
 from lightning.pytorch.plugins.precision import Precision
 from lightning.pytorch.strategies import SingleDeviceStrategy
-from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader
 
 from genoflow.data import BatchGroups, batch_count
 from genoflow.models import SequenceModel
 from genoflow.models.build import token_model
 from genoflow.registry import NO_LABEL
+from genoflow.tasks import averaging
 
 LR_SCHEDULES = ("plateau", "cosine", "warmup_cosine", "none")
 WARMUP_SHARE = 0.05  # warmup_cosine: the first 5 % of the steps raise the rate from 0
@@ -28,11 +28,6 @@ TRAINING_ONLY = ["gradient_clip", "accumulate", "monitor"]
 # processes by torchmetrics itself.
 EPOCH_METRICS = ("val_mcc", "val_auroc")
 FUSED_DEVICES = ("cpu", "cuda")  # where torch has a fused AdamW kernel
-# weight_averaging: the average's decay is min(decay, (1 + n) / (10 + n)) after n updates (as
-# TensorFlow's ExponentialMovingAverage with num_updates), so that the first, near-random
-# weights do not linger for the decay's whole horizon; over a short fit (n below ~900 for 0.99)
-# the average is about the mean of the last tenth of the steps.
-AVERAGE_WARMUP = 10
 
 
 Batch = dict[str, torch.Tensor]
@@ -81,8 +76,7 @@ class _Task(L.LightningModule):
             "_sums",
             "_step_logged",
             "_average",
-            "_average_state",
-            "_average_updates",
+            "_average_saved",
         )
     )
 
@@ -104,9 +98,8 @@ class _Task(L.LightningModule):
         self._validated = False  # whether this epoch's validation ran (plateau schedule)
         # train: weight_averaging (set by train._build; how it is trained, not a hyperparameter)
         self.weight_averaging = 0.0
-        self._average = None  # the network's moving average (AveragedModel) while fitting
-        self._average_state = None  # a resumed run's average, until the fit starts
-        self._average_updates = 0  # how many steps the average has taken in
+        self._average = None  # the network's moving average while fitting (tasks/averaging.py)
+        self._average_saved = None  # a resumed run's average, until the fit starts
 
     def training_step(self, batch: Batch | list[Batch], batch_idx: int) -> torch.Tensor:
         """One batch, or a group of consecutive batches (data.BatchGroups), each its own
@@ -170,75 +163,29 @@ class _Task(L.LightningModule):
             optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         if self._average is not None:
-            self._average.update_parameters(self.model)
-            self._average_updates += 1
+            self._average.update(self.model)
         if self.hparams.lr_schedule == "warmup_cosine":  # the one schedule stepped per step
             self.lr_schedulers().step()
 
-    # Weight averaging (train: weight_averaging). An exponential moving average of the network's
-    # weights over optimizer steps; validation (hence early stopping and the kept epoch) and
-    # every checkpoint's `state_dict` (hence model.ckpt and the predictions) use the average,
-    # training continues from the trained weights. Lightning's WeightAveraging callback does
-    # the same but updates once per Lightning batch, which here is a group of up to
-    # data.MAX_GROUP optimizer steps; the module steps the optimizer itself, so it averages.
-
     def _start_average(self) -> None:
-        if not self.weight_averaging:
-            return
-        # Parameters only (use_buffers off): the networks keep no running statistics, and
-        # their one buffer (the complement table) is a constant of integers.
-        self._average = AveragedModel(self.model, multi_avg_fn=self._average_step)
-        if self._average_state is not None:  # resumed: the average goes on where it stopped
-            self._average.load_state_dict(self._average_state)
-            self._average_state = None
-
-    def _average_step(self, averaged: list, current: list, _count: torch.Tensor) -> None:
-        # The update count is read from the host copy: the device's would make a GPU step wait.
-        updates = self._average_updates
-        share = 1 - min(self.weight_averaging, (1 + updates) / (AVERAGE_WARMUP + updates))
-        for mean, value in zip(averaged, current, strict=True):
-            mean.lerp_(value, share)
-
-    def _swap_average(self) -> None:
-        """Exchange the network's weights with the average's (before and after validation)."""
-        pairs = zip(self.model.parameters(), self._average.module.parameters(), strict=True)
-        for mine, other in pairs:
-            kept = mine.detach().clone()
-            mine.data.copy_(other.data)
-            other.data.copy_(kept)
+        if self.weight_averaging:
+            self._average = averaging.WeightAverage(self.model, self.weight_averaging)
+            if self._average_saved is not None:  # resumed: it goes on where it stopped
+                self._average.load(self._average_saved)
+                self._average_saved = None
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        """The average is the checkpoint's network (what prediction loads); the trained weights
-        and the average's step count go beside it, for a resumed run."""
-        if self._average is None:
-            return
-        state = checkpoint["state_dict"]
-        averaged = self._average.state_dict()
-        checkpoint["trained_state_dict"] = {
-            k: v for k, v in state.items() if k.startswith("model.")
-        }
-        state.update(
-            {"model." + k[len("module.") :]: v for k, v in averaged.items() if k != "n_averaged"}
-        )
-        checkpoint["average_updates"] = self._average_updates
+        if self._average is not None:  # the average is the checkpoint's network
+            self._average.save(checkpoint, prefix="model.")
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        """Resuming: train on from the trained weights, and average on from the average."""
-        trained = checkpoint.get("trained_state_dict")
-        if trained is None:
+        saved = averaging.restore(checkpoint, prefix="model.")
+        if saved is None:
             return
-        state = checkpoint["state_dict"]
-        average = {
-            "module." + k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")
-        }
-        updates = checkpoint["average_updates"]
-        average["n_averaged"] = torch.tensor(updates, dtype=torch.long)
-        self._average_updates = updates
-        state.update(trained)
-        if self._average is None:  # (restored before the fit starts, as on one device or DDP)
-            self._average_state = average
+        if self._average is None:  # (restored before the fit starts: one device, DDP)
+            self._average_saved = saved
         else:  # (strategies that restore after setting up)
-            self._average.load_state_dict(average)
+            self._average.load(saved)
 
     def on_train_epoch_end(self) -> None:
         """The epoch's schedules, after History has recorded the rate the epoch ran with and
@@ -274,7 +221,7 @@ class _Task(L.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         if self._average is not None:  # validation judges the average
-            self._swap_average()
+            self._average.swap(self.model)
         self._flush("val", log=False)  # drop anything left from an interrupted validation
         if self.val_metric is not None:
             self.val_metric.reset()
@@ -286,7 +233,7 @@ class _Task(L.LightningModule):
             self.val_metric.reset()
         self._validated = not self.trainer.sanity_checking
         if self._average is not None:  # training goes on from the trained weights
-            self._swap_average()
+            self._average.swap(self.model)
 
     def _log(self, name: str, value: torch.Tensor, size: int) -> None:
         """Add a batch's metric (mean over `size` items) to its epoch mean."""

@@ -98,7 +98,7 @@ class TrainConfig:
     deterministic: bool = True
     reverse_complement: bool = False
     label_smoothing: float = 0.0
-    weight_averaging: float = 0.0  # decay of the weights' moving average (tasks/modules.py); 0: off
+    weight_averaging: float = 0.0  # the weights' moving average's decay (tasks/averaging.py)
     trainer: dict = field(default_factory=dict)  # further lightning.Trainer options
 
     def settings(self) -> dict:
