@@ -405,7 +405,9 @@ def test_weight_averaging_validates_keeps_and_exports_the_average(motif_data, tm
     ] != pytest.approx(info["best_val_loss"])
 
     # resuming: the fit trains on from the trained weights and averages on from the average
-    averaged = {k.removeprefix("model."): v.clone() for k, v in average.items() if "model." in k}
+    averaged = {
+        k.removeprefix("model."): v.clone() for k, v in average.items() if k.startswith("model.")
+    }
     module, _ = load_model(tmp_path / "model.ckpt")
     module.on_load_checkpoint(last)
     assert all(torch.equal(last["state_dict"][k], trained[k]) for k in trained)
@@ -422,6 +424,8 @@ def test_weight_averaging_validates_keeps_and_exports_the_average(motif_data, tm
 def test_recipe_options_are_refused_where_they_cannot_apply(motif_data, tmp_path):
     with pytest.raises(InputError, match="label_smoothing"):
         TrainConfig.from_dict({"label_smoothing": 1.5})
+    with pytest.raises(InputError, match="weight_averaging 1.0 not in"):
+        TrainConfig.from_dict({"weight_averaging": 1.0})
     with pytest.raises(InputError, match="val_aupr"):
         TrainConfig.from_dict({"monitor": "val_aupr"})
 
