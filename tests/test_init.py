@@ -3,6 +3,7 @@ benchmark datasets shipped in workflow/resources, that validate and run as they 
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,36 @@ def test_cnnprom_ecoli_files(tmp_path, monkeypatch):
     assert list(config["datasets"]) == ["ecoli"]
     assert only_dataset(config)["split"]["method"] == "stratified"
     assert any("non_prom 3,000 (78%), prom 839 (22%)" in line for line in findings)
+
+
+@pytest.mark.parametrize("conflict", [False, True])
+def test_repeated_ids_get_the_policy_that_ingest_accepts(tmp_path, monkeypatch, conflict):
+    """Headers named after a gene repeat (CNNProm's B. subtilis and Arabidopsis files: 'abrB'
+    twice, 'putative' 708 times) with other sequences: init must choose `rename`, which ingest
+    accepts; identical repeats (UCI splice) are dropped."""
+    twice = "ACGTTGCA" if conflict else "ACGTACGT"
+    (tmp_path / "prom.fa").write_text(
+        f">abrB promoter 1\nACGTACGT\n>sigA\nTTTTACGT\n>abrB promoter 1\n{twice}\n"
+    )
+    (tmp_path / "non_prom.fa").write_text(">x1\nGGGGCCCC\n>x2\nGGGGAAAA\n>x3\nCCCCAAAA\n")
+    config, findings, text = written(
+        tmp_path, monkeypatch, fasta=[str(tmp_path / "prom.fa"), str(tmp_path / "non_prom.fa")]
+    )
+    dataset = only_dataset(config)
+    assert dataset["duplicate_ids"] == ("rename" if conflict else "drop_identical")
+    assert ("1 for different records: renamed" in " ".join(findings)) is conflict
+    settings = {key: dataset[key] for key in ("task", "alphabet", "samples", "duplicate_ids")}
+    result = subprocess.run(
+        [sys.executable, "-m", "genoflow", "ingest", "--settings", json.dumps(settings)]
+        + ["--out", "ingested"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=genoflow_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "ingested" / "summary.json").read_text())
+    assert summary["records"] == (6 if conflict else 5)  # the identical repeat dropped
 
 
 def test_genbank_files_are_read_and_their_format_written(tmp_path, monkeypatch):

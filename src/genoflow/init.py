@@ -11,6 +11,7 @@ is, with a short summary of what it found and why it chose so.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
 from collections import Counter
@@ -50,10 +51,25 @@ class Shape:
     headers: list[str] = field(default_factory=list)  # the first few of each file
     per_file: dict[str, int] = field(default_factory=dict)
     ids: Counter = field(default_factory=Counter)
+    contents: dict[str, bytes] = field(default_factory=dict)  # id -> digest of its first record
+    conflicts: list[str] = field(default_factory=list)  # ids repeated with other content
 
     @property
     def repeated_ids(self) -> list[str]:
         return [name for name, n in self.ids.items() if n > 1]
+
+    def add_contents(self, batch, source: int) -> None:
+        """Note each record's content (its file, header and sequence), so that an id repeated
+        with anything different is known before ingest meets it. Stricter than ingest's own
+        comparison (label and sequence), so `drop_identical` is chosen only where it holds."""
+        for record in batch.records():
+            digest = hashlib.blake2b(
+                b"%d\t%s\t%s" % (source, record.description.encode(), record.sequence),
+                digest_size=8,
+            ).digest()
+            first = self.contents.setdefault(record.id, digest)
+            if first != digest and record.id not in self.conflicts:
+                self.conflicts.append(record.id)
 
 
 # Sequence formats told by a file's extension (after any .gz); others: `--format`.
@@ -89,9 +105,10 @@ def _suffix(path: Path) -> str:
 def inspect_fasta(files: list[Path], keep_headers: int = 2000, fmt: str = "fasta") -> Shape:
     """Every record of the files read once (streamed): lengths, letters, ids, headers."""
     shape = Shape(files)
-    for path in files:
+    for source, path in enumerate(files):
         count = 0
         for batch in read_fasta_batches(path) if fmt == "fasta" else _seqio_batches(path, fmt):
+            shape.add_contents(batch, source)
             shape.lengths += np.diff(np.concatenate([[0], batch.ends])).tolist()
             shape.letters.update(
                 dict(enumerate(np.bincount(np.frombuffer(batch.sequences, np.uint8)).tolist()))
@@ -282,11 +299,21 @@ def sequence_config(
             " their records are dropped and listed in rejected.tsv",
         )
     repeated = shape.repeated_ids
-    if repeated:
+    if shape.conflicts:  # the same id for different records: keep them all, renamed
+        conflicts = shape.conflicts
+        dataset["duplicate_ids"] = Choice(
+            "rename",
+            f"{len(repeated)} id(s) repeat, {len(conflicts)} of them for different records"
+            f" (e.g. {conflicts[0]!r}): every repeat is kept as id~2, id~3, ...",
+        )
+        findings.append(
+            f"{len(repeated)} repeated id(s), {len(conflicts)} for different records: renamed"
+        )
+    elif repeated:
         dataset["duplicate_ids"] = Choice(
             "drop_identical",
-            f"{len(repeated)} id(s) repeat (e.g. {repeated[0]!r}): exact repeats are dropped;"
-            " repeats with other sequences stop ingest, naming them",
+            f"{len(repeated)} id(s) repeat (e.g. {repeated[0]!r}), each time the same record:"
+            " the repeats are dropped",
         )
         findings.append(f"{len(repeated)} repeated id(s)")
     if not aligned and high > 4 * median and high > 1000:
