@@ -121,6 +121,32 @@ def test_repeated_ids_get_the_policy_that_ingest_accepts(tmp_path, monkeypatch, 
     assert summary["records"] == (6 if conflict else 5)  # the identical repeat dropped
 
 
+def test_a_label_table_labels_every_record_of_a_repeated_id(tmp_path, monkeypatch):
+    """An id -> label table cannot tell two records of one id apart: its row labels both, and
+    init counts the classes per record, as ingest does, and says so beside `rename`."""
+    (tmp_path / "x.fa").write_text(
+        ">a\nACGTACGT\n>b\nACGTTTGT\n>a\nGGGTACGT\n>c\nACCCACGT\n>d\nACGTAAAA\n>e\nTTTTACGT\n"
+    )
+    (tmp_path / "lab.tsv").write_text("id\tlabel\na\tpos\nb\tneg\nc\tpos\nd\tneg\ne\tpos\n")
+    config, findings, text = written(tmp_path, monkeypatch, fasta=["x.fa"], labels="lab.tsv")
+    dataset = only_dataset(config)
+    assert dataset["duplicate_ids"] == "rename"
+    assert "the table's label for such an id labels all its records" in text
+    assert "classes: pos 4 (67%), neg 2 (33%)" in findings
+    settings = {k: dataset[k] for k in ("task", "alphabet", "fasta", "labels", "duplicate_ids")}
+    result = subprocess.run(
+        [sys.executable, "-m", "genoflow", "ingest", "--settings", json.dumps(settings)]
+        + ["--out", "ingested"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=genoflow_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "ingested" / "summary.json").read_text())
+    assert summary["classes"] == {"pos": 4, "neg": 2}
+
+
 def test_genbank_files_are_read_and_their_format_written(tmp_path, monkeypatch):
     """Files in another format (told by the extension, or --format) are read through
     Biopython; the config names the format and says how to take the coding sequences."""

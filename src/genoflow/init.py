@@ -236,7 +236,11 @@ def sequence_config(
         from genoflow.io.tables import read_label_table
 
         table = read_label_table(labels)
-        classes = Counter(label for label, _ in table.values())
+        # per record, as ingest counts them: a repeated id's row labels each of its records
+        classes = Counter()
+        for record_id, n in shape.ids.items():
+            if record_id in table:
+                classes[table[record_id][0]] += n
         dataset["fasta"] = Choice([_rel(p, config_dir) for p in files])
         dataset["labels"] = Choice(_rel(labels, config_dir), "id -> label table")
         given = [split for _, split in table.values() if split]
@@ -304,7 +308,8 @@ def sequence_config(
         dataset["duplicate_ids"] = Choice(
             "rename",
             f"{len(repeated)} id(s) repeat, {len(conflicts)} of them for different records"
-            f" (e.g. {conflicts[0]!r}): every repeat is kept as id~2, id~3, ...",
+            f" (e.g. {conflicts[0]!r}): every repeat is kept as id~2, id~3, ..."
+            + ("; the table's label for such an id labels all its records" if labels else ""),
         )
         findings.append(
             f"{len(repeated)} repeated id(s), {len(conflicts)} for different records: renamed"
