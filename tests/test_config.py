@@ -60,7 +60,7 @@ def test_shipped_config_is_valid_and_defaults_fill(config):
     validate(sparse, str(SCHEMA))
     assert sparse["seeds"] == [0]
     assert sparse["threads"] == 2
-    assert sparse["evaluate"] == {"bootstrap": 1000}
+    assert sparse["evaluate"] == {"bootstrap": 1000, "select_by": "val_loss"}
     assert sparse["train"]["max_epochs"] == 40 and sparse["train"]["deterministic"] is True
     assert sparse["datasets"]["splice"]["split"] == {
         "method": "stratified",

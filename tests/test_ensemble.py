@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 from genoflow.errors import InputError
-from genoflow.evaluate.ensemble import cross_entropy, ensemble, select_members
+from genoflow.evaluate.ensemble import ensemble, select_members
 from genoflow.formats.files import read_json
 from genoflow.formats.predictions import VAL_PREDICTIONS, read_predictions, write_predictions
+from genoflow.selection import cross_entropy
 
 CLASSES = ["neg", "pos"]
 

@@ -11,6 +11,7 @@ from conftest import write_motif_count_data
 from genoflow.errors import InputError
 from genoflow.evaluate.baselines import train_kmer_baseline
 from genoflow.evaluate.metrics import evaluate
+from genoflow.formats.predictions import VAL_PREDICTIONS
 from genoflow.io.ingest import ingest
 from genoflow.io.sources import FastaInput
 from genoflow.io.tables import read_values_table
@@ -101,3 +102,6 @@ def test_a_baseline_fits_a_capped_subset_and_predicts_in_chunks(motif_data, tmp_
     assert list(predictions["id"]) == list(records.loc[records["split"] == "test", "id"])
     metrics = evaluate(tmp_path / "predictions.tsv", tmp_path / "metrics.json", n_boot=20)
     assert metrics["accuracy"] > 0.7
+    validation = pd.read_csv(tmp_path / VAL_PREDICTIONS, sep="\t")  # scored on it like a network
+    assert len(validation) == info["fit_rows"]["val"]
+    assert set(validation["id"]) <= set(records.loc[records["split"] == "val", "id"])

@@ -192,3 +192,20 @@ def test_test_metrics_never_select_the_model(tmp_path: Path) -> None:
     assert [row[0] for row in comparison["ranking"]] == ["steady", "lucky"]
     assert comparison["ranking"][1][2] > comparison["ranking"][0][2]  # lucky's test accuracy
     assert "validation" in comparison["selected_by"]
+
+
+def test_an_ensemble_of_the_selected_model_alone_is_not_its_runner_up(tmp_path: Path) -> None:
+    """Greedy selection may keep one model: the ensemble row then holds that model's
+    predictions, ties with it, and is no runner-up to compare it with."""
+    strong = make_run(tmp_path, "strong", "gru", 0, ["a", "b"], n=300, skill=3.0)
+    weak = make_run(tmp_path, "weak", "lstm", 0, ["a", "b"], n=300, skill=0.5)
+    alone = make_run(tmp_path, "ensemble", "ensemble", 0, ["a", "b"], n=300, skill=3.0)
+    info = read_json(alone / "train.json")
+    write_json(alone / "train.json", info | {"members": ["strong/seed0"]})
+    summarize([strong, weak, alone], tmp_path / "summary.tsv", n_boot=50)
+    comparison = read_json(tmp_path / "comparison.json")
+    assert [row[0] for row in comparison["ranking"]] == ["strong", "ensemble", "weak"]
+    assert comparison["selected"] == "strong" and comparison["runner_up"] == "weak"
+    write_json(alone / "train.json", info | {"members": ["weak/seed0"]})
+    summarize([strong, weak, alone], tmp_path / "summary.tsv", n_boot=50)
+    assert read_json(tmp_path / "comparison.json")["runner_up"] == "ensemble"

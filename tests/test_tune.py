@@ -17,7 +17,10 @@ from conftest import REPO, genoflow_env, write_motif_fasta
 from genoflow.config import apply_params, config_errors
 from genoflow.formats.files import read_json
 from genoflow.formats.tuning import read_trials
+from genoflow.selection import validation_score
 from genoflow.tune import select, trial_params, tuned_settings, value_of
+
+CALIBRATED = "calibrated_val_loss"
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 SPACE = {
@@ -198,7 +201,7 @@ def test_tuning_runs_as_cached_jobs_and_only_the_selected_settings_meet_the_test
         "seeds": [0, 1],
         "train": {"max_epochs": 2, "batch_size": 32},
         "threads": 1,
-        "evaluate": {"bootstrap": 20},
+        "evaluate": {"bootstrap": 20, "select_by": "calibrated_val_loss"},
         "tune": {
             "trials": 3,
             "seed": 5,
@@ -219,8 +222,11 @@ def test_tuning_runs_as_cached_jobs_and_only_the_selected_settings_meet_the_test
         assert len(trials) == 3 and trials["selected"].sum() == 1
         selected = read_json(tune / "selected.json")
         assert selected["val_loss"] == pytest.approx(trials["val_loss"].min(), rel=1e-5)
+        assert "temperature scaling" in selected["metric"]  # select_by: calibrated_val_loss
         for n in range(3):  # a trial never predicts the test split
             folder = tune / f"trial{n}"
+            score = validation_score(folder, read_json(folder / "train.json"), CALIBRATED)
+            assert trials.loc[trials["trial"] == n, "val_loss"].item() == pytest.approx(score, 1e-4)
             assert not (folder / "predictions.tsv").exists()
             assert not (folder / "model.ckpt").exists()
             assert read_json(folder / "train.json")["tested"] is False
@@ -243,3 +249,5 @@ def test_tuning_runs_as_cached_jobs_and_only_the_selected_settings_meet_the_test
     assert jobs.get("tune_select") == 2, jobs
     frame = pd.read_csv(results / "summary.tsv", sep="\t")
     assert set(frame["model"]) == {"gru", "cnn", "ensemble"}
+    assert read_json(results / "comparison.json")["criterion"] == CALIBRATED
+    assert read_json(results / "ensemble" / "seed0" / "train.json")["select_by"] == CALIBRATED

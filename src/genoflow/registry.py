@@ -20,6 +20,8 @@ BASELINE_TYPES = SEQUENCE_BASELINES + FORECAST_BASELINES
 # The `ensemble` row of a classification dataset: the mean of its neural runs' probabilities
 # (genoflow.evaluate.ensemble); a reserved model name, not a type one can configure.
 ENSEMBLE = "ensemble"
+# What the models of a dataset are ranked and selected by, on validation (genoflow/selection.py)
+SELECTION_CRITERIA = ("val_loss", "calibrated_val_loss")
 MODEL_TASKS: dict[str, tuple[str, ...]] = {
     "rnn": TASKS,
     "lstm": TASKS,

@@ -9,10 +9,11 @@ there are: adding trials keeps (and Snakemake reuses) the finished ones. Random 
 than an adaptive sampler (TPE) because every trial is its own Snakemake job, run in parallel
 and cached: an adaptive sampler would make trial n depend on the results of the trials before.
 
-Each trial trains once (the `tune.seed`) and is scored on its validation loss at the kept
-epoch; `genoflow tune-select` records every trial in an Optuna study (a journal file that
-`optuna-dashboard` opens) and writes the selected configuration, which the workflow then
-retrains per seed; only those runs ever predict the test split.
+Each trial trains once (the `tune.seed`) and is scored on validation like any model
+(genoflow/selection.py: its validation loss at the kept epoch, or calibrated); `genoflow tune-
+select` records every trial in an Optuna study (a journal file that `optuna-dashboard` opens)
+and writes the selected configuration, which the workflow then retrains per seed; only those
+runs ever predict the test split.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from pathlib import Path
 from genoflow.config import apply_params
 from genoflow.errors import InputError
 from genoflow.formats.files import atomic_path, read_json, write_json
+from genoflow.selection import validation_score
 
-METRIC = "best_val_loss"  # what trials are ranked by (lower is better), as in summarize
+METRIC = "best_val_loss"  # a finished run's train.json has it
 
 
 def distributions(space: dict) -> dict:
@@ -70,9 +72,12 @@ def value_of(info: dict, key: str):
     return node
 
 
-def select(trial_dirs: list[str | Path], space: dict, out_dir: str | Path) -> dict:
-    """Rank finished trials by validation loss; write trials.tsv, selected.json and the Optuna
-    study (study.jsonl) to `out_dir`; return what selected.json holds."""
+def select(
+    trial_dirs: list[str | Path], space: dict, out_dir: str | Path, criterion: str = "val_loss"
+) -> dict:
+    """Rank finished trials by their validation score (`criterion`, as summarize ranks
+    models); write trials.tsv, selected.json and the Optuna study (study.jsonl) to `out_dir`;
+    return what selected.json holds."""
     from genoflow.formats.tuning import write_trials  # pandas: not for the workflow's checks
 
     out_dir = Path(out_dir)
@@ -81,9 +86,9 @@ def select(trial_dirs: list[str | Path], space: dict, out_dir: str | Path) -> di
         info = read_json(folder / "train.json")
         if not folder.name.startswith("trial") or not folder.name[5:].isdigit():
             raise InputError(folder, "a trial folder is named trial<number>")
-        value = info.get(METRIC)
-        if not isinstance(value, (int, float)):
+        if not isinstance(info.get(METRIC), (int, float)):
             raise InputError(folder / "train.json", f"no {METRIC} (not a finished training run)")
+        value = validation_score(folder, info, criterion)
         rows.append(
             {
                 "trial": int(folder.name[5:]),
@@ -110,7 +115,10 @@ def select(trial_dirs: list[str | Path], space: dict, out_dir: str | Path) -> di
         "trial": best["trial"],
         "params": {key: best[key] for key in sorted(space)},
         "val_loss": best["val_loss"],
-        "metric": "validation loss at the kept epoch",
+        "metric": {
+            "val_loss": "validation loss at the kept epoch",
+            "calibrated_val_loss": "validation loss at the kept epoch, after temperature scaling",
+        }[criterion],
         "trials": len(rows),
         "seed": best["seed"],
     }

@@ -34,9 +34,11 @@ rule ensemble:
     params:
         runs=lambda w: neural_run_dirs(w.dataset),
         out=folder_of("info"),
+        select_by=config["evaluate"]["select_by"],
         code=code_version("ensemble"),
     shell:
-        "genoflow ensemble --runs {params.runs:q} --out {params.out:q} > {log:q} 2>&1"
+        "genoflow ensemble --runs {params.runs:q} --out {params.out:q}"
+        " --select-by {params.select_by:q} > {log:q} 2>&1"
 
 
 ruleorder: ensemble > train
@@ -63,10 +65,11 @@ rule summarize:
     params:
         runs=lambda w: run_dirs(w.dataset),
         bootstrap=config["evaluate"]["bootstrap"],
+        select_by=config["evaluate"]["select_by"],
         code=code_version("summarize"),
     shell:
         "genoflow summarize --runs {params.runs:q} --out {output.summary:q}"
-        " --bootstrap {params.bootstrap:q} > {log:q} 2>&1"
+        " --bootstrap {params.bootstrap:q} --select-by {params.select_by:q} > {log:q} 2>&1"
 
 
 rule network:

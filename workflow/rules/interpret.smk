@@ -31,7 +31,9 @@ rule interpret:
         data=folder_of("meta", of="input"),
         out=folder_of("summary"),
         figures=folder_of("logo"),
+        select_by=config["evaluate"]["select_by"],
         code=code_version("interpret"),
     shell:
         "genoflow interpret --runs {params.runs:q} --data {params.data:q} --out {params.out:q}"
-        " --figures-dir {params.figures:q} --records {params.records:q} > {log:q} 2>&1"
+        " --figures-dir {params.figures:q} --records {params.records:q}"
+        " --select-by {params.select_by:q} > {log:q} 2>&1"

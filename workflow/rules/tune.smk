@@ -44,10 +44,11 @@ rule tune_select:
         trials=trial_dirs,
         space=lambda w: json.dumps(TUNE["models"][w.model], sort_keys=True),
         out=folder_of("selected"),
+        select_by=config["evaluate"]["select_by"],
         code=code_version("tune_select"),
     shell:
         "genoflow tune-select --trials {params.trials:q} --space {params.space:q}"
-        " --out-dir {params.out:q} > {log:q} 2>&1"
+        " --out-dir {params.out:q} --select-by {params.select_by:q} > {log:q} 2>&1"
 
 
 rule tuning_figure:

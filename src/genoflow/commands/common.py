@@ -59,3 +59,15 @@ def reading_of(args: argparse.Namespace) -> dict:
         "label_qualifier": args.label_qualifier,
         "translate_table": args.translate_table,
     }
+
+
+def select_by_option(parser: argparse.ArgumentParser) -> None:
+    """--select-by: what models (trials, ensemble members) are ranked by on validation."""
+    from genoflow.registry import SELECTION_CRITERIA
+
+    parser.add_argument(
+        "--select-by",
+        choices=SELECTION_CRITERIA,
+        default=SELECTION_CRITERIA[0],
+        help="validation score that ranks models (genoflow/selection.py; default: %(default)s)",
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from genoflow.commands.common import json_object
+from genoflow.commands.common import json_object, select_by_option
 from genoflow.errors import InputError
 from genoflow.progress import log
 
@@ -32,7 +32,9 @@ def evaluate_parser(commands) -> None:
 def cmd_summarize(args: argparse.Namespace) -> None:
     from genoflow.evaluate.summarize import summarize
 
-    table = summarize(args.runs, args.out, n_boot=args.bootstrap, seed=args.seed)
+    table = summarize(
+        args.runs, args.out, n_boot=args.bootstrap, seed=args.seed, criterion=args.select_by
+    )
     log().info("summary:\n%s", table.to_string(index=False, max_cols=8))
 
 
@@ -44,6 +46,7 @@ def summarize_parser(commands) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--bootstrap", type=int, default=1000, help="paired bootstrap resamples")
     p.add_argument("--seed", type=int, default=0)
+    select_by_option(p)
     p.set_defaults(func=cmd_summarize)
 
 
@@ -121,7 +124,7 @@ def cmd_interpret(args: argparse.Namespace) -> None:
     from genoflow.evaluate.interpret import best_run, interpret
     from genoflow.report.figures.interpretation import write_interpretation_figures
 
-    run = best_run([Path(p) for p in args.runs])
+    run = best_run([Path(p) for p in args.runs], args.select_by)
     summary = interpret(run, args.data, args.out, max_records=args.records)
     figures_dir = Path(args.figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -139,4 +142,5 @@ def interpret_parser(commands) -> None:
     p.add_argument("--out", required=True, help="folder for the arrays and summary.json")
     p.add_argument("--figures-dir", required=True, help="folder for logo.svg and maps.svg")
     p.add_argument("--records", type=int, default=300, help="test records to explain, at most")
+    select_by_option(p)
     p.set_defaults(func=cmd_interpret)

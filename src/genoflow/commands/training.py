@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from genoflow.commands.common import json_object, settings_option
+from genoflow.commands.common import json_object, select_by_option, settings_option
 from genoflow.progress import log
 from genoflow.registry import MODEL_TASKS
 
@@ -100,9 +100,9 @@ def train_parser(commands) -> None:
 def cmd_tune_select(args: argparse.Namespace) -> None:
     from genoflow.tune import select
 
-    selected = select(args.trials, args.space, args.out_dir)
+    selected = select(args.trials, args.space, args.out_dir, args.select_by)
     log().info(
-        f"selected trial {selected['trial']} of {selected['trials']} on validation loss"
+        f"selected trial {selected['trial']} of {selected['trials']} on {args.select_by}"
         f" {selected['val_loss']:.4g}: {json.dumps(selected['params'], sort_keys=True)}"
     )
 
@@ -115,6 +115,7 @@ def tune_select_parser(commands) -> None:
     p.add_argument("--trials", nargs="+", required=True, help="trial folders (trial<n>/train.json)")
     p.add_argument("--space", type=json_object, required=True, help="the search space (JSON)")
     p.add_argument("--out-dir", required=True)
+    select_by_option(p)
     p.set_defaults(func=cmd_tune_select)
 
 
@@ -135,7 +136,7 @@ def tuning_figure_parser(commands) -> None:
 def cmd_ensemble(args: argparse.Namespace) -> None:
     from genoflow.evaluate.ensemble import ensemble
 
-    info = ensemble(args.runs, args.out)
+    info = ensemble(args.runs, args.out, args.select_by)
     loss = info["best_val_loss"]
     log().info(f"ensemble of {len(info['members'])} of {len(args.runs)} runs: {info['members']}")
     log().info(f"chosen on validation (loss {loss})" if loss is not None else "no validation loss")
@@ -147,4 +148,5 @@ def ensemble_parser(commands) -> None:
     )
     p.add_argument("--runs", nargs="+", required=True, help="run folders (predictions.tsv)")
     p.add_argument("--out", required=True, help="the ensemble's run folder")
+    select_by_option(p)
     p.set_defaults(func=cmd_ensemble)

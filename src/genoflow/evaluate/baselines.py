@@ -31,6 +31,7 @@ from genoflow.formats.arrays import load_arrays, read_ids
 from genoflow.formats.checkpoint import write_model
 from genoflow.formats.files import read_meta, write_json
 from genoflow.formats.predictions import (
+    VAL_PREDICTIONS,
     write_history,
     write_multilabel_predictions,
     write_predictions,
@@ -84,6 +85,13 @@ def train_kmer_baseline(
     fit = _fit_logreg if model_type == "kmer_logreg" else _fit_ridge
     fit = _fit_multilabel if multilabel else fit
     history, model = fit(x_train, target[train], x_val, target[val], seed, started)
+    (out_dir / VAL_PREDICTIONS).unlink(missing_ok=True)
+    if meta["task"] == "classification":  # scored on validation like the networks' (selection)
+        val_ids, val_labels = read_ids(data_dir, val), arrays["labels"][val]
+        val_probs = model.predict_proba(x_val)
+        write_predictions(
+            out_dir / VAL_PREDICTIONS, val_ids, val_labels, val_probs, meta["classes"]
+        )
     del x_train, x_val
     predict = model.predict if model_type == "kmer_ridge" else model.predict_proba
     predicted = []

@@ -3,12 +3,12 @@ models chosen on the validation split, scored like any model.
 
 Members are chosen by greedy forward selection on the validation predictions
 (val_predictions.tsv of each run; each model the mean of its seeds): a weak model that would
-drag the mean down stays out. The row is ranked with the others by the same validation loss
-(the cross-entropy of the members' mean validation probabilities), so neither the members nor
-the row's rank ever look at the test split. Its folder (results/{dataset}/ensemble/seed0/)
-holds what a run folder holds: predictions.tsv, val_predictions.tsv, history.csv (no epochs)
-and train.json (`members`, `candidates`, the members' parameters, every candidate's training
-time).
+drag the mean down stays out. The row is ranked with the others by the same validation score
+(`genoflow/selection.py`: the cross-entropy of the members' mean validation probabilities,
+calibrated or not), so neither the members nor the row's rank ever look at the test split. Its
+folder (results/{dataset}/ensemble/seed0/) holds what a run folder holds: predictions.tsv,
+val_predictions.tsv, history.csv (no epochs) and train.json (`members`, `candidates`, the
+members' parameters, every candidate's training time).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from genoflow.formats.predictions import (
     write_predictions,
 )
 from genoflow.registry import ENSEMBLE
+from genoflow.selection import score_of
 
 
 class Aligned:
@@ -52,21 +53,19 @@ class Aligned:
         return aligned
 
 
-def cross_entropy(y: np.ndarray, probs: np.ndarray) -> float:
-    """Mean negative log-probability of the true class (the validation loss of a classifier)."""
-    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))))
-
-
-def select_members(units: dict[str, np.ndarray], y: np.ndarray) -> tuple[list[str], float]:
+def select_members(
+    units: dict[str, np.ndarray], y: np.ndarray, criterion: str = "val_loss"
+) -> tuple[list[str], float]:
     """Greedy forward selection on validation (Caruana et al. 2004, without replacement):
-    start from the model whose probabilities have the lowest validation loss, add the model
-    that lowers the loss of the mean most, stop when none does. (A model is the mean of its
-    seeds.) Returns the members in the order chosen and their validation loss."""
+    start from the model whose probabilities score best (lowest `criterion`), add the model
+    that lowers the score of the mean most, stop when none does. (A model is the mean of its
+    seeds.) Returns the members in the order chosen and their validation score."""
+    score = score_of(criterion)
     chosen: list[str] = []
     best = float("inf")
     while len(chosen) < len(units):
         trials = [
-            (cross_entropy(y, np.mean([units[m] for m in [*chosen, name]], axis=0)), i, name)
+            (score(y, np.mean([units[m] for m in [*chosen, name]], axis=0)), i, name)
             for i, name in enumerate(units)
             if name not in chosen
         ]
@@ -78,9 +77,10 @@ def select_members(units: dict[str, np.ndarray], y: np.ndarray) -> tuple[list[st
     return chosen, best
 
 
-def ensemble(run_dirs: list[str | Path], out_dir: str | Path) -> dict:
+def ensemble(run_dirs: list[str | Path], out_dir: str | Path, criterion: str = "val_loss") -> dict:
     """The ensemble run folder of a dataset's neural runs: which models, chosen on the
-    validation split (`select_members`), and their mean test and validation probabilities.
+    validation split (`select_members` by `criterion`), and their mean test and validation
+    probabilities.
     Where a run has no validation predictions, every run is a member (and there is no
     validation loss to rank the row by)."""
     runs, out_dir = [Path(run) for run in run_dirs], Path(out_dir)
@@ -95,7 +95,7 @@ def ensemble(run_dirs: list[str | Path], out_dir: str | Path) -> dict:
     if all((run / VAL_PREDICTIONS).is_file() for run in runs):
         val = Aligned(runs[0] / VAL_PREDICTIONS)
         units = {m: _mean(val, [r / VAL_PREDICTIONS for r in rs]) for m, rs in models.items()}
-        members, val_loss = select_members(units, val.y)
+        members, val_loss = select_members(units, val.y, criterion)
         mean = np.mean([units[m] for m in members], axis=0)
         write_predictions(out_dir / VAL_PREDICTIONS, val.ids, val.y, mean, val.classes)
     test = Aligned(runs[0] / "predictions.tsv")
@@ -115,9 +115,11 @@ def ensemble(run_dirs: list[str | Path], out_dir: str | Path) -> dict:
         "train_seconds": round(sum(float(infos[r].get("train_seconds") or 0) for r in runs), 2),
         "epochs": None,
         "best_epoch": None,
-        # the cross-entropy of the members' mean validation probabilities: ranked with the
-        # models' own validation losses (None without validation predictions: ranked last)
+        # the cross-entropy of the members' mean validation probabilities (under `criterion`,
+        # which summarize recomputes from val_predictions.tsv): ranked with the models' own
+        # validation scores (None without validation predictions: ranked last)
         "best_val_loss": val_loss,
+        "select_by": criterion,
         "tested": True,
     }
     write_json(out_dir / "train.json", info)

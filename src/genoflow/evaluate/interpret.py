@@ -35,6 +35,7 @@ from genoflow.models.build import sequence_model
 from genoflow.models.stem import pooled_lengths
 from genoflow.progress import Progress
 from genoflow.registry import NEURAL_TYPES, SPLIT_CODES
+from genoflow.selection import validation_score
 
 MUTANT_BUDGET = 400_000  # mutant sequences scored per interpretation, at most (roughly)
 MIN_RECORDS = 10
@@ -204,16 +205,18 @@ def interpret(
     return summary
 
 
-def best_run(run_dirs: list[Path]) -> Path:
-    """The neural run with the best validation score (its train.json `best_val_loss`, lowest,
-    or `best_val_accuracy`, highest): chosen without looking at the test split."""
+def best_run(run_dirs: list[Path], criterion: str = "val_loss") -> Path:
+    """The neural run with the best validation score (`genoflow/selection.py` under
+    `criterion`, lowest, or else its `best_val_accuracy`, highest): chosen without looking at
+    the test split."""
     scored = []
     for run in map(Path, run_dirs):
         info = read_json(run / "train.json")
         if info.get("type") not in NEURAL_TYPES:
             continue  # the baselines have no gradient, attention or batched scoring here
-        if "best_val_loss" in info:
-            scored.append((float(info["best_val_loss"]), str(run)))
+        score = validation_score(run, info, criterion)
+        if score is not None:
+            scored.append((score, str(run)))
         elif "best_val_accuracy" in info:
             scored.append((-float(info["best_val_accuracy"]), str(run)))
     if not scored:

@@ -131,6 +131,10 @@ def dataset_section(results_dir: Path, name: str, index: int, entry: dict | None
         "unit": RECORD_UNITS[task],
         "table": comparison_table(summary, train_records, task, selected),
         "selected": selected,
+        # what ranked the models (comparison.json "criterion"; older files: the plain loss)
+        "selected_by": "validation loss after temperature scaling"
+        if (comparison or {}).get("criterion") == "calibrated_val_loss"
+        else "validation loss",
         "horizons": horizon_table(summary, root) if task == "forecasting" else None,
         "network": network_section(root / "network"),
         "multi_seed": bool(summary.groupby("model").size().gt(1).any()),

@@ -291,8 +291,9 @@ def train(
         best_epoch = trainer.current_epoch
     if test:
         _write_predictions(out_dir / "predictions.tsv", module, data, meta)
-        _write_val_predictions(out_dir / VAL_PREDICTIONS, module, data, meta)
         _export_model(out_dir / "model.ckpt", module, model_type, model_args, meta)
+    # tune trials too: `select_by: calibrated_val_loss` scores every run by these
+    _write_val_predictions(out_dir / VAL_PREDICTIONS, module, data, meta)
     write_history(out_dir / "history.csv", history.rows)
     info = {
         "model": model_name,
@@ -501,7 +502,8 @@ def predict_outputs(module: L.LightningModule, loader) -> dict[str, np.ndarray]:
 
 def _write_val_predictions(path: Path, module, data, meta: dict) -> None:
     """val_predictions.tsv (classification, a non-empty validation split): the validation
-    split's predictions, which the `ensemble` row is selected by; a stale one is removed."""
+    split's predictions, which the `ensemble` row and calibrated selection (genoflow/selection.py)
+    score; a stale one is removed."""
     path.unlink(missing_ok=True)
     if meta["task"] == "classification" and len(data.indices("val")):
         _write_predictions(path, module, data, meta, split="val")

@@ -1,0 +1,74 @@
+"""What the models of a dataset are ranked and selected by: a score on the validation split,
+never the test split (`evaluate: {select_by: ...}`).
+
+`val_loss` (the default): the validation loss of the weights a run kept (train.json
+`best_val_loss`). `calibrated_val_loss`: for classifiers, the cross-entropy of the run's
+validation probabilities (val_predictions.tsv) after dividing its log-probabilities by the one
+temperature that minimises it (temperature scaling, Guo et al. 2017); other tasks keep
+`val_loss`. Why: smoothed targets (`label_smoothing`) make a model under-confident by design,
+and averaged weights change its confidence too, so the raw loss ranks such a model below one
+trained on hard targets (the k-mer baseline) for a scale that one division undoes. A temperature
+keeps every prediction's class, so it moves no test metric but the log-loss; it is used for the
+ranking only, and the probabilities stay as the models wrote them. One parameter fitted on the
+hundreds of validation records it is scored on flatters every model by about the same, tiny
+amount.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from genoflow.errors import InputError
+from genoflow.formats.predictions import VAL_PREDICTIONS, read_predictions
+from genoflow.registry import SELECTION_CRITERIA
+
+# Temperatures searched (on a log scale): far wider than label smoothing or averaging move them
+LOG_T_BOUNDS = (np.log(0.02), np.log(50.0))
+
+
+def cross_entropy(y: np.ndarray, probs: np.ndarray) -> float:
+    """Mean negative log-probability of the true class (the validation loss of a classifier)."""
+    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))))
+
+
+def calibrated_cross_entropy(y: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
+    """(cross-entropy after the best temperature, that temperature T): softmax(log p / T)."""
+    logp = np.log(np.clip(probs, 1e-12, 1.0))
+
+    def loss(log_t: float) -> float:
+        z = logp / np.exp(log_t)
+        z -= z.max(axis=1, keepdims=True)
+        log_q = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-np.mean(log_q[np.arange(len(y)), y]))
+
+    best = minimize_scalar(loss, bounds=LOG_T_BOUNDS, method="bounded", options={"xatol": 1e-6})
+    untouched = loss(0.0)  # T = 1: never report worse than the probabilities as they are
+    return (float(best.fun), float(np.exp(best.x))) if best.fun < untouched else (untouched, 1.0)
+
+
+def check_criterion(criterion: str) -> str:
+    if criterion not in SELECTION_CRITERIA:
+        raise InputError(None, f"select_by {criterion!r}: expected one of {SELECTION_CRITERIA}")
+    return criterion
+
+
+def validation_score(run: str | Path, info: dict, criterion: str = "val_loss") -> float | None:
+    """A run's validation score under `criterion` (lower is better; None: the run has none).
+    `info` is its train.json. `calibrated_val_loss` scores a run with validation predictions
+    (a classifier's) by `calibrated_cross_entropy`; a run without them keeps its val_loss."""
+    path = Path(run) / VAL_PREDICTIONS
+    if check_criterion(criterion) == "calibrated_val_loss" and path.is_file():
+        _, _, y, probs = read_predictions(path)
+        return calibrated_cross_entropy(y, probs)[0]
+    value = info.get("best_val_loss")
+    return None if value is None else float(value)
+
+
+def score_of(criterion: str):
+    """The function of (y, probabilities) that `criterion` ranks mean probabilities by."""
+    if check_criterion(criterion) == "calibrated_val_loss":
+        return lambda y, probs: calibrated_cross_entropy(y, probs)[0]
+    return cross_entropy
