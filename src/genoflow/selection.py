@@ -16,6 +16,7 @@ amount.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,7 @@ def calibrated_cross_entropy(y: np.ndarray, probs: np.ndarray) -> tuple[float, f
 
 
 def check_criterion(criterion: str) -> str:
+    """`criterion` if it is one of SELECTION_CRITERIA; else an InputError naming them."""
     if criterion not in SELECTION_CRITERIA:
         raise InputError(None, f"select_by {criterion!r}: expected one of {SELECTION_CRITERIA}")
     return criterion
@@ -67,7 +69,7 @@ def validation_score(run: str | Path, info: dict, criterion: str = "val_loss") -
     return None if value is None else float(value)
 
 
-def score_of(criterion: str):
+def score_of(criterion: str) -> Callable[[np.ndarray, np.ndarray], float]:
     """The function of (y, probabilities) that `criterion` ranks mean probabilities by."""
     if check_criterion(criterion) == "calibrated_val_loss":
         return lambda y, probs: calibrated_cross_entropy(y, probs)[0]
