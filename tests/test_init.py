@@ -40,6 +40,20 @@ def only_dataset(config: dict) -> dict:
     return dataset
 
 
+def ingested(project: Path, settings: dict) -> dict:
+    """The real `genoflow ingest` on a dataset's settings (as init wrote them): its summary."""
+    result = subprocess.run(
+        [sys.executable, "-m", "genoflow", "ingest", "--settings", json.dumps(settings)]
+        + ["--out", "ingested"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=genoflow_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads((project / "ingested" / "summary.json").read_text())
+
+
 def test_file_names_give_labels_and_splits():
     paths = [Path(p) for p in ("AMP.tr.fa", "DECOY.te.fa", "AMP.eval.fa")]
     assert file_labels(paths) == (["AMP", "DECOY", "AMP"], ["train", "test", "val"])
@@ -108,16 +122,7 @@ def test_repeated_ids_get_the_policy_that_ingest_accepts(tmp_path, monkeypatch, 
     assert dataset["duplicate_ids"] == ("rename" if conflict else "drop_identical")
     assert ("1 for different records: renamed" in " ".join(findings)) is conflict
     settings = {key: dataset[key] for key in ("task", "alphabet", "samples", "duplicate_ids")}
-    result = subprocess.run(
-        [sys.executable, "-m", "genoflow", "ingest", "--settings", json.dumps(settings)]
-        + ["--out", "ingested"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=genoflow_env(),
-    )
-    assert result.returncode == 0, result.stderr
-    summary = json.loads((tmp_path / "ingested" / "summary.json").read_text())
+    summary = ingested(tmp_path, settings)
     assert summary["records"] == (6 if conflict else 5)  # the identical repeat dropped
 
 
@@ -134,16 +139,7 @@ def test_a_label_table_labels_every_record_of_a_repeated_id(tmp_path, monkeypatc
     assert "the table's label for such an id labels all its records" in text
     assert "classes: pos 4 (67%), neg 2 (33%)" in findings
     settings = {k: dataset[k] for k in ("task", "alphabet", "fasta", "labels", "duplicate_ids")}
-    result = subprocess.run(
-        [sys.executable, "-m", "genoflow", "ingest", "--settings", json.dumps(settings)]
-        + ["--out", "ingested"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env=genoflow_env(),
-    )
-    assert result.returncode == 0, result.stderr
-    summary = json.loads((tmp_path / "ingested" / "summary.json").read_text())
+    summary = ingested(tmp_path, settings)
     assert summary["classes"] == {"pos": 4, "neg": 2}
 
 
