@@ -81,6 +81,9 @@ def test_splice_demo_files_give_aligned_windows_and_a_sample_sheet(tmp_path, mon
     assert config["models"]["kmer_logreg"]["positional"] is True
     assert any("all one length" in line for line in findings)
     assert "# ambiguity codes seen:" in text or "ambiguity codes seen" in text
+    # a classifier: smoothed targets, ranked after temperature scaling
+    assert config["train"]["label_smoothing"] == 0.1
+    assert config["evaluate"]["select_by"] == "calibrated_val_loss"
 
 
 def test_amp_files_give_their_own_split_and_position_free_pooling(tmp_path, monkeypatch):
@@ -173,6 +176,7 @@ def test_dream4_matrix_gives_a_forecasting_config(tmp_path, monkeypatch):
     assert dataset["task"] == "forecasting" and dataset["series_length"] == 21
     assert dataset["forecast"]["input"] == 5 and dataset["forecast"]["horizon"] == 3
     assert {"persistence", "ridge_ar", "gru"} <= set(config["models"])
+    assert "label_smoothing" not in config["train"] and "evaluate" not in config
 
 
 def test_a_genes_by_samples_matrix_with_a_sample_table(tmp_path, monkeypatch):
@@ -203,6 +207,8 @@ def test_labels_from_headers_a_table_or_values(tmp_path, monkeypatch):
     (tmp_path / "mine.yaml").unlink()
     config, _, _ = written(tmp_path, monkeypatch, fasta=["m.fa"], values="v.tsv")
     assert only_dataset(config)["task"] == "regression" and "kmer_ridge" in config["models"]
+    # smoothing is for classes (training refuses it for a regression); the loss ranks as it is
+    assert "label_smoothing" not in config["train"] and "evaluate" not in config
 
 
 def test_no_label_source_and_an_existing_config_are_refused(tmp_path, monkeypatch):
