@@ -410,3 +410,18 @@ def test_multilabel_models_learn_each_label(multilabel, tmp_path, model_type):
     assert metrics["auroc"] == pytest.approx(np.mean(per_label))
     assert metrics["per_label"]["has_motif"]["auroc"] > 0.8
     assert 0 <= metrics["exact_match"] <= 1 and 0 <= metrics["f1"] <= 1
+
+
+def test_shift_augmentation_is_refused_for_a_label_per_residue(structure, tmp_path):
+    """Moving the letters would move them away from their labels."""
+    config = TrainConfig(max_epochs=1, batch_size=8, shift=2)
+    with pytest.raises(InputError, match="shift: sequences with one label"):
+        train(
+            structure / "data",
+            tmp_path,
+            model_name="cnn",
+            model_type="cnn",
+            model_args={"channels": 4, "pool": "none"},
+            train_config=config,
+        )
+    assert not (tmp_path / "history.csv").exists()

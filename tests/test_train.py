@@ -19,6 +19,7 @@ from conftest import genoflow_env
 from genoflow.data import TokenDataModule
 from genoflow.errors import InputError
 from genoflow.registry import NO_LABEL
+from genoflow.tasks.modules import SequenceClassifier
 from genoflow.tasks.train import TrainConfig, load_model, predict, train
 
 FAST = TrainConfig(max_epochs=2, batch_size=32, patience=2)
@@ -313,8 +314,8 @@ def test_a_gpu_training_step_never_waits_for_the_gpu(model_type):
 
 def test_the_recipe_options_train_a_motif_detector(motif_data, tmp_path):
     """A convolutional stem before a GRU with attention pooling, both strands, reverse-
-    complement augmentation, label smoothing and a warm-up + cosine schedule: the learning rate
-    rises, then falls to zero; the motif is learnt; validation selects as usual."""
+    complement and shift augmentation, label smoothing and a warm-up + cosine schedule: the
+    learning rate rises, then falls to zero; the motif is learnt; validation selects as usual."""
     config = TrainConfig(
         max_epochs=20,
         batch_size=32,
@@ -322,6 +323,7 @@ def test_the_recipe_options_train_a_motif_detector(motif_data, tmp_path):
         lr=0.01,
         lr_schedule="warmup_cosine",
         reverse_complement=True,
+        shift=2,
         label_smoothing=0.1,
     )
     model_args = {
@@ -348,6 +350,7 @@ def test_the_recipe_options_train_a_motif_detector(motif_data, tmp_path):
     )
     module, payload = load_model(tmp_path / "model.ckpt")
     assert payload["module_args"]["reverse_complement"] is True
+    assert payload["module_args"]["shift"] == 2 and info["train"]["shift"] == 2
     assert module.model.stem is not None and module.model.strands == "both"
 
 
@@ -421,9 +424,37 @@ def test_weight_averaging_validates_keeps_and_exports_the_average(motif_data, tm
     assert all(torch.equal(resumed[k], averaged[k]) for k in averaged)
 
 
+def test_shift_moves_each_sequence_inside_its_own_length():
+    """Shift augmentation: every row is its own letters moved by one whole number of positions
+    in [-2, 2]; what leaves the row is dropped, what is emptied and the padding after the
+    row's length read 0; every move is drawn."""
+    torch.manual_seed(0)
+    lengths = torch.tensor([7, 5, 9] * 40)
+    tokens = torch.zeros(len(lengths), 9, dtype=torch.uint8)
+    for row, length in enumerate(lengths):
+        tokens[row, :length] = torch.randint(1, 5, (int(length),), dtype=torch.uint8)
+    moved = SequenceClassifier._shifted({"tokens": tokens, "lengths": lengths}, 2)["tokens"]
+    seen = set()
+    for row, length in enumerate(lengths.tolist()):
+        original, got = tokens[row, :length].tolist(), moved[row].tolist()
+        assert got[length:] == [0] * (9 - length)
+        matches = [
+            s
+            for s in range(-2, 3)
+            if got[:length]
+            == [original[i - s] if 0 <= i - s < length else 0 for i in range(length)]
+        ]
+        assert matches, (original, got)
+        seen.update(matches)
+    assert seen == {-2, -1, 0, 1, 2}
+
+
 def test_recipe_options_are_refused_where_they_cannot_apply(motif_data, tmp_path):
     with pytest.raises(InputError, match="label_smoothing"):
         TrainConfig.from_dict({"label_smoothing": 1.5})
+    for shift in (-1, 1.5, True):
+        with pytest.raises(InputError, match="shift"):
+            TrainConfig.from_dict({"shift": shift})
     with pytest.raises(InputError, match="weight_averaging 1.0 not in"):
         TrainConfig.from_dict({"weight_averaging": 1.0})
     with pytest.raises(InputError, match="val_aupr"):

@@ -18,6 +18,7 @@ from genoflow.config import apply_params, config_errors
 from genoflow.formats.files import read_json
 from genoflow.formats.tuning import read_trials
 from genoflow.selection import validation_score
+from genoflow.tasks.train import TrainConfig
 from genoflow.tune import select, trial_params, tuned_settings, value_of
 
 CALIBRATED = "calibrated_val_loss"
@@ -56,6 +57,20 @@ def test_a_trial_sets_model_stem_and_train_keys_and_nothing_else():
     assert base["model_args"] == {"hidden": 128, "stem": None}  # the base is not changed
     info = {"model_args": trial["model_args"], "train": trial["train"]}
     assert {key: value_of(info, key) for key in params} == params
+
+
+def test_a_train_option_that_train_json_leaves_out_while_off_took_its_off_value():
+    """A trial of `train.shift: [0, 3]` or `train.weight_averaging: [0.0, 0.99]` that was off
+    has no such key in its train.json (TrainConfig.settings); the off value, not None, is what
+    it took (trials.tsv, selected.json and the retrained settings)."""
+    off = TrainConfig(shift=0, weight_averaging=0.0).settings()
+    assert "shift" not in off and "weight_averaging" not in off
+    info = {"model_args": {}, "train": off}
+    assert value_of(info, "train.shift") == 0 and value_of(info, "train.weight_averaging") == 0.0
+    assert TrainConfig.from_dict({**off, "shift": value_of(info, "train.shift")}).shift == 0
+    on = {"model_args": {}, "train": TrainConfig(shift=3).settings()}
+    assert value_of(on, "train.shift") == 3
+    assert value_of(info, "stem.channels") is None  # model keys are not train options
 
 
 def _trial(folder: Path, val_loss: float, hidden: int, lr: float) -> Path:

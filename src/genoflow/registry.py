@@ -22,6 +22,9 @@ BASELINE_TYPES = SEQUENCE_BASELINES + FORECAST_BASELINES
 ENSEMBLE = "ensemble"
 # What the models of a dataset are ranked and selected by, on validation (genoflow/selection.py)
 SELECTION_CRITERIA = ("val_loss", "calibrated_val_loss")
+# train options that train.json (and the resume fingerprint) leave out while off, so runs from
+# before they existed keep their files: the value each has when it is absent
+TRAIN_OPTIONS_OFF = {"trainer": {}, "weight_averaging": 0.0, "shift": 0}
 MODEL_TASKS: dict[str, tuple[str, ...]] = {
     "rnn": TASKS,
     "lstm": TASKS,

@@ -24,6 +24,7 @@ from pathlib import Path
 from genoflow.config import apply_params
 from genoflow.errors import InputError
 from genoflow.formats.files import atomic_path, read_json, write_json
+from genoflow.registry import TRAIN_OPTIONS_OFF
 from genoflow.selection import validation_score
 
 METRIC = "best_val_loss"  # a finished run's train.json has it
@@ -64,11 +65,14 @@ def trial_params(space: dict, seed: int, n_trials: int) -> list[dict]:
 
 
 def value_of(info: dict, key: str):
-    """The value a search-space key took in a finished run (its train.json)."""
+    """The value a search-space key took in a finished run (its train.json; a train option
+    it leaves out while off took its off value)."""
     parts = key.split(".")
     node = info.get("train", {}) if parts[0] == "train" else info.get("model_args", {})
     for part in parts[1:] if parts[0] == "train" else parts:
         node = node.get(part) if isinstance(node, dict) else None
+    if node is None and len(parts) == 2 and parts[0] == "train":
+        return TRAIN_OPTIONS_OFF.get(parts[1])
     return node
 
 

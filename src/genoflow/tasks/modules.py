@@ -142,7 +142,11 @@ class _Task(L.LightningModule):
         return loss.detach()
 
     def _augmented(self, batch: Batch) -> Batch:
-        return self._either_strand(batch) if self.hparams.get("reverse_complement") else batch
+        if self.hparams.get("reverse_complement"):
+            batch = self._either_strand(batch)
+        if self.hparams.get("shift"):
+            batch = self._shifted(batch, self.hparams.shift)
+        return batch
 
     def _optimizer_step(self) -> None:
         optimizer = self.optimizers()
@@ -280,6 +284,23 @@ class _Task(L.LightningModule):
         other = self.model.reverse_complement(tokens, lengths)
         return {**batch, "tokens": torch.where(flip[:, None], other, tokens)}
 
+    @staticmethod
+    def _shifted(batch: Batch, most: int) -> Batch:
+        """Shift augmentation (train: shift): each training sequence moves by a whole number of
+        positions drawn in [-most, most], inside its own length; the letters pushed past an
+        end are dropped and the positions left empty read as padding (all-zero one-hot rows).
+        Why: in aligned windows (promoters at their start site) a motif's exact position
+        varies by a few letters between records, and a readout that keeps position (flatten)
+        otherwise learns each position apart (README: CNNProm)."""
+        tokens = batch["tokens"]
+        moves = torch.randint(-most, most + 1, (len(tokens), 1), device=tokens.device)
+        positions = torch.arange(tokens.shape[1], device=tokens.device)[None, :]
+        source = positions - moves
+        lengths = batch["lengths"].to(tokens.device)[:, None]
+        inside = (source >= 0) & (source < lengths) & (positions < lengths)
+        moved = tokens.gather(1, source.clamp(0, tokens.shape[1] - 1))
+        return {**batch, "tokens": torch.where(inside, moved, torch.zeros_like(tokens))}
+
     def configure_optimizers(self):
         params = list(self.parameters())  # (frozen ones, e.g. the one-hot table, get no step)
         # fused: one kernel per parameter instead of ~10 Python-dispatched ops; for a small model
@@ -345,6 +366,7 @@ class SequenceClassifier(_Task):
         monitor: str = "val_loss",
         class_weights: list[float] | None = None,
         reverse_complement: bool = False,
+        shift: int = 0,
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(gradient_clip, accumulate, monitor)
@@ -437,6 +459,7 @@ class MultilabelClassifier(_Task):
         accumulate: int = 1,
         positive_weights: list[float] | None = None,
         reverse_complement: bool = False,
+        shift: int = 0,
     ) -> None:
         super().__init__(gradient_clip, accumulate)
         self.save_hyperparameters(ignore=TRAINING_ONLY)
@@ -474,6 +497,7 @@ class SequenceRegressor(_Task):
         gradient_clip: float = 0.0,
         accumulate: int = 1,
         reverse_complement: bool = False,
+        shift: int = 0,
     ) -> None:
         super().__init__(gradient_clip, accumulate)
         self.save_hyperparameters(ignore=TRAINING_ONLY)

@@ -41,7 +41,7 @@ from genoflow.formats.predictions import (
 )
 from genoflow.models import count_parameters
 from genoflow.progress import log
-from genoflow.registry import CLASS_TASKS, NEURAL_TYPES, NO_LABEL
+from genoflow.registry import CLASS_TASKS, NEURAL_TYPES, NO_LABEL, TRAIN_OPTIONS_OFF
 from genoflow.tasks.callbacks import History, LogProgressBar
 from genoflow.tasks.modules import (
     EPOCH_METRICS,
@@ -97,17 +97,18 @@ class TrainConfig:
     precision: str = "auto"
     deterministic: bool = True
     reverse_complement: bool = False
+    shift: int = 0  # shift augmentation: at most this many positions either way (modules.py)
     label_smoothing: float = 0.0
     weight_averaging: float = 0.0  # the weights' moving average's decay (tasks/averaging.py)
     trainer: dict = field(default_factory=dict)  # further lightning.Trainer options
 
     def settings(self) -> dict:
-        """The options as plain data (train.json, the resume fingerprint); `trainer` and
-        `weight_averaging` only when set, so runs without them keep the files and fingerprints
-        they had before they existed."""
+        """The options as plain data (train.json, the resume fingerprint); `trainer`,
+        `weight_averaging` and `shift` only when set, so runs without them keep the files and
+        fingerprints they had before they existed."""
         values = asdict(self)
-        for late in ("trainer", "weight_averaging"):
-            if not values[late]:
+        for late in TRAIN_OPTIONS_OFF:
+            if values[late] == TRAIN_OPTIONS_OFF[late]:
                 del values[late]
         return values
 
@@ -126,6 +127,8 @@ class TrainConfig:
             raise InputError(None, f"strategy {config.strategy!r} not in ['auto', 'ddp']")
         if not 0 <= config.label_smoothing < 1:
             raise InputError(None, f"label_smoothing {config.label_smoothing} not in [0, 1)")
+        if isinstance(config.shift, bool) or not isinstance(config.shift, int) or config.shift < 0:
+            raise InputError(None, f"shift {config.shift!r} is not a whole number >= 0")
         if not 0 <= config.weight_averaging < 1:
             raise InputError(None, f"weight_averaging {config.weight_averaging} not in [0, 1)")
         if config.class_weights not in ("none", "balanced"):
@@ -366,6 +369,8 @@ def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config
         gradient_clip=config.gradient_clip,
         accumulate=config.trainer.get("accumulate_grad_batches", 1),
     )
+    if config.shift and meta["task"] in ("forecasting", "token_classification"):
+        raise ValueError(f"shift: sequences with one label or value each, not {meta['task']}")
     if meta["task"] == "forecasting":
         data = WindowDataModule(data_dir, batch_size=config.batch_size)
         module = Forecaster(
@@ -384,6 +389,8 @@ def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config
         if meta["alphabet"] not in ("dna", "rna") or meta["task"] == "token_classification":
             raise ValueError("reverse_complement: DNA or RNA sequences with whole-sequence labels")
         options["reverse_complement"] = True
+    if config.shift:
+        options["shift"] = config.shift
     if config.label_smoothing and meta["task"] not in CLASS_TASKS:
         raise ValueError(f"label_smoothing: classification only, not {meta['task']}")
     if meta["task"] == "regression":
