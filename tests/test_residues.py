@@ -236,18 +236,25 @@ def test_per_residue_models_can_keep_the_epoch_of_the_best_residue_mcc(structure
     assert info["best_val_mcc"] == pytest.approx(expected, abs=1e-4)
 
 
-def test_whole_split_metrics_are_for_classifiers_only(multilabel, tmp_path):
-    config = TrainConfig(max_epochs=1, monitor="val_auroc")
-    with pytest.raises(InputError, match="val_auroc needs a classification task"):
+def assert_cnn_refused(data_dir: Path, out_dir: Path, config: TrainConfig, problem: str, **args):
+    """Training a small cnn with `config` stops with `problem`, before anything is written."""
+    with pytest.raises(InputError, match=problem):
         train(
-            multilabel / "data",
-            tmp_path,
+            data_dir,
+            out_dir,
             model_name="cnn",
             model_type="cnn",
-            model_args={"channels": 4},
+            model_args={"channels": 4, **args},
             train_config=config,
         )
-    assert not (tmp_path / "history.csv").exists()
+    assert not (out_dir / "history.csv").exists()
+
+
+def test_whole_split_metrics_are_for_classifiers_only(multilabel, tmp_path):
+    config = TrainConfig(max_epochs=1, monitor="val_auroc")
+    assert_cnn_refused(
+        multilabel / "data", tmp_path, config, "val_auroc needs a classification task"
+    )
 
 
 @pytest.mark.parametrize("model_type", ["gru", "window_logreg"])
@@ -415,13 +422,6 @@ def test_multilabel_models_learn_each_label(multilabel, tmp_path, model_type):
 def test_shift_augmentation_is_refused_for_a_label_per_residue(structure, tmp_path):
     """Moving the letters would move them away from their labels."""
     config = TrainConfig(max_epochs=1, batch_size=8, shift=2)
-    with pytest.raises(InputError, match="shift: sequences with one label"):
-        train(
-            structure / "data",
-            tmp_path,
-            model_name="cnn",
-            model_type="cnn",
-            model_args={"channels": 4, "pool": "none"},
-            train_config=config,
-        )
-    assert not (tmp_path / "history.csv").exists()
+    assert_cnn_refused(
+        structure / "data", tmp_path, config, "shift: sequences with one label", pool="none"
+    )
