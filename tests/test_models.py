@@ -145,18 +145,22 @@ def test_flatten_keeps_position_and_needs_max_length():
 STEMMED = [t for t in NEURAL_TYPES if t != "cnn"]
 
 
+@pytest.mark.parametrize("skip", [False, True])
 @pytest.mark.parametrize("pool", ["max", "attention", "meanmax", "last", "flatten"])
 @pytest.mark.parametrize("model_type", STEMMED)
-def test_a_stem_shortens_the_sequence_and_padding_still_changes_nothing(model_type, pool):
+def test_a_stem_shortens_the_sequence_and_padding_still_changes_nothing(model_type, pool, skip):
     """With a convolutional stem (pool 3) the backbone reads ceil(length / 3) steps of the
-    stem's channels, and a sequence scored alone equals it padded in a batch."""
-    stem = {"channels": 6, "kernel_size": 5, "layers": 2, "pool": 3}
+    stem's channels, and a sequence scored alone equals it padded in a batch; with `skip`
+    the readout reads the stem's 6 channels beside the backbone's."""
+    stem = {"channels": 6, "kernel_size": 5, "layers": 2, "pool": 3, "skip": skip}
     model = build(model_type, stem=stem, pool=pool)
     seen = {}
     model.backbone.register_forward_hook(lambda m, args, out: seen.update(shape=args[0].shape))
+    model.pool.register_forward_hook(lambda m, args, out: seen.update(read=args[0].shape))
     short = torch.randint(1, 5, (1, 17), dtype=torch.uint8)
     alone = model(short, torch.tensor([17]))
     assert seen["shape"] == (1, 6, 6)  # ceil(17 / 3) steps of 6 channels
+    assert seen["read"] == (1, 6, model.backbone.out_channels + (6 if skip else 0))
     batch = torch.zeros((2, 41), dtype=torch.uint8)
     batch[0, :17] = short
     batch[1] = torch.randint(1, 5, (41,), dtype=torch.uint8)

@@ -76,16 +76,20 @@ class SequenceModel(nn.Module):
         if onehot is not None:
             self.onehot = nn.Embedding.from_pretrained(onehot, freeze=True, padding_idx=0)
             in_channels = onehot.shape[1]
-        self.stem = Stem(in_channels, **stem) if stem else None
+        stem = dict(stem) if stem else None
+        # skip: the readout also reads the stem's features beside the backbone's (concatenated
+        # per position), so a hybrid keeps the convolutions' motif calls where the recurrence
+        # or the encoder would blur them (README: CNNProm)
+        self.skip = bool(stem.pop("skip", False)) if stem else False
+        self.stem = Stem(in_channels, **stem) if stem is not None else None
         if self.stem is not None:  # the backbone reads the stem's pooled features
             in_channels = self.stem.out_channels
             max_length = -(-max_length // self.stem.pool) if max_length else max_length
         if model_type in RECURRENT:  # the longest sequence it reads (gates: chrono)
             backbone_args["steps"] = max_length
         self.backbone = BACKBONES[model_type](in_channels=in_channels, **backbone_args)
-        self.pool = Pool(
-            pool or DEFAULT_POOL[model_type], self.backbone.out_channels, max_length, pool_size
-        )
+        features = self.backbone.out_channels + (self.stem.out_channels if self.skip else 0)
+        self.pool = Pool(pool or DEFAULT_POOL[model_type], features, max_length, pool_size)
         # (Identity rather than a dropout of 0: a module call less per step; no parameters,
         # so the head's saved names stay head.1.*)
         self.head = nn.Sequential(
@@ -116,6 +120,8 @@ class SequenceModel(nn.Module):
             features = self.backbone(x, None if full else lengths)
         else:
             features = self.backbone(x, on_device)
+        if self.skip:  # (the pooling masks what lies past each length)
+            features = torch.cat([features, x], dim=-1)
         return self.head(self.pool(features, None if full else on_device))
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
