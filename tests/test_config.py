@@ -108,6 +108,24 @@ def test_misspelled_key_in_model_train_override_is_located(config):
     assert only_error(config).startswith("models.gru.train: unknown key(s) ['lerning_rate']")
 
 
+@pytest.mark.parametrize(
+    ("stem", "start"),
+    [
+        ({"channels": 64, "skip": "yes"}, "models.lstm.stem.skip: 'yes' is not of type 'boolean'"),
+        ({"chanels": 64}, "models.lstm.stem: unknown key(s) ['chanels']"),
+        ({"pool": 0}, "models.lstm.stem.pool: 0 is less than the minimum of 1"),
+        ("autox", "models.lstm.stem: 'autox' is not valid under any of the given schemas"),
+    ],
+)
+def test_a_bad_key_inside_a_stem_is_named(config, stem, start):
+    """`stem` is null, auto or a mapping (a oneOf): a bad value inside the mapping is reported at
+    its own key, not as "not valid under any of the given schemas"; a value of no form's type
+    keeps that message."""
+    config["models"]["lstm"]["stem"] = stem
+    message = only_error(config)
+    assert message.startswith(start), message
+
+
 def test_chrono_gates_go_with_lstm_and_gru_only(config):
     """A tanh RNN has no gate to open: gates: chrono on it is refused where it is written."""
     config["models"]["gru"]["gates"] = "chrono"

@@ -263,6 +263,10 @@ CONFIGS = {
         ["line 8", "models.cnn.channels"],
     ),
     "unknown_model_type": ({"models": {"cnn": {"type": "cnm"}}}, ["line 7", "models.cnn"]),
+    "bad_value_inside_a_stem": (  # stem is null, auto or a mapping: named at the key inside
+        {"models": {"lstm": {"type": "lstm", "stem": {"channels": 8, "skip": "yes"}}}},
+        ["line 10", "models.lstm.stem.skip: 'yes' is not of type 'boolean'"],
+    ),
     "dataset_name_with_a_shell_character": (
         {"datasets": {"a;b": {"alphabet": "dna", "samples": "s.tsv"}}},
         ["line 2", "a;b"],

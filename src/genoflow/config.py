@@ -33,7 +33,8 @@ def _located_errors(config: dict, schema_path: str | Path) -> list[tuple[str, st
 
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = Draft202012Validator(schema)
-    located = [(_key_of(error), _describe(error)) for error in validator.iter_errors(config)]
+    errors = [_branch_error(error) for error in validator.iter_errors(config)]
+    located = [(_key_of(error), _describe(error)) for error in errors]
     if not located:
         problems = _cross_checks(config) + _tune_checks(config, validator)
         located = [(problem.split(":", 1)[0], problem) for problem in problems]
@@ -78,6 +79,23 @@ def _tune_checks(config: dict, validator) -> list[str]:
                     problems.append(f"{where}.{key}: {value!r}: {_describe(errors[0])}")
                     break
     return problems
+
+
+def _branch_error(error: ValidationError) -> ValidationError:
+    """A value that fits none of a oneOf's forms (`stem: null | auto | {...}`) is reported by
+    the form its type picks, so the message names the key and the problem inside it
+    (`models.gru.stem.skip: 'yes' is not of type 'boolean'`, or an unknown key) rather than
+    "not valid under any of the given schemas". A dataset's label source keeps its own message
+    (`_describe`); where no form fits the value's type, or the forms differ in the keys they
+    require (a predict entry's `fasta` or `regions`), the oneOf's own message stays."""
+    from jsonschema.exceptions import best_match
+
+    path = list(error.absolute_path)
+    if error.validator not in ("oneOf", "anyOf") or not error.context or path[:1] == ["datasets"]:
+        return error
+    best = best_match([error])
+    inside = len(best.absolute_path) > len(path) or best.validator == "additionalProperties"
+    return best if inside else error
 
 
 def _key_of(error: ValidationError) -> str:
