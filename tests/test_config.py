@@ -114,14 +114,31 @@ def test_misspelled_key_in_model_train_override_is_located(config):
         ({"channels": 64, "skip": "yes"}, "models.lstm.stem.skip: 'yes' is not of type 'boolean'"),
         ({"chanels": 64}, "models.lstm.stem: unknown key(s) ['chanels']"),
         ({"pool": 0}, "models.lstm.stem.pool: 0 is less than the minimum of 1"),
-        ("autox", "models.lstm.stem: 'autox' is not valid under any of the given schemas"),
+        ("autox", "models.lstm.stem: 'autox' is none of: null; 'auto'; a mapping of channels,"),
+        (5, "models.lstm.stem: 5 is none of: null; 'auto'; a mapping of channels, kernel_size"),
     ],
 )
 def test_a_bad_key_inside_a_stem_is_named(config, stem, start):
     """`stem` is null, auto or a mapping (a oneOf): a bad value inside the mapping is reported at
-    its own key, not as "not valid under any of the given schemas"; a value of no form's type
-    keeps that message."""
+    its own key, not as "not valid under any of the given schemas"; a value no form takes is
+    told the forms."""
     config["models"]["lstm"]["stem"] = stem
+    message = only_error(config)
+    assert message.startswith(start), message
+
+
+@pytest.mark.parametrize(
+    ("val", "start"),
+    [
+        (5, "datasets.splice.split.val: 5 is greater than or equal to the maximum of 1"),
+        (["chr1", "chr1"], "datasets.splice.split.val: ['chr1', 'chr1'] has non-unique elements"),
+        ("chr1", "datasets.splice.split.val: 'chr1' is none of: a number > 0 and < 1; a list of"),
+    ],
+)
+def test_a_bad_split_fraction_is_named_not_taken_for_a_label_source(config, val, start):
+    """`split.val` is a fraction or a list of chromosomes (a oneOf inside a dataset): its error is
+    its own, not the dataset's "give exactly one label source"."""
+    config["datasets"]["splice"]["split"]["val"] = val
     message = only_error(config)
     assert message.startswith(start), message
 

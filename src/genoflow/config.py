@@ -34,7 +34,7 @@ def _located_errors(config: dict, schema_path: str | Path) -> list[tuple[str, st
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = Draft202012Validator(schema)
     errors = [_branch_error(error) for error in validator.iter_errors(config)]
-    located = [(_key_of(error), _describe(error)) for error in errors]
+    located = [(_key_of(error), _describe(error, schema)) for error in errors]
     if not located:
         problems = _cross_checks(config) + _tune_checks(config, validator)
         located = [(problem.split(":", 1)[0], problem) for problem in problems]
@@ -45,6 +45,7 @@ def _tune_checks(config: dict, validator) -> list[str]:
     """A `tune:` search space names defined neural models, and every value it can draw (each
     choice, both ends of each range) is one the model takes (checked against the schema)."""
     tune, problems = config.get("tune", {}), []
+    schema = validator.schema
     for name in tune.get("datasets", []):
         if name not in config["datasets"]:
             problems.append(f"tune.datasets: {name!r} is not under `datasets`")
@@ -76,7 +77,7 @@ def _tune_checks(config: dict, validator) -> list[str]:
                 trial_config = {**config, "models": {**config["models"], model: trial}}
                 errors = list(validator.iter_errors(trial_config))
                 if errors:
-                    problems.append(f"{where}.{key}: {value!r}: {_describe(errors[0])}")
+                    problems.append(f"{where}.{key}: {value!r}: {_describe(errors[0], schema)}")
                     break
     return problems
 
@@ -84,17 +85,18 @@ def _tune_checks(config: dict, validator) -> list[str]:
 def _branch_error(error: ValidationError) -> ValidationError:
     """A value that fits none of a oneOf's forms (`stem: null | auto | {...}`) is reported by
     the form its type picks, so the message names the key and the problem inside it
-    (`models.gru.stem.skip: 'yes' is not of type 'boolean'`, or an unknown key) rather than
-    "not valid under any of the given schemas". A dataset's label source keeps its own message
-    (`_describe`); where no form fits the value's type, or the forms differ in the keys they
-    require (a predict entry's `fasta` or `regions`), the oneOf's own message stays."""
+    (`models.gru.stem.skip: 'yes' is not of type 'boolean'`, an unknown key, `split.val: [chr1,
+    chr1]` has non-unique elements) rather than "not valid under any of the given schemas". A
+    dataset's label source keeps its own message, and a value whose type or constant no form
+    takes is told the forms (`_describe`)."""
     from jsonschema.exceptions import best_match
 
     path = list(error.absolute_path)
-    if error.validator not in ("oneOf", "anyOf") or not error.context or path[:1] == ["datasets"]:
+    own = len(path) == 2 and path[0] == "datasets"  # a dataset's label source
+    if error.validator not in ("oneOf", "anyOf") or not error.context or own:
         return error
     best = best_match([error])
-    inside = len(best.absolute_path) > len(path) or best.validator == "additionalProperties"
+    inside = len(best.absolute_path) > len(path) or best.validator not in ("type", "const", "enum")
     return best if inside else error
 
 
@@ -164,13 +166,14 @@ def models_for(config: dict, dataset: str) -> list[str]:
     return [n for n, spec in config["models"].items() if task in MODEL_TASKS[spec["type"]]]
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: ValidationError, schema: dict) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         return f"{where}: unknown key(s) {extra}; allowed: {allowed}"
-    if error.validator == "oneOf" and error.absolute_path and error.absolute_path[0] == "datasets":
+    # a dataset's own oneOf (its label source; a matrix's time axis), not one of a key inside it
+    if error.validator == "oneOf" and len(error.absolute_path) == 2 and where[:9] == "datasets.":
         if isinstance(error.instance, dict) and "matrix" in error.instance:
             return f"{where}: give exactly one of `sample_table` or `series_length`"
         return (
@@ -180,7 +183,46 @@ def _describe(error: ValidationError) -> str:
             " next_base}`, or `regions`, or `residues`"
             " (a label per residue)"
         )
+    if error.validator in ("oneOf", "anyOf") and error.context:  # fits none of the forms
+        forms = [_form(branch, schema) for branch in error.validator_value]
+        if all(forms):
+            return f"{where}: {error.instance!r} is none of: " + "; ".join(forms)
     return f"{where}: {error.message}"
+
+
+def _form(branch: dict, schema: dict) -> str | None:
+    """One form of a oneOf in words (`null`, `'auto'`, `a number > 0 and < 1`, `a mapping of
+    channels, kernel_size, ...`); None for a form told by its keys alone (`required`)."""
+    if "$ref" in branch:  # (local references only: the schema is one file)
+        branch = {**schema["$defs"][branch["$ref"].rsplit("/", 1)[-1]], **branch}
+    if "const" in branch:
+        return repr(branch["const"])
+    if "enum" in branch:
+        return " or ".join(map(repr, branch["enum"]))
+    kind = branch.get("type")
+    if kind == "null":
+        return "null"
+    if kind in ("number", "integer"):
+        bounds = [
+            f"{sign} {branch[key]}"
+            for key, sign in (
+                ("minimum", ">="),
+                ("exclusiveMinimum", ">"),
+                ("maximum", "<="),
+                ("exclusiveMaximum", "<"),
+            )
+            if key in branch
+        ]
+        return f"a{'n' * (kind == 'integer')} {kind}" + (
+            " " + " and ".join(bounds) if bounds else ""
+        )
+    if kind == "array":
+        items = branch.get("items", {}).get("type")
+        return f"a list of {items}s" if items else "a list"
+    if kind == "object":
+        keys = ", ".join(branch.get("properties", {}))
+        return f"a mapping of {keys}" if keys else "a mapping"
+    return f"a {kind}" if kind else None
 
 
 def _reading_checks(entry: dict, where: str) -> list[str]:
