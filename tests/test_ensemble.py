@@ -13,7 +13,13 @@ import pytest
 from genoflow.errors import InputError
 from genoflow.evaluate.ensemble import ensemble, select_members
 from genoflow.formats.files import read_json
-from genoflow.formats.predictions import VAL_PREDICTIONS, read_predictions, write_predictions
+from genoflow.formats.predictions import (
+    VAL_PREDICTIONS,
+    read_predictions,
+    write_predictions,
+    write_residue_predictions,
+)
+from genoflow.registry import NO_LABEL
 from genoflow.selection import cross_entropy
 
 CLASSES = ["neg", "pos"]
@@ -106,6 +112,53 @@ def test_runs_of_other_records_or_classes_are_refused(tmp_path: Path):
     (three / "train.json").write_text(json.dumps({"model": "c", "seed": 0}))
     with pytest.raises(InputError, match="classes"):
         ensemble([one, three], tmp_path / "e")
+
+
+def _residue_run(folder: Path, name: str, test: list, val: list) -> Path:
+    """A per-residue run folder: rows (id, 0-based position, label index or NO_LABEL, probs)."""
+    folder.mkdir(parents=True)
+    for path, rows in ((folder / "predictions.tsv", test), (folder / VAL_PREDICTIONS, val)):
+        ids, positions, labels, probs = zip(*rows, strict=True)
+        write_residue_predictions(
+            path, list(ids), np.array(positions), np.array(labels), np.array(probs), ["C", "H"]
+        )
+    info = {"model": name, "seed": 0, "params": 10, "train_seconds": 1.0, "best_val_loss": 0.5}
+    (folder / "train.json").write_text(json.dumps(info))
+    return folder
+
+
+def test_a_per_residue_ensemble_matches_residues_by_protein_and_position(tmp_path: Path):
+    """Per-residue runs are averaged residue by residue (id and position, whatever the row
+    order); members are chosen on the labelled validation residues only, and every test
+    residue, a masked one too, is written back, so the ensemble is scored like the models."""
+    gru = _residue_run(
+        tmp_path / "gru",
+        "gru",
+        test=[("p", 0, 0, [0.8, 0.2]), ("p", 1, NO_LABEL, [0.5, 0.5]), ("q", 0, 1, [0.4, 0.6])],
+        val=[("v", 0, 0, [0.95, 0.05]), ("v", 1, 1, [0.4, 0.6]), ("v", 2, NO_LABEL, [0.0, 1.0])],
+    )
+    cnn = _residue_run(  # rows in another order; right where the gru is unsure
+        tmp_path / "cnn",
+        "cnn",
+        test=[("q", 0, 1, [0.0, 1.0]), ("p", 1, NO_LABEL, [0.1, 0.9]), ("p", 0, 0, [0.6, 0.4])],
+        val=[("v", 1, 1, [0.05, 0.95]), ("v", 2, NO_LABEL, [1.0, 0.0]), ("v", 0, 0, [0.6, 0.4])],
+    )
+    weak = _residue_run(  # wrong on every labelled validation residue
+        tmp_path / "rnn",
+        "rnn",
+        test=[("p", 0, 0, [0.1, 0.9]), ("p", 1, NO_LABEL, [0.5, 0.5]), ("q", 0, 1, [0.9, 0.1])],
+        val=[("v", 0, 0, [0.2, 0.8]), ("v", 1, 1, [0.8, 0.2]), ("v", 2, NO_LABEL, [0.5, 0.5])],
+    )
+    info = ensemble([gru, cnn, weak], tmp_path / "ensemble")
+    assert info["members"] == ["gru/seed0", "cnn/seed0"]  # each alone 0.281, the two 0.255
+    assert info["best_val_loss"] == pytest.approx(-np.log(0.775))
+    table, _, y, probs = read_predictions(tmp_path / "ensemble" / "predictions.tsv", True)
+    assert list(zip(table["id"], table["position"], strict=True)) == [("p", 1), ("q", 1)]
+    assert table.attrs["unlabelled"] == 1  # the masked residue is kept, unlabelled
+    np.testing.assert_allclose(probs, [[0.7, 0.3], [0.2, 0.8]])
+    assert list(y) == [0, 1]
+    val, _, _, _ = read_predictions(tmp_path / "ensemble" / VAL_PREDICTIONS)
+    assert list(val["position"]) == [1, 2]  # what validation scored: the labelled residues
 
 
 def test_a_trained_classifier_writes_its_validation_predictions(tmp_path: Path, motif_data):

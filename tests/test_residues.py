@@ -212,6 +212,10 @@ def test_token_classifier_trains_and_writes_a_row_per_test_residue(structure, tm
     metrics = evaluate(tmp_path / "predictions.tsv", tmp_path / "metrics.json", n_boot=20)
     assert metrics["task"] == "token_classification"
     assert metrics["n_unlabelled_residues"] == sum(x.count(".") for x in expected)
+    # the validation residues too, for the ensemble row and calibrated selection to score
+    val = pd.read_csv(tmp_path / "val_predictions.tsv", sep="\t", keep_default_na=False)
+    assert list(val.columns) == list(predictions.columns)
+    assert (val["label"] != "").sum() > 0 and not val["id"].str.startswith("CB513").any()
 
 
 def test_per_residue_models_can_keep_the_epoch_of_the_best_residue_mcc(structure, tmp_path):

@@ -395,7 +395,7 @@ def protein_project(tmp_path_factory) -> Path:
                     "mask_columns": ["disorder", "cb513_mask"],
                 },
                 "split": {"method": "given"},
-                "models": ["gru", "window_logreg"],
+                "models": ["gru", "cnn", "window_logreg"],
             },
             "multi": {
                 "task": "multilabel",
@@ -490,12 +490,15 @@ def write_amp_excerpt(root: Path, per_file: int) -> Path:
 def test_per_residue_labels_run_end_to_end(protein_project):
     results = protein_project / "results" / "structure"
     summary = pd.read_csv(results / "summary.tsv", sep="\t")
-    assert sorted(summary["model"]) == ["gru", "window_logreg"]
+    assert sorted(summary["model"]) == ["cnn", "ensemble", "gru", "window_logreg"]
     assert {"q3", "balanced_accuracy", "mcc", "q3_ci_low"} <= set(summary.columns)
     assert summary["q3"].between(0, 1).all()
-    predictions = pd.read_csv(results / "gru" / "seed0" / "predictions.tsv", sep="\t")
-    assert predictions["id"].str.startswith("CB513_excerpt|").all()
-    assert len(predictions) == 4081  # every residue of the 12 test proteins
+    for run in ("gru/seed0", "ensemble/seed0"):  # the ensemble: residue by residue, as the models
+        predictions = pd.read_csv(results / run / "predictions.tsv", sep="\t")
+        assert predictions["id"].str.startswith("CB513_excerpt|").all()
+        assert len(predictions) == 4081  # every residue of the 12 test proteins
+    members = json.loads((results / "ensemble" / "seed0" / "train.json").read_text())["members"]
+    assert set(members) <= {"gru/seed0", "cnn/seed0"} and members  # chosen on validation
     for name in ("comparison", "confusion", "loss"):
         assert (results / "figures" / f"{name}.svg").is_file()
     html = (protein_project / "results" / "report" / "index.html").read_text()

@@ -2,10 +2,11 @@
 never the test split (`evaluate: {select_by: ...}`).
 
 `val_loss` (the default): the validation loss of the weights a run kept (train.json
-`best_val_loss`). `calibrated_val_loss`: for classifiers, the cross-entropy of the run's
-validation probabilities (val_predictions.tsv) after dividing its log-probabilities by the one
-temperature that minimises it (temperature scaling, Guo et al. 2017); other tasks keep
-`val_loss`. Why: smoothed targets (`label_smoothing`) make a model under-confident by design,
+`best_val_loss`). `calibrated_val_loss`: for classifiers (of sequences, or per residue over
+the labelled validation residues), the cross-entropy of the run's validation probabilities
+(val_predictions.tsv) after dividing its log-probabilities by the one temperature that
+minimises it (temperature scaling, Guo et al. 2017); other tasks keep `val_loss`. Why: smoothed
+targets (`label_smoothing`) make a model under-confident by design,
 and averaged weights change its confidence too, so the raw loss ranks such a model below one
 trained on hard targets (the k-mer baseline) for a scale that one division undoes. A temperature
 keeps every prediction's class, so it moves no test metric but the log-loss; it is used for the
@@ -63,7 +64,7 @@ def validation_score(run: str | Path, info: dict, criterion: str = "val_loss") -
     (a classifier's) by `calibrated_cross_entropy`; a run without them keeps its val_loss."""
     path = Path(run) / VAL_PREDICTIONS
     if check_criterion(criterion) == "calibrated_val_loss" and path.is_file():
-        _, _, y, probs = read_predictions(path)
+        _, _, y, probs = read_predictions(path, labelled_only=True)  # (residues: the labelled)
         return calibrated_cross_entropy(y, probs)[0]
     value = info.get("best_val_loss")
     return None if value is None else float(value)

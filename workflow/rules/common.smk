@@ -208,10 +208,11 @@ def run_dirs(dataset):
 
 
 def has_ensemble(dataset):
-    """Classification datasets with two or more neural runs get the `ensemble` row."""
+    """Classification datasets (of sequences or residues) with two or more neural runs get the
+    `ensemble` row."""
     return (
         config["ensemble"]
-        and task_of(dataset) == "classification"
+        and task_of(dataset) in ("classification", "token_classification")
         and len(neural_models_of(dataset)) * len(SEEDS) >= 2
     )
 

@@ -1,5 +1,5 @@
-"""The `ensemble` row of a classification dataset: the mean class probabilities of neural
-models chosen on the validation split, scored like any model.
+"""The `ensemble` row of a classification dataset (whole sequences or per residue): the mean
+class probabilities of neural models chosen on the validation split, scored like any model.
 
 Members are chosen by greedy forward selection on the validation predictions
 (val_predictions.tsv of each run; each model the mean of its seeds): a weak model that would
@@ -24,33 +24,54 @@ from genoflow.formats.predictions import (
     read_predictions,
     write_history,
     write_predictions,
+    write_residue_predictions,
 )
 from genoflow.registry import ENSEMBLE
 from genoflow.selection import score_of
 
 
 class Aligned:
-    """Predictions tables of the same records read in one record order (the first's)."""
+    """Predictions tables of the same records read in one record order (the first's). Per-residue
+    tables are matched by (id, position): every residue, or with `scored_only` those that carry a
+    label (the ones a validation score reads)."""
 
-    def __init__(self, first: Path) -> None:
-        table, self.classes, self.y, self.first_probs = read_predictions(first)
-        self.first, self.ids = first, list(table["id"])
+    def __init__(self, first: Path, scored_only: bool = False) -> None:
+        self.reading = {"labelled_only": scored_only, "keep_unlabelled": not scored_only}
+        table, self.classes, self.y, self.first_probs = read_predictions(first, **self.reading)
+        self.first, self.table = first, table
+        self.ids = self._keys(table)
         if len(set(self.ids)) != len(self.ids):
             raise InputError(first, "repeated ids: cannot match records across models")
         self.order = {record: i for i, record in enumerate(self.ids)}
+
+    @staticmethod
+    def _keys(table) -> list:
+        if "position" in table:
+            return list(zip(table["id"], table["position"], strict=True))
+        return list(table["id"])
 
     def probabilities(self, path: Path) -> np.ndarray:
         """The class probabilities of a table, rows in the first table's record order."""
         if path == self.first:
             return self.first_probs
-        table, classes, _, probs = read_predictions(path)
+        table, classes, _, probs = read_predictions(path, **self.reading)
         if classes != self.classes:
             raise InputError(path, f"classes {classes} differ from {self.classes} of {self.first}")
-        if len(table) != len(self.ids) or set(table["id"]) != set(self.order):
+        keys = self._keys(table)
+        if len(keys) != len(self.ids) or set(keys) != set(self.order):
             raise InputError(path, f"holds other records than {self.first}")
         aligned = np.empty_like(probs)
-        aligned[table["id"].map(self.order).to_numpy()] = probs
+        aligned[[self.order[key] for key in keys]] = probs
         return aligned
+
+    def write(self, path: Path, probs: np.ndarray) -> None:
+        """A predictions table of these records with `probs`."""
+        if "position" in self.table:
+            positions = self.table["position"].to_numpy() - 1  # (written 1-based)
+            ids = list(self.table["id"])
+            write_residue_predictions(path, ids, positions, self.y, probs, self.classes)
+        else:
+            write_predictions(path, self.ids, self.y, probs, self.classes)
 
 
 def select_members(
@@ -93,16 +114,16 @@ def ensemble(run_dirs: list[str | Path], out_dir: str | Path, criterion: str = "
     (out_dir / VAL_PREDICTIONS).unlink(missing_ok=True)
     val_loss, members = None, list(models)
     if all((run / VAL_PREDICTIONS).is_file() for run in runs):
-        val = Aligned(runs[0] / VAL_PREDICTIONS)
+        val = Aligned(runs[0] / VAL_PREDICTIONS, scored_only=True)
         units = {m: _mean(val, [r / VAL_PREDICTIONS for r in rs]) for m, rs in models.items()}
         members, val_loss = select_members(units, val.y, criterion)
         mean = np.mean([units[m] for m in members], axis=0)
-        write_predictions(out_dir / VAL_PREDICTIONS, val.ids, val.y, mean, val.classes)
+        val.write(out_dir / VAL_PREDICTIONS, mean)
     test = Aligned(runs[0] / "predictions.tsv")
     probs = np.mean(
         [_mean(test, [r / "predictions.tsv" for r in models[m]]) for m in members], axis=0
     )
-    write_predictions(out_dir / "predictions.tsv", test.ids, test.y, probs, test.classes)
+    test.write(out_dir / "predictions.tsv", probs)
     write_history(out_dir / "history.csv", [])
     member_runs = [run for m in members for run in models[m]]
     info = {

@@ -139,11 +139,11 @@ FORECAST_COLUMNS = (
 
 
 def read_predictions(
-    path: str | Path, labelled_only: bool = False
+    path: str | Path, labelled_only: bool = False, keep_unlabelled: bool = False
 ) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
     """(table, classes, true class indices, probability matrix) from a predictions.tsv.
     `labelled_only`: leave out rows with an empty label (residues without one); their number
-    is in table.attrs["unlabelled"]."""
+    is in table.attrs["unlabelled"]. `keep_unlabelled`: keep them, as class index NO_LABEL."""
     table = pd.read_csv(
         path, sep="\t", dtype={"id": str, "label": str, "predicted": str}, keep_default_na=False
     )
@@ -154,7 +154,7 @@ def read_predictions(
     classes = [c.removeprefix("prob_") for c in table.columns if c.startswith("prob_")]
     if not classes or "label" not in table:
         raise InputError(path, "not a predictions table (needs label and prob_<class> columns)")
-    index = {c: i for i, c in enumerate(classes)}
+    index = {c: i for i, c in enumerate(classes)} | ({"": NO_LABEL} if keep_unlabelled else {})
     unknown = set(table["label"]) - set(index)
     if unknown:
         raise InputError(path, f"labels {sorted(unknown)} have no prob_ column")

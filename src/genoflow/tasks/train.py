@@ -508,11 +508,12 @@ def predict_outputs(module: L.LightningModule, loader) -> dict[str, np.ndarray]:
 
 
 def _write_val_predictions(path: Path, module, data, meta: dict) -> None:
-    """val_predictions.tsv (classification, a non-empty validation split): the validation
-    split's predictions, which the `ensemble` row and calibrated selection (genoflow/selection.py)
-    score; a stale one is removed."""
+    """val_predictions.tsv (classification of sequences or residues, a non-empty validation
+    split): the validation split's predictions, which the `ensemble` row and calibrated
+    selection (genoflow/selection.py) score; a stale one is removed."""
     path.unlink(missing_ok=True)
-    if meta["task"] == "classification" and len(data.indices("val")):
+    classifies = meta["task"] in ("classification", "token_classification")
+    if classifies and len(data.indices("val")):
         _write_predictions(path, module, data, meta, split="val")
 
 
