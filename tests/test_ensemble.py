@@ -15,12 +15,14 @@ from genoflow.evaluate.ensemble import ensemble, select_members
 from genoflow.formats.files import read_json
 from genoflow.formats.predictions import (
     VAL_PREDICTIONS,
+    read_multilabel_predictions,
     read_predictions,
+    write_multilabel_predictions,
     write_predictions,
     write_residue_predictions,
 )
 from genoflow.registry import NO_LABEL
-from genoflow.selection import cross_entropy
+from genoflow.selection import binary_cross_entropy, cross_entropy, validation_score
 
 CLASSES = ["neg", "pos"]
 
@@ -159,6 +161,41 @@ def test_a_per_residue_ensemble_matches_residues_by_protein_and_position(tmp_pat
     assert list(y) == [0, 1]
     val, _, _, _ = read_predictions(tmp_path / "ensemble" / VAL_PREDICTIONS)
     assert list(val["position"]) == [1, 2]  # what validation scored: the labelled residues
+
+
+def _multilabel_run(folder: Path, name: str, test: dict, val: dict) -> Path:
+    """A multilabel run folder: id -> (0/1 truth of labels x, y; their probabilities)."""
+    folder.mkdir(parents=True)
+    for path, rows in ((folder / "predictions.tsv", test), (folder / VAL_PREDICTIONS, val)):
+        truth = np.array([t for t, _ in rows.values()])
+        probs = np.array([p for _, p in rows.values()])
+        write_multilabel_predictions(path, list(rows), truth, probs, ["x", "y"])
+    info = {"model": name, "seed": 0, "params": 10, "train_seconds": 1.0, "best_val_loss": 0.4}
+    (folder / "train.json").write_text(json.dumps(info))
+    return folder
+
+
+def test_a_multilabel_ensemble_averages_label_probabilities_chosen_by_their_bce(tmp_path: Path):
+    """Several 0/1 labels per record: each label's probabilities are averaged, record by record;
+    members are chosen by the binary cross-entropy (the models' validation loss), also where
+    `calibrated_val_loss` ranks, which has no temperature for it."""
+    val_one = {"v1": ([1, 0], [0.9, 0.4]), "v2": ([0, 1], [0.2, 0.6])}
+    val_two = {"v2": ([0, 1], [0.4, 0.9]), "v1": ([1, 0], [0.6, 0.1])}  # (another order)
+    one = _multilabel_run(tmp_path / "cnn", "cnn", {"a": ([1, 1], [0.8, 0.6])}, val_one)
+    two = _multilabel_run(tmp_path / "gru", "gru", {"a": ([1, 1], [0.4, 1.0])}, val_two)
+    info = ensemble([one, two], tmp_path / "ensemble", criterion="calibrated_val_loss")
+    truth = np.array([[1, 0], [0, 1]])
+    both = np.array([[0.75, 0.25], [0.3, 0.75]])
+    gru_alone = np.array([[0.6, 0.1], [0.4, 0.9]])  # the better one alone (0.308 against 0.337)
+    assert binary_cross_entropy(truth, both) < binary_cross_entropy(truth, gru_alone)
+    assert info["members"] == ["gru/seed0", "cnn/seed0"]
+    assert info["best_val_loss"] == pytest.approx(binary_cross_entropy(truth, both))
+    table, labels, y, probs = read_multilabel_predictions(tmp_path / "ensemble" / "predictions.tsv")
+    assert list(table["id"]) == ["a"] and labels == ["x", "y"]
+    np.testing.assert_allclose(probs, [[0.6, 0.8]])
+    np.testing.assert_allclose(y, [[1, 1]])
+    # a multilabel run ranks by its own validation loss under either criterion
+    assert validation_score(one, read_json(one / "train.json"), "calibrated_val_loss") == 0.4
 
 
 def test_a_trained_classifier_writes_its_validation_predictions(tmp_path: Path, motif_data):

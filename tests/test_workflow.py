@@ -402,7 +402,7 @@ def protein_project(tmp_path_factory) -> Path:
                 "alphabet": "dna",
                 "fasta": ["motifs.fa"],
                 "values": "labels.tsv",
-                "models": ["cnn", "kmer_logreg"],
+                "models": ["cnn", "gru", "kmer_logreg"],
             },
             "peptides": {
                 "alphabet": "protein",
@@ -511,8 +511,13 @@ def test_per_residue_labels_run_end_to_end(protein_project):
 def test_multilabel_runs_end_to_end_and_predicts(protein_project):
     results = protein_project / "results" / "multi"
     summary = pd.read_csv(results / "summary.tsv", sep="\t")
-    assert sorted(summary["model"]) == ["cnn", "kmer_logreg"]
+    assert sorted(summary["model"]) == ["cnn", "ensemble", "gru", "kmer_logreg"]
     assert {"auroc", "auprc", "f1", "exact_match"} <= set(summary.columns)
+    ensemble = pd.read_csv(results / "ensemble" / "seed0" / "predictions.tsv", sep="\t")
+    cnn = pd.read_csv(results / "cnn" / "seed0" / "predictions.tsv", sep="\t")
+    assert list(ensemble.columns) == list(cnn.columns) and len(ensemble) == len(cnn)
+    info = json.loads((results / "ensemble" / "seed0" / "train.json").read_text())
+    assert info["members"] and set(info["members"]) <= {"cnn/seed0", "gru/seed0"}
     metrics = json.loads((results / "kmer_logreg" / "seed0" / "metrics.json").read_text())
     assert set(metrics["per_label"]) == {"has_motif", "two_motifs", "gc_rich"}
     scored = pd.read_csv(

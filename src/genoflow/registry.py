@@ -20,6 +20,8 @@ BASELINE_TYPES = SEQUENCE_BASELINES + FORECAST_BASELINES
 # The `ensemble` row of a classification dataset: the mean of its neural runs' probabilities
 # (genoflow.evaluate.ensemble); a reserved model name, not a type one can configure.
 ENSEMBLE = "ensemble"
+# the tasks whose datasets get the ensemble row: models that output probabilities
+ENSEMBLE_TASKS = ("classification", "token_classification", "multilabel")
 # What the models of a dataset are ranked and selected by, on validation (genoflow/selection.py)
 SELECTION_CRITERIA = ("val_loss", "calibrated_val_loss")
 # train options that train.json (and the resume fingerprint) leave out while off, so runs from

@@ -5,7 +5,8 @@ never the test split (`evaluate: {select_by: ...}`).
 `best_val_loss`). `calibrated_val_loss`: for classifiers (of sequences, or per residue over
 the labelled validation residues), the cross-entropy of the run's validation probabilities
 (val_predictions.tsv) after dividing its log-probabilities by the one temperature that
-minimises it (temperature scaling, Guo et al. 2017); other tasks keep `val_loss`. Why: smoothed
+minimises it (temperature scaling, Guo et al. 2017); other tasks (multilabel too) keep
+`val_loss`. Why: smoothed
 targets (`label_smoothing`) make a model under-confident by design,
 and averaged weights change its confidence too, so the raw loss ranks such a model below one
 trained on hard targets (the k-mer baseline) for a scale that one division undoes. A temperature
@@ -24,7 +25,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from genoflow.errors import InputError
-from genoflow.formats.predictions import VAL_PREDICTIONS, read_predictions
+from genoflow.formats.predictions import VAL_PREDICTIONS, predictions_task, read_predictions
 from genoflow.registry import SELECTION_CRITERIA
 
 # Temperatures searched (on a log scale): far wider than label smoothing or averaging move them
@@ -34,6 +35,12 @@ LOG_T_BOUNDS = (np.log(0.02), np.log(50.0))
 def cross_entropy(y: np.ndarray, probs: np.ndarray) -> float:
     """Mean negative log-probability of the true class (the validation loss of a classifier)."""
     return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))))
+
+
+def binary_cross_entropy(truth: np.ndarray, probs: np.ndarray) -> float:
+    """Mean binary cross-entropy over records and labels (a multilabel model's validation loss)."""
+    p = np.clip(probs, 1e-12, 1 - 1e-12)
+    return float(-np.mean(truth * np.log(p) + (1 - truth) * np.log(1 - p)))
 
 
 def calibrated_cross_entropy(y: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
@@ -63,11 +70,17 @@ def validation_score(run: str | Path, info: dict, criterion: str = "val_loss") -
     `info` is its train.json. `calibrated_val_loss` scores a run with validation predictions
     (a classifier's) by `calibrated_cross_entropy`; a run without them keeps its val_loss."""
     path = Path(run) / VAL_PREDICTIONS
-    if check_criterion(criterion) == "calibrated_val_loss" and path.is_file():
+    calibrated = check_criterion(criterion) == "calibrated_val_loss" and path.is_file()
+    if calibrated and _task_of(path) in ("classification", "token_classification"):
         _, _, y, probs = read_predictions(path, labelled_only=True)  # (residues: the labelled)
         return calibrated_cross_entropy(y, probs)[0]
     value = info.get("best_val_loss")
     return None if value is None else float(value)
+
+
+def _task_of(path: Path) -> str:
+    with open(path) as table:
+        return predictions_task(table.readline().rstrip("\n").split("\t"))
 
 
 def score_of(criterion: str) -> Callable[[np.ndarray, np.ndarray], float]:

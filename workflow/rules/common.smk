@@ -34,7 +34,12 @@ except ModuleNotFoundError:
         ' same version, e.g. pip install "genoflow @ git+https://github.com/<owner>/genoflow@<tag>"'
     )
 from genoflow.errors import InputError  # noqa: E402
-from genoflow.registry import ENSEMBLE, FIGURES_BY_TASK, NEURAL_TYPES  # noqa: E402
+from genoflow.registry import (  # noqa: E402
+    ENSEMBLE,
+    ENSEMBLE_TASKS,
+    FIGURES_BY_TASK,
+    NEURAL_TYPES,
+)
 from genoflow.sources import code_version as command_version  # noqa: E402
 
 # The rules call `genoflow <stage>`, the package of this checkout, run by the Python that runs
@@ -208,11 +213,11 @@ def run_dirs(dataset):
 
 
 def has_ensemble(dataset):
-    """Classification datasets (of sequences or residues) with two or more neural runs get the
-    `ensemble` row."""
+    """Datasets of classes (of sequences or residues) or of several 0/1 labels with two or more
+    neural runs get the `ensemble` row."""
     return (
         config["ensemble"]
-        and task_of(dataset) in ("classification", "token_classification")
+        and task_of(dataset) in ENSEMBLE_TASKS
         and len(neural_models_of(dataset)) * len(SEEDS) >= 2
     )
 

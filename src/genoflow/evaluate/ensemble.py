@@ -1,14 +1,15 @@
-"""The `ensemble` row of a classification dataset (whole sequences or per residue): the mean
-class probabilities of neural models chosen on the validation split, scored like any model.
+"""The `ensemble` row of a classification dataset (whole sequences or per residue; several 0/1
+labels per sequence too): the mean class (label) probabilities of neural models chosen on the
+validation split, scored like any model.
 
 Members are chosen by greedy forward selection on the validation predictions
 (val_predictions.tsv of each run; each model the mean of its seeds): a weak model that would
 drag the mean down stays out. The row is ranked with the others by the same validation score
 (`genoflow/selection.py`: the cross-entropy of the members' mean validation probabilities,
-calibrated or not), so neither the members nor the row's rank ever look at the test split. Its
-folder (results/{dataset}/ensemble/seed0/) holds what a run folder holds: predictions.tsv,
-val_predictions.tsv, history.csv (no epochs) and train.json (`members`, `candidates`, the
-members' parameters, every candidate's training time).
+calibrated or not; multilabel: their binary cross-entropy), so neither the members nor the
+row's rank ever look at the test split. Its folder (results/{dataset}/ensemble/seed0/) holds
+what a run folder holds: predictions.tsv, val_predictions.tsv, history.csv (no epochs) and
+train.json (`members`, `candidates`, the members' parameters, every candidate's training time).
 """
 
 from __future__ import annotations
@@ -21,28 +22,39 @@ from genoflow.errors import InputError
 from genoflow.formats.files import read_json, write_json
 from genoflow.formats.predictions import (
     VAL_PREDICTIONS,
+    predictions_task,
+    read_multilabel_predictions,
     read_predictions,
     write_history,
+    write_multilabel_predictions,
     write_predictions,
     write_residue_predictions,
 )
 from genoflow.registry import ENSEMBLE
-from genoflow.selection import score_of
+from genoflow.selection import binary_cross_entropy, score_of
 
 
 class Aligned:
     """Predictions tables of the same records read in one record order (the first's). Per-residue
     tables are matched by (id, position): every residue, or with `scored_only` those that carry a
-    label (the ones a validation score reads)."""
+    label (the ones a validation score reads). Multilabel tables: `y` is the 0/1 truth matrix."""
 
     def __init__(self, first: Path, scored_only: bool = False) -> None:
         self.reading = {"labelled_only": scored_only, "keep_unlabelled": not scored_only}
-        table, self.classes, self.y, self.first_probs = read_predictions(first, **self.reading)
+        self.multilabel = _multilabel(first)
+        table, self.classes, self.y, self.first_probs = self._read(first)
         self.first, self.table = first, table
         self.ids = self._keys(table)
         if len(set(self.ids)) != len(self.ids):
             raise InputError(first, "repeated ids: cannot match records across models")
         self.order = {record: i for i, record in enumerate(self.ids)}
+
+    def _read(self, path: Path) -> tuple:
+        if self.multilabel:
+            if not _multilabel(path):
+                raise InputError(path, f"not a multilabel table, as {self.first} is")
+            return read_multilabel_predictions(path)
+        return read_predictions(path, **self.reading)
 
     @staticmethod
     def _keys(table) -> list:
@@ -54,7 +66,7 @@ class Aligned:
         """The class probabilities of a table, rows in the first table's record order."""
         if path == self.first:
             return self.first_probs
-        table, classes, _, probs = read_predictions(path, **self.reading)
+        table, classes, _, probs = self._read(path)
         if classes != self.classes:
             raise InputError(path, f"classes {classes} differ from {self.classes} of {self.first}")
         keys = self._keys(table)
@@ -70,18 +82,26 @@ class Aligned:
             positions = self.table["position"].to_numpy() - 1  # (written 1-based)
             ids = list(self.table["id"])
             write_residue_predictions(path, ids, positions, self.y, probs, self.classes)
+        elif self.multilabel:
+            write_multilabel_predictions(path, self.ids, self.y, probs, self.classes)
         else:
             write_predictions(path, self.ids, self.y, probs, self.classes)
 
 
+def _multilabel(path: Path) -> bool:
+    with open(path) as table:
+        return predictions_task(table.readline().rstrip("\n").split("\t")) == "multilabel"
+
+
 def select_members(
-    units: dict[str, np.ndarray], y: np.ndarray, criterion: str = "val_loss"
+    units: dict[str, np.ndarray], y: np.ndarray, criterion: str = "val_loss", score=None
 ) -> tuple[list[str], float]:
     """Greedy forward selection on validation (Caruana et al. 2004, without replacement):
     start from the model whose probabilities score best (lowest `criterion`), add the model
     that lowers the score of the mean most, stop when none does. (A model is the mean of its
-    seeds.) Returns the members in the order chosen and their validation score."""
-    score = score_of(criterion)
+    seeds.) `score`, a function of (y, probabilities), replaces the criterion's (multilabel: the
+    binary cross-entropy). Returns the members in the order chosen and their validation score."""
+    score = score or score_of(criterion)
     chosen: list[str] = []
     best = float("inf")
     while len(chosen) < len(units):
@@ -116,7 +136,9 @@ def ensemble(run_dirs: list[str | Path], out_dir: str | Path, criterion: str = "
     if all((run / VAL_PREDICTIONS).is_file() for run in runs):
         val = Aligned(runs[0] / VAL_PREDICTIONS, scored_only=True)
         units = {m: _mean(val, [r / VAL_PREDICTIONS for r in rs]) for m, rs in models.items()}
-        members, val_loss = select_members(units, val.y, criterion)
+        # multilabel: the binary cross-entropy, which their val_loss is (no temperature for it)
+        score = binary_cross_entropy if val.multilabel else None
+        members, val_loss = select_members(units, val.y, criterion, score)
         mean = np.mean([units[m] for m in members], axis=0)
         val.write(out_dir / VAL_PREDICTIONS, mean)
     test = Aligned(runs[0] / "predictions.tsv")

@@ -163,6 +163,19 @@ def read_predictions(
     return table, classes, y, probs
 
 
+def read_multilabel_predictions(
+    path: str | Path,
+) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
+    """(table, labels, 0/1 truth matrix, probability matrix) from a multilabel predictions.tsv."""
+    table = pd.read_csv(path, sep="\t", dtype={"id": str}, keep_default_na=False)
+    labels = [c.removeprefix("true_") for c in table.columns if c.startswith("true_")]
+    if not labels or any(f"prob_{label}" not in table for label in labels):
+        raise InputError(path, "not a multilabel predictions table (true_<label>, prob_<label>)")
+    truth = table[[f"true_{label}" for label in labels]].to_numpy(dtype=np.float64)
+    probs = table[[f"prob_{label}" for label in labels]].to_numpy(dtype=np.float64)
+    return table, labels, truth, probs
+
+
 def predictions_task(columns: list[str]) -> str:
     """The task a predictions table belongs to, from its columns."""
     if "horizon" in columns:

@@ -41,7 +41,13 @@ from genoflow.formats.predictions import (
 )
 from genoflow.models import count_parameters
 from genoflow.progress import log
-from genoflow.registry import CLASS_TASKS, NEURAL_TYPES, NO_LABEL, TRAIN_OPTIONS_OFF
+from genoflow.registry import (
+    CLASS_TASKS,
+    ENSEMBLE_TASKS,
+    NEURAL_TYPES,
+    NO_LABEL,
+    TRAIN_OPTIONS_OFF,
+)
 from genoflow.tasks.callbacks import History, LogProgressBar
 from genoflow.tasks.modules import (
     EPOCH_METRICS,
@@ -508,11 +514,11 @@ def predict_outputs(module: L.LightningModule, loader) -> dict[str, np.ndarray]:
 
 
 def _write_val_predictions(path: Path, module, data, meta: dict) -> None:
-    """val_predictions.tsv (classification of sequences or residues, a non-empty validation
-    split): the validation split's predictions, which the `ensemble` row and calibrated
-    selection (genoflow/selection.py) score; a stale one is removed."""
+    """val_predictions.tsv (classification of sequences or residues, multilabel; a non-empty
+    validation split): the validation split's predictions, which the `ensemble` row and
+    calibrated selection (genoflow/selection.py) score; a stale one is removed."""
     path.unlink(missing_ok=True)
-    classifies = meta["task"] in ("classification", "token_classification")
+    classifies = meta["task"] in ENSEMBLE_TASKS
     if classifies and len(data.indices("val")):
         _write_predictions(path, module, data, meta, split="val")
 
