@@ -17,7 +17,7 @@ NEURAL_TYPES = ("rnn", "lstm", "gru", "transformer", "cnn")
 SEQUENCE_BASELINES = ("kmer_logreg", "kmer_ridge", "window_logreg")  # scored by predict too
 FORECAST_BASELINES = ("persistence", "ridge_ar")
 BASELINE_TYPES = SEQUENCE_BASELINES + FORECAST_BASELINES
-# The `ensemble` row of a classification dataset: the mean of its neural runs' probabilities
+# The `ensemble` row of a dataset: the mean of its neural runs' probabilities
 # (genoflow.evaluate.ensemble); a reserved model name, not a type one can configure.
 ENSEMBLE = "ensemble"
 # the tasks whose datasets get the ensemble row: models that output probabilities

@@ -6,8 +6,7 @@ never the test split (`evaluate: {select_by: ...}`).
 the labelled validation residues), the cross-entropy of the run's validation probabilities
 (val_predictions.tsv) after dividing its log-probabilities by the one temperature that
 minimises it (temperature scaling, Guo et al. 2017); other tasks (multilabel too) keep
-`val_loss`. Why: smoothed
-targets (`label_smoothing`) make a model under-confident by design,
+`val_loss`. Why: smoothed targets (`label_smoothing`) make a model under-confident by design,
 and averaged weights change its confidence too, so the raw loss ranks such a model below one
 trained on hard targets (the k-mer baseline) for a scale that one division undoes. A temperature
 keeps every prediction's class, so it moves no test metric but the log-loss; it is used for the

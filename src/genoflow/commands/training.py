@@ -145,8 +145,8 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
 def ensemble_parser(commands) -> None:
     p = commands.add_parser(
         "ensemble",
-        help="neural runs of a classification dataset (sequences or residues) -> their mean"
-        " probabilities",
+        help="neural runs of a classification (sequences or residues) or multilabel dataset ->"
+        " their mean probabilities",
     )
     p.add_argument("--runs", nargs="+", required=True, help="run folders (predictions.tsv)")
     p.add_argument("--out", required=True, help="the ensemble's run folder")
