@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from genoflow.errors import InputError
-from genoflow.formats.predictions import VAL_PREDICTIONS, predictions_task, read_predictions
+from genoflow.formats.predictions import VAL_PREDICTIONS, read_predictions, table_task
 from genoflow.registry import SELECTION_CRITERIA
 
 # Temperatures searched (on a log scale): far wider than label smoothing or averaging move them
@@ -70,16 +70,11 @@ def validation_score(run: str | Path, info: dict, criterion: str = "val_loss") -
     (a classifier's) by `calibrated_cross_entropy`; a run without them keeps its val_loss."""
     path = Path(run) / VAL_PREDICTIONS
     calibrated = check_criterion(criterion) == "calibrated_val_loss" and path.is_file()
-    if calibrated and _task_of(path) in ("classification", "token_classification"):
+    if calibrated and table_task(path) in ("classification", "token_classification"):
         _, _, y, probs = read_predictions(path, labelled_only=True)  # (residues: the labelled)
         return calibrated_cross_entropy(y, probs)[0]
     value = info.get("best_val_loss")
     return None if value is None else float(value)
-
-
-def _task_of(path: Path) -> str:
-    with open(path) as table:
-        return predictions_task(table.readline().rstrip("\n").split("\t"))
 
 
 def score_of(criterion: str) -> Callable[[np.ndarray, np.ndarray], float]:

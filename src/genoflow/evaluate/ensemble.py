@@ -22,9 +22,9 @@ from genoflow.errors import InputError
 from genoflow.formats.files import read_json, write_json
 from genoflow.formats.predictions import (
     VAL_PREDICTIONS,
-    predictions_task,
     read_multilabel_predictions,
     read_predictions,
+    table_task,
     write_history,
     write_multilabel_predictions,
     write_predictions,
@@ -41,7 +41,7 @@ class Aligned:
 
     def __init__(self, first: Path, scored_only: bool = False) -> None:
         self.reading = {"labelled_only": scored_only, "keep_unlabelled": not scored_only}
-        self.multilabel = _multilabel(first)
+        self.multilabel = table_task(first) == "multilabel"
         table, self.classes, self.y, self.first_probs = self._read(first)
         self.first, self.table = first, table
         self.ids = self._keys(table)
@@ -51,7 +51,7 @@ class Aligned:
 
     def _read(self, path: Path) -> tuple:
         if self.multilabel:
-            if not _multilabel(path):
+            if table_task(path) != "multilabel":
                 raise InputError(path, f"not a multilabel table, as {self.first} is")
             return read_multilabel_predictions(path)
         return read_predictions(path, **self.reading)
@@ -86,11 +86,6 @@ class Aligned:
             write_multilabel_predictions(path, self.ids, self.y, probs, self.classes)
         else:
             write_predictions(path, self.ids, self.y, probs, self.classes)
-
-
-def _multilabel(path: Path) -> bool:
-    with open(path) as table:
-        return predictions_task(table.readline().rstrip("\n").split("\t")) == "multilabel"
 
 
 def select_members(

@@ -23,7 +23,7 @@ from sklearn import metrics as skm
 
 from genoflow.errors import InputError
 from genoflow.formats.files import write_json
-from genoflow.formats.predictions import predictions_task, read_predictions
+from genoflow.formats.predictions import multilabel_columns, predictions_task, read_predictions
 from genoflow.registry import (
     CLASSIFICATION_METRICS,
     LOWER_IS_BETTER,
@@ -274,10 +274,9 @@ def multilabel_metrics(truth: np.ndarray, probs: np.ndarray) -> dict:
     }
 
 
-def _multilabel_report(table: pd.DataFrame, n_boot: int, seed: int) -> dict:
-    labels = [c.removeprefix("true_") for c in table.columns if c.startswith("true_")]
-    truth = table[[f"true_{t}" for t in labels]].to_numpy(dtype=np.int64)
-    probs = table[[f"prob_{t}" for t in labels]].to_numpy(dtype=np.float64)
+def _multilabel_report(table: pd.DataFrame, path: Path, n_boot: int, seed: int) -> dict:
+    labels, truth, probs = multilabel_columns(table, path)
+    truth = truth.astype(np.int64)
     scores = multilabel_metrics(truth, probs)
     per_label = dict(zip(labels, scores.pop("per_label"), strict=True))
     return {
@@ -311,7 +310,7 @@ def evaluate(
     elif task == "regression":
         result = _regression_report(table, n_boot, seed)
     elif task == "multilabel":
-        result = _multilabel_report(table, n_boot, seed)
+        result = _multilabel_report(table, predictions, n_boot, seed)
     elif task == "token_classification":
         result = _token_report(predictions, n_boot, seed)
     else:

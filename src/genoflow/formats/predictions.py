@@ -168,12 +168,19 @@ def read_multilabel_predictions(
 ) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
     """(table, labels, 0/1 truth matrix, probability matrix) from a multilabel predictions.tsv."""
     table = pd.read_csv(path, sep="\t", dtype={"id": str}, keep_default_na=False)
+    return (table, *multilabel_columns(table, path))
+
+
+def multilabel_columns(
+    table: pd.DataFrame, path: str | Path
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(labels, 0/1 truth matrix, probability matrix) of a multilabel predictions table."""
     labels = [c.removeprefix("true_") for c in table.columns if c.startswith("true_")]
     if not labels or any(f"prob_{label}" not in table for label in labels):
         raise InputError(path, "not a multilabel predictions table (true_<label>, prob_<label>)")
     truth = table[[f"true_{label}" for label in labels]].to_numpy(dtype=np.float64)
     probs = table[[f"prob_{label}" for label in labels]].to_numpy(dtype=np.float64)
-    return table, labels, truth, probs
+    return labels, truth, probs
 
 
 def predictions_task(columns: list[str]) -> str:
@@ -186,6 +193,12 @@ def predictions_task(columns: list[str]) -> str:
         prob = any(c.startswith("prob_") for c in columns)
         return "multilabel" if prob else "regression"
     return "classification"
+
+
+def table_task(path: str | Path) -> str:
+    """The task of a predictions.tsv, from its header line."""
+    with open(path) as table:
+        return predictions_task(table.readline().rstrip("\n").split("\t"))
 
 
 HISTORY_COLUMNS = [
