@@ -17,12 +17,19 @@ from genoflow.formats.predictions import (
     VAL_PREDICTIONS,
     read_multilabel_predictions,
     read_predictions,
+    read_regression_predictions,
     write_multilabel_predictions,
     write_predictions,
+    write_regression_predictions,
     write_residue_predictions,
 )
 from genoflow.registry import NO_LABEL
-from genoflow.selection import binary_cross_entropy, cross_entropy, validation_score
+from genoflow.selection import (
+    binary_cross_entropy,
+    cross_entropy,
+    standardised_squared_error,
+    validation_score,
+)
 
 CLASSES = ["neg", "pos"]
 
@@ -196,6 +203,50 @@ def test_a_multilabel_ensemble_averages_label_probabilities_chosen_by_their_bce(
     np.testing.assert_allclose(y, [[1, 1]])
     # a multilabel run ranks by its own validation loss under either criterion
     assert validation_score(one, read_json(one / "train.json"), "calibrated_val_loss") == 0.4
+
+
+def _regression_run(folder: Path, name: str, test: dict, val: dict) -> Path:
+    """A regression run folder: id -> (true values of targets x, y; predicted values)."""
+    folder.mkdir(parents=True)
+    for path, rows in ((folder / "predictions.tsv", test), (folder / VAL_PREDICTIONS, val)):
+        truth = np.array([t for t, _ in rows.values()], dtype=float)
+        predicted = np.array([p for _, p in rows.values()], dtype=float)
+        write_regression_predictions(path, list(rows), truth, predicted, ["x", "y"])
+    info = {"model": name, "seed": 0, "params": 10, "train_seconds": 1.0, "best_val_loss": 0.4}
+    (folder / "train.json").write_text(json.dumps(info))
+    return folder
+
+
+def test_a_regression_ensemble_averages_values_chosen_on_the_models_scale(tmp_path: Path):
+    """Predicted values are averaged record by record; members are chosen by the squared error
+    with each target divided by its training sd (the models' validation loss), so a target of
+    large values does not outweigh the others; a regression without the sd is refused."""
+    val_one = {"v1": ([0, 10], [1, 10]), "v2": ([2, 30], [2, 50])}
+    val_two = {"v2": ([2, 30], [3, 20]), "v1": ([0, 10], [-1, 10])}  # (another order)
+    test_one = {"a": ([1, 20], [2, 40]), "b": ([0, 0], [0, 0])}
+    test_two = {"b": ([0, 0], [1, 10]), "a": ([1, 20], [0, 20])}
+    one = _regression_run(tmp_path / "cnn", "cnn", test_one, val_one)
+    two = _regression_run(tmp_path / "gru", "gru", test_two, val_two)
+    std = [1.0, 40.0]
+    info = ensemble([one, two], tmp_path / "ensemble", "calibrated_val_loss", target_std=std)
+    truth = np.array([[0, 10], [2, 30]])
+    cnn, gru = np.array([[1, 10], [2, 50]]), np.array([[-1, 10], [3, 20]])
+    both = (cnn + gru) / 2
+    # cnn is the better model on the models' scale (unscaled, gru would be: 102 < 401)
+    assert standardised_squared_error(truth, cnn, std) < standardised_squared_error(truth, gru, std)
+    assert standardised_squared_error(truth, both, std) < standardised_squared_error(
+        truth, cnn, std
+    )
+    assert info["members"] == ["cnn/seed0", "gru/seed0"]
+    assert info["best_val_loss"] == pytest.approx(standardised_squared_error(truth, both, std))
+    table, targets, y, predicted = read_regression_predictions(
+        tmp_path / "ensemble" / "predictions.tsv"
+    )
+    assert list(table["id"]) == ["a", "b"] and targets == ["x", "y"]
+    np.testing.assert_allclose(predicted, [[1, 30], [0.5, 5]])
+    np.testing.assert_allclose(y, [[1, 20], [0, 0]])
+    with pytest.raises(InputError, match="training sd"):
+        ensemble([one, two], tmp_path / "without_sd")
 
 
 def test_a_trained_classifier_writes_its_validation_predictions(tmp_path: Path, motif_data):

@@ -8,6 +8,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -266,7 +267,7 @@ def mixed_project(tmp_path_factory) -> Path:
                 "alphabet": "dna",
                 "fasta": ["motifs.fa"],
                 "values": "values.tsv",
-                "models": ["cnn", "kmer_ridge"],
+                "models": ["cnn", "gru", "kmer_ridge"],
             },
             "regions": {
                 "alphabet": "dna",
@@ -322,8 +323,24 @@ def test_forecasting_outputs_follow_the_contract(mixed_project):
 def test_regression_outputs_follow_the_contract(mixed_project):
     results = mixed_project / "results" / "counts"
     summary = pd.read_csv(results / "summary.tsv", sep="\t")
-    assert sorted(summary["model"]) == ["cnn", "kmer_ridge"]
+    assert sorted(summary["model"]) == ["cnn", "ensemble", "gru", "kmer_ridge"]
     assert {"mse", "mae", "r2", "pearson", "spearman"} <= set(summary.columns)
+    # the ensemble: predicted values averaged record by record over the members validation
+    # chose, ranked with the models by the same standardised squared error as their val_loss
+    info = json.loads((results / "ensemble" / "seed0" / "train.json").read_text())
+    assert info["members"] and set(info["candidates"]) == {"cnn", "gru"}
+    members = [pd.read_csv(results / m / "predictions.tsv", sep="\t") for m in info["members"]]
+    ensemble = pd.read_csv(results / "ensemble" / "seed0" / "predictions.tsv", sep="\t")
+    assert list(ensemble["id"]) == list(members[0]["id"])
+    mean = np.mean([m["pred_count"].to_numpy() for m in members], axis=0)
+    np.testing.assert_allclose(ensemble["pred_count"], mean, rtol=1e-4)
+    meta = json.loads((results / "preprocess" / "meta.json").read_text())
+    val = pd.read_csv(results / "ensemble" / "seed0" / "val_predictions.tsv", sep="\t")
+    z = [
+        (val[f"pred_{t}"] - val[f"true_{t}"]) / s
+        for t, s in zip(meta["targets"], meta["target_std"], strict=True)
+    ]
+    assert info["best_val_loss"] == pytest.approx(float(np.mean(np.square(z))), rel=1e-3)
     predictions = pd.read_csv(results / "cnn" / "seed0" / "predictions.tsv", sep="\t")
     assert list(predictions.columns) == [
         "id",

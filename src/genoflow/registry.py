@@ -17,11 +17,13 @@ NEURAL_TYPES = ("rnn", "lstm", "gru", "transformer", "cnn")
 SEQUENCE_BASELINES = ("kmer_logreg", "kmer_ridge", "window_logreg")  # scored by predict too
 FORECAST_BASELINES = ("persistence", "ridge_ar")
 BASELINE_TYPES = SEQUENCE_BASELINES + FORECAST_BASELINES
-# The `ensemble` row of a dataset: the mean of its neural runs' probabilities
-# (genoflow.evaluate.ensemble); a reserved model name, not a type one can configure.
+# The `ensemble` row of a dataset: the mean of its neural runs' probabilities or predicted
+# values (genoflow.evaluate.ensemble); a reserved model name, not a type one can configure.
 ENSEMBLE = "ensemble"
-# the tasks whose datasets get the ensemble row: models that output probabilities
-ENSEMBLE_TASKS = ("classification", "token_classification", "multilabel")
+# the tasks whose datasets get the ensemble row: a prediction per record (or residue) that a
+# mean of models' predictions can stand in for (forecasting: not yet; a recursive forecaster's
+# validation loss scores one step ahead, its predictions table whole horizons)
+ENSEMBLE_TASKS = ("classification", "token_classification", "multilabel", "regression")
 # What the models of a dataset are ranked and selected by, on validation (genoflow/selection.py)
 SELECTION_CRITERIA = ("val_loss", "calibrated_val_loss")
 # train options that train.json (and the resume fingerprint) leave out while off, so runs from

@@ -42,6 +42,15 @@ def binary_cross_entropy(truth: np.ndarray, probs: np.ndarray) -> float:
     return float(-np.mean(truth * np.log(p) + (1 - truth) * np.log(1 - p)))
 
 
+def standardised_squared_error(
+    truth: np.ndarray, predicted: np.ndarray, target_std: list[float]
+) -> float:
+    """Mean squared error over records and targets, each target divided by its training sd (a
+    regression model's validation loss: it is trained on targets standardised so)."""
+    std = np.asarray(target_std, dtype=np.float64)
+    return float(np.mean(((predicted - truth) / std) ** 2))
+
+
 def calibrated_cross_entropy(y: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
     """(cross-entropy after the best temperature, that temperature T): softmax(log p / T)."""
     logp = np.log(np.clip(probs, 1e-12, 1.0))

@@ -213,8 +213,8 @@ def run_dirs(dataset):
 
 
 def has_ensemble(dataset):
-    """Datasets of classes (of sequences or residues) or of several 0/1 labels with two or more
-    neural runs get the `ensemble` row."""
+    """Datasets of classes (of sequences or residues), of several 0/1 labels or of values with
+    two or more neural runs get the `ensemble` row."""
     return (
         config["ensemble"]
         and task_of(dataset) in ENSEMBLE_TASKS

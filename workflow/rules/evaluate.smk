@@ -17,11 +17,15 @@ rule evaluate:
         " --bootstrap {params.bootstrap:q} > {log:q} 2>&1"
 
 
-# The mean of the dataset's neural runs' probabilities (genoflow/evaluate/ensemble.py), a run
+# The mean of the dataset's neural runs' probabilities or predicted values
+# (genoflow/evaluate/ensemble.py; meta.json: a regression's target sd), a run
 # folder like any other: evaluate, summarize and the figures take it as they come.
 rule ensemble:
     input:
-        lambda w: [f"{run}/predictions.tsv" for run in neural_run_dirs(w.dataset)],
+        predictions=lambda w: [
+            f"{run}/predictions.tsv" for run in neural_run_dirs(w.dataset)
+        ],
+        meta="results/{dataset}/preprocess/meta.json",
     output:
         predictions=f"results/{{dataset}}/{ENSEMBLE}/seed0/predictions.tsv",
         history=f"results/{{dataset}}/{ENSEMBLE}/seed0/history.csv",
@@ -38,7 +42,7 @@ rule ensemble:
         code=code_version("ensemble"),
     shell:
         "genoflow ensemble --runs {params.runs:q} --out {params.out:q}"
-        " --select-by {params.select_by:q} > {log:q} 2>&1"
+        " --meta {input.meta:q} --select-by {params.select_by:q} > {log:q} 2>&1"
 
 
 ruleorder: ensemble > train

@@ -1,13 +1,14 @@
 """The `ensemble` row of a classification dataset (whole sequences or per residue; several 0/1
-labels per sequence too): the mean class (label) probabilities of neural models chosen on the
-validation split, scored like any model.
+labels per sequence too) or of a regression: the mean class (label) probabilities, or the mean
+predicted values, of neural models chosen on the validation split, scored like any model.
 
 Members are chosen by greedy forward selection on the validation predictions
 (val_predictions.tsv of each run; each model the mean of its seeds): a weak model that would
 drag the mean down stays out. The row is ranked with the others by the same validation score
 (`genoflow/selection.py`: the cross-entropy of the members' mean validation probabilities,
-calibrated or not; multilabel: their binary cross-entropy), so neither the members nor the
-row's rank ever look at the test split. Its folder (results/{dataset}/ensemble/seed0/) holds
+calibrated or not; multilabel: their binary cross-entropy; regression: the squared error on
+the targets' standardised scale, which needs the targets' training sd), so neither the members
+nor the row's rank ever look at the test split. Its folder (results/{dataset}/ensemble/seed0/) holds
 what a run folder holds: predictions.tsv, val_predictions.tsv, history.csv (no epochs) and
 train.json (`members`, `candidates`, the members' parameters, every candidate's training time).
 """
@@ -24,36 +25,46 @@ from genoflow.formats.predictions import (
     VAL_PREDICTIONS,
     read_multilabel_predictions,
     read_predictions,
+    read_regression_predictions,
     table_task,
     write_history,
     write_multilabel_predictions,
     write_predictions,
+    write_regression_predictions,
     write_residue_predictions,
 )
 from genoflow.registry import ENSEMBLE
-from genoflow.selection import binary_cross_entropy, score_of
+from genoflow.selection import binary_cross_entropy, score_of, standardised_squared_error
 
 
 class Aligned:
     """Predictions tables of the same records read in one record order (the first's). Per-residue
     tables are matched by (id, position): every residue, or with `scored_only` those that carry a
-    label (the ones a validation score reads). Multilabel tables: `y` is the 0/1 truth matrix."""
+    label (the ones a validation score reads). Multilabel tables: `y` is the 0/1 truth matrix;
+    regression tables: `y` holds the true values, `classes` the targets and the outputs are the
+    predicted values."""
+
+    # the tables whose every column pair is read as (truth, output) matrices
+    MATRIX_READERS = {
+        "multilabel": read_multilabel_predictions,
+        "regression": read_regression_predictions,
+    }
 
     def __init__(self, first: Path, scored_only: bool = False) -> None:
         self.reading = {"labelled_only": scored_only, "keep_unlabelled": not scored_only}
-        self.multilabel = table_task(first) == "multilabel"
-        table, self.classes, self.y, self.first_probs = self._read(first)
-        self.first, self.table = first, table
+        self.first, self.task = first, table_task(first)
+        table, self.classes, self.y, self.first_outputs = self._read(first)
+        self.table = table
         self.ids = self._keys(table)
         if len(set(self.ids)) != len(self.ids):
             raise InputError(first, "repeated ids: cannot match records across models")
         self.order = {record: i for i, record in enumerate(self.ids)}
 
     def _read(self, path: Path) -> tuple:
-        if self.multilabel:
-            if table_task(path) != "multilabel":
-                raise InputError(path, f"not a multilabel table, as {self.first} is")
-            return read_multilabel_predictions(path)
+        if self.task in self.MATRIX_READERS:
+            if table_task(path) != self.task:
+                raise InputError(path, f"not a {self.task} table, as {self.first} is")
+            return self.MATRIX_READERS[self.task](path)
         return read_predictions(path, **self.reading)
 
     @staticmethod
@@ -62,30 +73,34 @@ class Aligned:
             return list(zip(table["id"], table["position"], strict=True))
         return list(table["id"])
 
-    def probabilities(self, path: Path) -> np.ndarray:
-        """The class probabilities of a table, rows in the first table's record order."""
+    def outputs(self, path: Path) -> np.ndarray:
+        """The class probabilities (regression: predicted values) of a table, rows in the first
+        table's record order."""
         if path == self.first:
-            return self.first_probs
-        table, classes, _, probs = self._read(path)
+            return self.first_outputs
+        table, classes, _, outputs = self._read(path)
         if classes != self.classes:
-            raise InputError(path, f"classes {classes} differ from {self.classes} of {self.first}")
+            kind = {"multilabel": "labels", "regression": "targets"}.get(self.task, "classes")
+            raise InputError(path, f"{kind} {classes} differ from {self.classes} of {self.first}")
         keys = self._keys(table)
         if len(keys) != len(self.ids) or set(keys) != set(self.order):
             raise InputError(path, f"holds other records than {self.first}")
-        aligned = np.empty_like(probs)
-        aligned[[self.order[key] for key in keys]] = probs
+        aligned = np.empty_like(outputs)
+        aligned[[self.order[key] for key in keys]] = outputs
         return aligned
 
-    def write(self, path: Path, probs: np.ndarray) -> None:
-        """A predictions table of these records with `probs`."""
+    def write(self, path: Path, outputs: np.ndarray) -> None:
+        """A predictions table of these records with `outputs`."""
         if "position" in self.table:
             positions = self.table["position"].to_numpy() - 1  # (written 1-based)
             ids = list(self.table["id"])
-            write_residue_predictions(path, ids, positions, self.y, probs, self.classes)
-        elif self.multilabel:
-            write_multilabel_predictions(path, self.ids, self.y, probs, self.classes)
+            write_residue_predictions(path, ids, positions, self.y, outputs, self.classes)
+        elif self.task == "multilabel":
+            write_multilabel_predictions(path, self.ids, self.y, outputs, self.classes)
+        elif self.task == "regression":
+            write_regression_predictions(path, self.ids, self.y, outputs, self.classes)
         else:
-            write_predictions(path, self.ids, self.y, probs, self.classes)
+            write_predictions(path, self.ids, self.y, outputs, self.classes)
 
 
 def select_members(
@@ -113,10 +128,16 @@ def select_members(
     return chosen, best
 
 
-def ensemble(run_dirs: list[str | Path], out_dir: str | Path, criterion: str = "val_loss") -> dict:
+def ensemble(
+    run_dirs: list[str | Path],
+    out_dir: str | Path,
+    criterion: str = "val_loss",
+    target_std: list[float] | None = None,
+) -> dict:
     """The ensemble run folder of a dataset's neural runs: which models, chosen on the
     validation split (`select_members` by `criterion`), and their mean test and validation
-    probabilities.
+    probabilities (regression: predicted values; `target_std`, the targets' training sd from
+    the preprocess stage's meta.json, puts their squared error on the models' scale).
     Where a run has no validation predictions, every run is a member (and there is no
     validation loss to rank the row by)."""
     runs, out_dir = [Path(run) for run in run_dirs], Path(out_dir)
@@ -131,8 +152,7 @@ def ensemble(run_dirs: list[str | Path], out_dir: str | Path, criterion: str = "
     if all((run / VAL_PREDICTIONS).is_file() for run in runs):
         val = Aligned(runs[0] / VAL_PREDICTIONS, scored_only=True)
         units = {m: _mean(val, [r / VAL_PREDICTIONS for r in rs]) for m, rs in models.items()}
-        # multilabel: the binary cross-entropy, which their val_loss is (no temperature for it)
-        score = binary_cross_entropy if val.multilabel else None
+        score = _score(val, target_std)
         members, val_loss = select_members(units, val.y, criterion, score)
         mean = np.mean([units[m] for m in members], axis=0)
         val.write(out_dir / VAL_PREDICTIONS, mean)
@@ -154,8 +174,9 @@ def ensemble(run_dirs: list[str | Path], out_dir: str | Path, criterion: str = "
         "epochs": None,
         "best_epoch": None,
         # the cross-entropy of the members' mean validation probabilities (under `criterion`,
-        # which summarize recomputes from val_predictions.tsv): ranked with the models' own
-        # validation scores (None without validation predictions: ranked last)
+        # which summarize recomputes from val_predictions.tsv; `_score`'s loss for labels and
+        # values): ranked with the models' own validation scores (None without validation
+        # predictions: ranked last)
         "best_val_loss": val_loss,
         "select_by": criterion,
         "tested": True,
@@ -164,5 +185,19 @@ def ensemble(run_dirs: list[str | Path], out_dir: str | Path, criterion: str = "
     return info
 
 
+def _score(val: Aligned, target_std: list[float] | None):
+    """What members are chosen by where it is not the criterion's (classes) cross-entropy: the
+    models' own validation loss, which no temperature calibrates."""
+    if val.task == "multilabel":
+        return binary_cross_entropy
+    if val.task == "regression":
+        if target_std is None or len(target_std) != len(val.classes):
+            raise InputError(
+                val.first, f"a regression ensemble needs the training sd of {val.classes}"
+            )
+        return lambda truth, predicted: standardised_squared_error(truth, predicted, target_std)
+    return None
+
+
 def _mean(aligned: Aligned, paths: list[Path]) -> np.ndarray:
-    return np.mean([aligned.probabilities(path) for path in paths], axis=0)
+    return np.mean([aligned.outputs(path) for path in paths], axis=0)

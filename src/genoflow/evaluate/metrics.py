@@ -23,7 +23,13 @@ from sklearn import metrics as skm
 
 from genoflow.errors import InputError
 from genoflow.formats.files import write_json
-from genoflow.formats.predictions import multilabel_columns, predictions_task, read_predictions
+from genoflow.formats.predictions import (
+    multilabel_columns,
+    predictions_task,
+    read_predictions,
+    read_regression_predictions,
+    regression_columns,
+)
 from genoflow.registry import (
     CLASSIFICATION_METRICS,
     LOWER_IS_BETTER,
@@ -192,10 +198,8 @@ def _row_bootstrap(score, arrays, names, n_boot: int, seed: int) -> dict[str, li
     }
 
 
-def _regression_report(table: pd.DataFrame, n_boot: int, seed: int) -> dict:
-    targets = [c.removeprefix("true_") for c in table.columns if c.startswith("true_")]
-    truth = table[[f"true_{t}" for t in targets]].to_numpy(dtype=np.float64)
-    predicted = table[[f"pred_{t}" for t in targets]].to_numpy(dtype=np.float64)
+def _regression_report(table: pd.DataFrame, path: Path, n_boot: int, seed: int) -> dict:
+    targets, truth, predicted = regression_columns(table, path)
     return {
         **regression_metrics(truth, predicted),
         "ci95": _row_bootstrap(
@@ -308,7 +312,7 @@ def evaluate(
             )
         result = evaluate_forecasts(table, n_boot=n_boot, seed=seed)
     elif task == "regression":
-        result = _regression_report(table, n_boot, seed)
+        result = _regression_report(table, predictions, n_boot, seed)
     elif task == "multilabel":
         result = _multilabel_report(table, predictions, n_boot, seed)
     elif task == "token_classification":
@@ -373,10 +377,7 @@ def _scored(path: Path):
         name = "accuracy"
         return task, keys, lambda w: classification_metrics(y, probs, w)[name]
     if task == "regression":
-        table = pd.read_csv(path, sep="\t", dtype={"id": str})
-        targets = [c.removeprefix("true_") for c in columns if c.startswith("true_")]
-        truth = table[[f"true_{t}" for t in targets]].to_numpy(dtype=np.float64)
-        predicted = table[[f"pred_{t}" for t in targets]].to_numpy(dtype=np.float64)
+        table, _, truth, predicted = read_regression_predictions(path)
         errors = ((predicted - truth) ** 2).mean(axis=1)
         return task, table["id"].to_numpy(), lambda w: (w @ errors) / w.sum(axis=1)
     raise InputError(path, f"no paired comparison for {task} predictions")

@@ -183,6 +183,27 @@ def multilabel_columns(
     return labels, truth, probs
 
 
+def read_regression_predictions(
+    path: str | Path,
+) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
+    """(table, targets, true value matrix, predicted value matrix) from a regression
+    predictions.tsv (original units)."""
+    table = pd.read_csv(path, sep="\t", dtype={"id": str}, keep_default_na=False)
+    return (table, *regression_columns(table, path))
+
+
+def regression_columns(
+    table: pd.DataFrame, path: str | Path
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(targets, true value matrix, predicted value matrix) of a regression predictions table."""
+    targets = [c.removeprefix("true_") for c in table.columns if c.startswith("true_")]
+    if not targets or any(f"pred_{target}" not in table for target in targets):
+        raise InputError(path, "not a regression predictions table (true_<target>, pred_<target>)")
+    truth = table[[f"true_{t}" for t in targets]].to_numpy(dtype=np.float64)
+    predicted = table[[f"pred_{t}" for t in targets]].to_numpy(dtype=np.float64)
+    return targets, truth, predicted
+
+
 def predictions_task(columns: list[str]) -> str:
     """The task a predictions table belongs to, from its columns."""
     if "horizon" in columns:

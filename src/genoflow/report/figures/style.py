@@ -15,7 +15,13 @@ from matplotlib.figure import Figure
 
 from genoflow.errors import InputError
 from genoflow.formats.files import atomic_path, read_json
-from genoflow.formats.predictions import FORECAST_COLUMNS, predictions_task, read_predictions
+from genoflow.formats.predictions import (
+    FORECAST_COLUMNS,
+    predictions_task,
+    read_multilabel_predictions,
+    read_predictions,
+    read_regression_predictions,
+)
 from genoflow.registry import (
     BASELINE_TYPES,
 )
@@ -119,18 +125,9 @@ def load_run(run_dir: str | Path) -> Run:
         labelled_only = task == "token_classification"
         run.table, run.classes, run.y, run.probs = read_predictions(path, labelled_only)
     elif task == "multilabel":
-        run.table = pd.read_csv(path, sep="\t", dtype={"id": str})
-        run.targets = [c.removeprefix("true_") for c in run.table if c.startswith("true_")]
-        if not run.targets:
-            raise InputError(path, "not a multilabel predictions table (no true_<label>)")
+        run.table, run.targets, _, _ = read_multilabel_predictions(path)
     elif task == "regression":
-        run.table = pd.read_csv(path, sep="\t", dtype={"id": str})
-        run.targets = [c.removeprefix("true_") for c in run.table if c.startswith("true_")]
-        missing = [f"pred_{t}" for t in run.targets if f"pred_{t}" not in run.table]
-        if not run.targets or missing:
-            raise InputError(
-                path, f"not a regression predictions table (missing {missing or 'true_<target>'})"
-            )
+        run.table, run.targets, _, _ = read_regression_predictions(path)
     elif task == "forecasting":
         run.table = pd.read_csv(path, sep="\t", dtype={"series": str, "gene": str})
         missing = [c for c in FORECAST_COLUMNS if c not in run.table]
