@@ -12,7 +12,7 @@ import pytest
 
 from genoflow.errors import InputError
 from genoflow.evaluate.ensemble import ensemble, select_members
-from genoflow.formats.files import read_json
+from genoflow.formats.files import DATA_FORMAT, read_json, write_json
 from genoflow.formats.predictions import (
     VAL_PREDICTIONS,
     read_multilabel_predictions,
@@ -228,7 +228,10 @@ def test_a_regression_ensemble_averages_values_chosen_on_the_models_scale(tmp_pa
     one = _regression_run(tmp_path / "cnn", "cnn", test_one, val_one)
     two = _regression_run(tmp_path / "gru", "gru", test_two, val_two)
     std = [1.0, 40.0]
-    info = ensemble([one, two], tmp_path / "ensemble", "calibrated_val_loss", target_std=std)
+    data = tmp_path / "preprocess"  # the preprocess stage's meta.json: the targets' training sd
+    data.mkdir()
+    write_json(data / "meta.json", {"format": DATA_FORMAT, "target_std": std})
+    info = ensemble([one, two], tmp_path / "ensemble", "calibrated_val_loss", data_dir=data)
     truth = np.array([[0, 10], [2, 30]])
     cnn, gru = np.array([[1, 10], [2, 50]]), np.array([[-1, 10], [3, 20]])
     both = (cnn + gru) / 2
@@ -247,6 +250,41 @@ def test_a_regression_ensemble_averages_values_chosen_on_the_models_scale(tmp_pa
     np.testing.assert_allclose(y, [[1, 20], [0, 0]])
     with pytest.raises(InputError, match="training sd"):
         ensemble([one, two], tmp_path / "without_sd")
+
+
+def test_forecasts_are_chosen_by_the_steps_their_models_are_validated_on():
+    """Forecasts of z-scored series: the squared error on that scale, over every horizon of a
+    direct forecaster, over the first of a recursive one (trained one step ahead); forecasts
+    of series on another scale than the models' are refused."""
+    from types import SimpleNamespace
+
+    from genoflow.evaluate.ensemble import _score
+
+    table = pd.DataFrame({"horizon": [1, 1, 2, 2]})
+    val = SimpleNamespace(task="forecasting", table=table, first=Path("v.tsv"), classes=["g"])
+    truth, predicted = np.zeros(4), np.array([1.0, 1.0, 3.0, 3.0])
+    direct = {"transform": {"zscore": True}, "multistep": "direct"}
+    assert _score(val, direct)(truth, predicted) == 5.0
+    assert _score(val, direct | {"multistep": "recursive"})(truth, predicted) == 1.0
+
+
+def test_forecasts_of_series_on_another_scale_than_z_scores_are_refused(tmp_path: Path):
+    from genoflow.formats.predictions import FORECAST_COLUMNS
+
+    runs = []
+    for name in ("gru", "lstm"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "predictions.tsv").write_text("\t".join(FORECAST_COLUMNS) + "\n")
+        (tmp_path / name / "train.json").write_text(json.dumps({"model": name, "seed": 0}))
+        runs.append(tmp_path / name)
+    data = tmp_path / "preprocess"
+    data.mkdir()
+    transform = {"log1p": True, "zscore": False}
+    write_json(data / "meta.json", {"format": DATA_FORMAT, "transform": transform})
+    for data_dir in (data, None):
+        with pytest.raises(InputError, match="z-scored"):
+            ensemble(runs, tmp_path / "ensemble", data_dir=data_dir)
+    assert not (tmp_path / "ensemble").exists()
 
 
 def test_a_trained_classifier_writes_its_validation_predictions(tmp_path: Path, motif_data):

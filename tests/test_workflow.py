@@ -259,7 +259,7 @@ def mixed_project(tmp_path_factory) -> Path:
                 "series_length": 21,
                 "time_step": 50,
                 "gold_standard": str(dream4 / "insilico_size10_1_goldstandard.tsv"),
-                "forecast": {"input": 3, "horizon": 2},
+                "forecast": {"input": 3, "horizon": 2, "multistep": "recursive"},
                 "train": {"batch_size": 16},
             },
             "counts": {
@@ -290,6 +290,7 @@ def mixed_project(tmp_path_factory) -> Path:
         },
         "models": {
             "gru": {"type": "gru", "hidden": 8, "pool": "flatten"},
+            "lstm": {"type": "lstm", "hidden": 8, "pool": "flatten"},  # forecasts only
             "cnn": {"type": "cnn", "channels": 8, "pool": "mean"},
             "kmer_ridge": {"type": "kmer_ridge", "k": 2},
             "kmer_logreg": {"type": "kmer_logreg", "k": 2},
@@ -308,10 +309,25 @@ def mixed_project(tmp_path_factory) -> Path:
 def test_forecasting_outputs_follow_the_contract(mixed_project):
     results = mixed_project / "results" / "net1"
     summary = pd.read_csv(results / "summary.tsv", sep="\t")
-    assert sorted(summary["model"]) == ["gru", "persistence", "ridge_ar"]  # cnn cannot forecast
+    # cnn cannot forecast; the ensemble: the neural forecasts validation chose, averaged
+    assert sorted(summary["model"]) == ["ensemble", "gru", "lstm", "persistence", "ridge_ar"]
     assert {"mse", "mae", "skill", "mse_h1", "skill_h2", "mse_raw", "skill_raw"} <= set(summary)
     persistence = summary.set_index("model").loc["persistence"]
     assert persistence["skill"] == pytest.approx(0.0, abs=1e-9)
+    info = json.loads((results / "ensemble" / "seed0" / "train.json").read_text())
+    members = [pd.read_csv(results / m / "predictions.tsv", sep="\t") for m in info["members"]]
+    forecast = pd.read_csv(results / "ensemble" / "seed0" / "predictions.tsv", sep="\t")
+    assert list(forecast.columns) == list(members[0].columns) and len(forecast) == len(members[0])
+    for column in ("predicted_z", "predicted"):  # (z-scored only: the same mean in raw units)
+        mean = np.mean([m[column].to_numpy() for m in members], axis=0)
+        np.testing.assert_allclose(forecast[column], mean, rtol=1e-4, atol=1e-5)
+    # ranked by the models' own validation loss: recursive ones are validated one step ahead
+    for run in ("gru/seed0", "ensemble/seed0"):
+        val = pd.read_csv(results / run / "val_predictions.tsv", sep="\t")
+        first = val[val["horizon"] == 1]
+        val_mse = float(np.mean((first["predicted_z"] - first["truth_z"]) ** 2))
+        best = json.loads((results / run / "train.json").read_text())["best_val_loss"]
+        assert best == pytest.approx(val_mse, rel=1e-3)
     edges = pd.read_csv(results / "network" / "edges.tsv", sep="\t")
     assert len(edges) == 90 and list(edges["rank"]) == list(range(1, 91))
     network = json.loads((results / "network" / "metrics.json").read_text())

@@ -20,10 +20,15 @@ BASELINE_TYPES = SEQUENCE_BASELINES + FORECAST_BASELINES
 # The `ensemble` row of a dataset: the mean of its neural runs' probabilities or predicted
 # values (genoflow.evaluate.ensemble); a reserved model name, not a type one can configure.
 ENSEMBLE = "ensemble"
-# the tasks whose datasets get the ensemble row: a prediction per record (or residue) that a
-# mean of models' predictions can stand in for (forecasting: not yet; a recursive forecaster's
-# validation loss scores one step ahead, its predictions table whole horizons)
-ENSEMBLE_TASKS = ("classification", "token_classification", "multilabel", "regression")
+# the tasks whose datasets get the ensemble row (forecasting: of z-scored series, whose
+# standardised scale the models' validation loss is on)
+ENSEMBLE_TASKS = (
+    "classification",
+    "token_classification",
+    "multilabel",
+    "regression",
+    "forecasting",
+)
 # What the models of a dataset are ranked and selected by, on validation (genoflow/selection.py)
 SELECTION_CRITERIA = ("val_loss", "calibrated_val_loss")
 # train options that train.json (and the resume fingerprint) leave out while off, so runs from

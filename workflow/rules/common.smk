@@ -213,12 +213,14 @@ def run_dirs(dataset):
 
 
 def has_ensemble(dataset):
-    """Datasets of classes (of sequences or residues), of several 0/1 labels or of values with
-    two or more neural runs get the `ensemble` row."""
+    """Datasets of classes (of sequences or residues), of several 0/1 labels, of values or of
+    z-scored series with two or more neural runs get the `ensemble` row."""
+    transform = config["datasets"][dataset].get("transform", {})
     return (
         config["ensemble"]
         and task_of(dataset) in ENSEMBLE_TASKS
         and len(neural_models_of(dataset)) * len(SEEDS) >= 2
+        and (task_of(dataset) != "forecasting" or transform.get("zscore", True))
     )
 
 

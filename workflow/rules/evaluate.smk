@@ -18,8 +18,9 @@ rule evaluate:
 
 
 # The mean of the dataset's neural runs' probabilities or predicted values
-# (genoflow/evaluate/ensemble.py; meta.json: a regression's target sd), a run
-# folder like any other: evaluate, summarize and the figures take it as they come.
+# (genoflow/evaluate/ensemble.py; meta.json: a regression's target sd, a forecast's
+# transform), a run folder like any other: evaluate, summarize and the figures take it as
+# they come.
 rule ensemble:
     input:
         predictions=lambda w: [
@@ -38,11 +39,12 @@ rule ensemble:
     params:
         runs=lambda w: neural_run_dirs(w.dataset),
         out=folder_of("info"),
+        data=folder_of("meta", of="input"),
         select_by=config["evaluate"]["select_by"],
         code=code_version("ensemble"),
     shell:
         "genoflow ensemble --runs {params.runs:q} --out {params.out:q}"
-        " --meta {input.meta:q} --select-by {params.select_by:q} > {log:q} 2>&1"
+        " --data {params.data:q} --select-by {params.select_by:q} > {log:q} 2>&1"
 
 
 ruleorder: ensemble > train

@@ -135,10 +135,8 @@ def tuning_figure_parser(commands) -> None:
 
 def cmd_ensemble(args: argparse.Namespace) -> None:
     from genoflow.evaluate.ensemble import ensemble
-    from genoflow.formats.files import read_json
 
-    target_std = read_json(args.meta).get("target_std") if args.meta else None
-    info = ensemble(args.runs, args.out, args.select_by, target_std)
+    info = ensemble(args.runs, args.out, args.select_by, args.data)
     loss = info["best_val_loss"]
     log().info(f"ensemble of {len(info['members'])} of {len(args.runs)} runs: {info['members']}")
     log().info(f"chosen on validation (loss {loss})" if loss is not None else "no validation loss")
@@ -147,14 +145,15 @@ def cmd_ensemble(args: argparse.Namespace) -> None:
 def ensemble_parser(commands) -> None:
     p = commands.add_parser(
         "ensemble",
-        help="neural runs of a classification (sequences or residues), multilabel or regression"
-        " dataset -> their mean probabilities (predicted values)",
+        help="neural runs of a classification (sequences or residues), multilabel, regression"
+        " or forecasting dataset -> their mean probabilities (predicted values)",
     )
     p.add_argument("--runs", nargs="+", required=True, help="run folders (predictions.tsv)")
     p.add_argument("--out", required=True, help="the ensemble's run folder")
     p.add_argument(
-        "--meta",
-        help="the dataset's preprocess meta.json (a regression's: the targets' training sd)",
+        "--data",
+        help="the dataset's preprocess folder (meta.json: a regression's target sd, a forecast's"
+        " transform)",
     )
     select_by_option(p)
     p.set_defaults(func=cmd_ensemble)

@@ -1,16 +1,18 @@
 """The `ensemble` row of a classification dataset (whole sequences or per residue; several 0/1
-labels per sequence too) or of a regression: the mean class (label) probabilities, or the mean
-predicted values, of neural models chosen on the validation split, scored like any model.
+labels per sequence too), of a regression or of forecasting: the mean class (label)
+probabilities, or the mean predicted values, of neural models chosen on the validation split,
+scored like any model.
 
 Members are chosen by greedy forward selection on the validation predictions
 (val_predictions.tsv of each run; each model the mean of its seeds): a weak model that would
 drag the mean down stays out. The row is ranked with the others by the same validation score
 (`genoflow/selection.py`: the cross-entropy of the members' mean validation probabilities,
-calibrated or not; multilabel: their binary cross-entropy; regression: the squared error on
-the targets' standardised scale, which needs the targets' training sd), so neither the members
-nor the row's rank ever look at the test split. Its folder (results/{dataset}/ensemble/seed0/) holds
-what a run folder holds: predictions.tsv, val_predictions.tsv, history.csv (no epochs) and
-train.json (`members`, `candidates`, the members' parameters, every candidate's training time).
+calibrated or not; multilabel: their binary cross-entropy; regression and forecasting: the
+squared error on the models' standardised scale, which reads the preprocess stage's meta.json),
+so neither the members nor the row's rank ever look at the test split. Its folder
+(results/{dataset}/ensemble/seed0/) holds what a run folder holds: predictions.tsv,
+val_predictions.tsv, history.csv (no epochs) and train.json (`members`, `candidates`, the
+members' parameters, every candidate's training time).
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from pathlib import Path
 import numpy as np
 
 from genoflow.errors import InputError
-from genoflow.formats.files import read_json, write_json
+from genoflow.formats.files import read_json, read_meta, write_json
 from genoflow.formats.predictions import (
     VAL_PREDICTIONS,
+    read_forecasts,
     read_multilabel_predictions,
     read_predictions,
     read_regression_predictions,
     table_task,
+    write_forecasts,
     write_history,
     write_multilabel_predictions,
     write_predictions,
@@ -42,17 +46,21 @@ class Aligned:
     tables are matched by (id, position): every residue, or with `scored_only` those that carry a
     label (the ones a validation score reads). Multilabel tables: `y` is the 0/1 truth matrix;
     regression tables: `y` holds the true values, `classes` the targets and the outputs are the
-    predicted values."""
+    predicted values; forecasting tables (matched by window, horizon and gene): the same on the
+    standardised scale (truth_z, predicted_z), which `data_dir`'s transform undoes on writing."""
 
-    # the tables whose every column pair is read as (truth, output) matrices
-    MATRIX_READERS = {
+    # the tables read as (table, columns, truth, outputs) by a reader of their own
+    READERS = {
         "multilabel": read_multilabel_predictions,
         "regression": read_regression_predictions,
+        "forecasting": read_forecasts,
     }
 
-    def __init__(self, first: Path, scored_only: bool = False) -> None:
+    def __init__(
+        self, first: Path, scored_only: bool = False, data_dir: Path | None = None
+    ) -> None:
         self.reading = {"labelled_only": scored_only, "keep_unlabelled": not scored_only}
-        self.first, self.task = first, table_task(first)
+        self.first, self.task, self.data_dir = first, table_task(first), data_dir
         table, self.classes, self.y, self.first_outputs = self._read(first)
         self.table = table
         self.ids = self._keys(table)
@@ -61,14 +69,16 @@ class Aligned:
         self.order = {record: i for i, record in enumerate(self.ids)}
 
     def _read(self, path: Path) -> tuple:
-        if self.task in self.MATRIX_READERS:
+        if self.task in self.READERS:
             if table_task(path) != self.task:
                 raise InputError(path, f"not a {self.task} table, as {self.first} is")
-            return self.MATRIX_READERS[self.task](path)
+            return self.READERS[self.task](path)
         return read_predictions(path, **self.reading)
 
     @staticmethod
     def _keys(table) -> list:
+        if "horizon" in table:
+            return list(zip(table["window"], table["horizon"], table["gene"], strict=True))
         if "position" in table:
             return list(zip(table["id"], table["position"], strict=True))
         return list(table["id"])
@@ -99,8 +109,21 @@ class Aligned:
             write_multilabel_predictions(path, self.ids, self.y, outputs, self.classes)
         elif self.task == "regression":
             write_regression_predictions(path, self.ids, self.y, outputs, self.classes)
+        elif self.task == "forecasting":
+            self._write_forecasts(path, outputs)
         else:
             write_predictions(path, self.ids, self.y, outputs, self.classes)
+
+    def _write_forecasts(self, path: Path, outputs: np.ndarray) -> None:
+        """The long table of these windows, written as a model's is (write_forecasts takes
+        (windows, horizon, genes) in model units: the standardised scale of a z-scored series)."""
+        windows = np.asarray(list(dict.fromkeys(self.table["window"])))
+        horizon = int(self.table["horizon"].max())
+        layout = [(w, h, g) for w in windows for h in range(1, horizon + 1) for g in self.classes]
+        if self.ids != layout:
+            raise InputError(self.first, "rows are not in window, horizon, gene order")
+        shape = (len(windows), horizon, len(self.classes))
+        write_forecasts(path, self.data_dir, windows, outputs.reshape(shape))
 
 
 def select_members(
@@ -132,12 +155,13 @@ def ensemble(
     run_dirs: list[str | Path],
     out_dir: str | Path,
     criterion: str = "val_loss",
-    target_std: list[float] | None = None,
+    data_dir: str | Path | None = None,
 ) -> dict:
     """The ensemble run folder of a dataset's neural runs: which models, chosen on the
     validation split (`select_members` by `criterion`), and their mean test and validation
-    probabilities (regression: predicted values; `target_std`, the targets' training sd from
-    the preprocess stage's meta.json, puts their squared error on the models' scale).
+    probabilities (regression, forecasting: predicted values). `data_dir`, the dataset's
+    preprocess folder (meta.json), puts a regression's squared error on the models' scale (the
+    targets' training sd) and writes forecasts back in original units too.
     Where a run has no validation predictions, every run is a member (and there is no
     validation loss to rank the row by)."""
     runs, out_dir = [Path(run) for run in run_dirs], Path(out_dir)
@@ -148,15 +172,24 @@ def ensemble(
     for run in runs:
         models.setdefault(str(infos[run]["model"]), []).append(run)
     (out_dir / VAL_PREDICTIONS).unlink(missing_ok=True)
+    data_dir = Path(data_dir) if data_dir is not None else None
+    meta = read_meta(data_dir) if data_dir is not None else {}
+    zscored = meta.get("transform", {}).get("zscore")
+    if table_task(runs[0] / "predictions.tsv") == "forecasting" and not zscored:
+        raise InputError(
+            data_dir,
+            "a forecasting ensemble averages the models' own scale: z-scored series"
+            " (transform: {zscore: true}) and their preprocess folder (--data)",
+        )
     val_loss, members = None, list(models)
     if all((run / VAL_PREDICTIONS).is_file() for run in runs):
-        val = Aligned(runs[0] / VAL_PREDICTIONS, scored_only=True)
+        val = Aligned(runs[0] / VAL_PREDICTIONS, scored_only=True, data_dir=data_dir)
         units = {m: _mean(val, [r / VAL_PREDICTIONS for r in rs]) for m, rs in models.items()}
-        score = _score(val, target_std)
+        score = _score(val, meta)
         members, val_loss = select_members(units, val.y, criterion, score)
         mean = np.mean([units[m] for m in members], axis=0)
         val.write(out_dir / VAL_PREDICTIONS, mean)
-    test = Aligned(runs[0] / "predictions.tsv")
+    test = Aligned(runs[0] / "predictions.tsv", data_dir=data_dir)
     probs = np.mean(
         [_mean(test, [r / "predictions.tsv" for r in models[m]]) for m in members], axis=0
     )
@@ -185,17 +218,23 @@ def ensemble(
     return info
 
 
-def _score(val: Aligned, target_std: list[float] | None):
+def _score(val: Aligned, meta: dict):
     """What members are chosen by where it is not the criterion's (classes) cross-entropy: the
-    models' own validation loss, which no temperature calibrates."""
+    models' own validation loss, which no temperature calibrates (meta: the preprocess stage's
+    meta.json)."""
     if val.task == "multilabel":
         return binary_cross_entropy
     if val.task == "regression":
+        target_std = meta.get("target_std")
         if target_std is None or len(target_std) != len(val.classes):
             raise InputError(
                 val.first, f"a regression ensemble needs the training sd of {val.classes}"
             )
         return lambda truth, predicted: standardised_squared_error(truth, predicted, target_std)
+    if val.task == "forecasting":  # (of z-scored series: `ensemble` checks)
+        # a recursive forecaster is trained and validated one step ahead: horizon 1 only
+        rows = val.table["horizon"].to_numpy() == 1 if meta["multistep"] == "recursive" else ...
+        return lambda truth, predicted: float(np.mean((predicted[rows] - truth[rows]) ** 2))
     return None
 
 

@@ -204,6 +204,18 @@ def regression_columns(
     return targets, truth, predicted
 
 
+def read_forecasts(path: str | Path) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
+    """(table, genes, truth_z, predicted_z) from a forecasting predictions.tsv: the long table,
+    its genes in order and the true and predicted values on the standardised scale."""
+    table = pd.read_csv(path, sep="\t", dtype={"series": str, "gene": str})
+    missing = [column for column in FORECAST_COLUMNS if column not in table]
+    if missing:
+        raise InputError(path, f"not a forecasting predictions table (missing {missing})")
+    genes = list(dict.fromkeys(table["gene"]))
+    truth, predicted = (table[c].to_numpy(dtype=np.float64) for c in ("truth_z", "predicted_z"))
+    return table, genes, truth, predicted
+
+
 def predictions_task(columns: list[str]) -> str:
     """The task a predictions table belongs to, from its columns."""
     if "horizon" in columns:

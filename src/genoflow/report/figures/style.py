@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from genoflow.errors import InputError
 from genoflow.formats.files import atomic_path, read_json
 from genoflow.formats.predictions import (
-    FORECAST_COLUMNS,
     predictions_task,
+    read_forecasts,
     read_multilabel_predictions,
     read_predictions,
     read_regression_predictions,
@@ -129,10 +129,7 @@ def load_run(run_dir: str | Path) -> Run:
     elif task == "regression":
         run.table, run.targets, _, _ = read_regression_predictions(path)
     elif task == "forecasting":
-        run.table = pd.read_csv(path, sep="\t", dtype={"series": str, "gene": str})
-        missing = [c for c in FORECAST_COLUMNS if c not in run.table]
-        if missing:
-            raise InputError(path, f"not a forecasting predictions table (missing {missing})")
+        run.table = read_forecasts(path)[0]
     else:
         raise InputError(run_dir / "metrics.json", f"unknown task {task!r}")
     return run
