@@ -228,7 +228,9 @@ def _score(val: Aligned, meta: dict):
         target_std = meta.get("target_std")
         if target_std is None or len(target_std) != len(val.classes):
             raise InputError(
-                val.first, f"a regression ensemble needs the training sd of {val.classes}"
+                val.first,
+                f"a regression ensemble needs the training sd of {val.classes}: the dataset's"
+                " preprocess folder (--data)",
             )
         return lambda truth, predicted: standardised_squared_error(truth, predicted, target_std)
     if val.task == "forecasting":  # (of z-scored series: `ensemble` checks)
