@@ -514,9 +514,9 @@ def predict_outputs(module: L.LightningModule, loader) -> dict[str, np.ndarray]:
 
 
 def _write_val_predictions(path: Path, module, data, meta: dict) -> None:
-    """val_predictions.tsv (classification of sequences or residues, multilabel, regression; a
-    non-empty validation split): the validation split's predictions, which the `ensemble` row
-    and calibrated selection (genoflow/selection.py) score; a stale one is removed."""
+    """val_predictions.tsv (every task of ENSEMBLE_TASKS; a non-empty validation split): the
+    validation split's predictions, which the `ensemble` row and calibrated selection
+    (genoflow/selection.py) score; a stale one is removed."""
     path.unlink(missing_ok=True)
     if meta["task"] in ENSEMBLE_TASKS and len(data.indices("val")):
         _write_predictions(path, module, data, meta, split="val")
