@@ -24,11 +24,10 @@ from sklearn import metrics as skm
 from genoflow.errors import InputError
 from genoflow.formats.files import write_json
 from genoflow.formats.predictions import (
-    multilabel_columns,
+    paired_columns,
     predictions_task,
     read_predictions,
     read_regression_predictions,
-    regression_columns,
 )
 from genoflow.registry import (
     CLASSIFICATION_METRICS,
@@ -199,7 +198,7 @@ def _row_bootstrap(score, arrays, names, n_boot: int, seed: int) -> dict[str, li
 
 
 def _regression_report(table: pd.DataFrame, path: Path, n_boot: int, seed: int) -> dict:
-    targets, truth, predicted = regression_columns(table, path)
+    targets, truth, predicted = paired_columns(table, path, "regression")
     return {
         **regression_metrics(truth, predicted),
         "ci95": _row_bootstrap(
@@ -279,7 +278,7 @@ def multilabel_metrics(truth: np.ndarray, probs: np.ndarray) -> dict:
 
 
 def _multilabel_report(table: pd.DataFrame, path: Path, n_boot: int, seed: int) -> dict:
-    labels, truth, probs = multilabel_columns(table, path)
+    labels, truth, probs = paired_columns(table, path, "multilabel")
     truth = truth.astype(np.int64)
     scores = multilabel_metrics(truth, probs)
     per_label = dict(zip(labels, scores.pop("per_label"), strict=True))

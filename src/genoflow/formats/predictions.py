@@ -163,24 +163,38 @@ def read_predictions(
     return table, classes, y, probs
 
 
+# Tables of a true_<column> beside an output column per label or target: the output's prefix
+# and what a column is called, per task
+PAIRED_OUTPUTS = {"multilabel": ("prob", "label"), "regression": ("pred", "target")}
+
+
+def paired_columns(
+    table: pd.DataFrame, path: str | Path, task: str
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(columns, truth matrix, output matrix) of a multilabel table (0/1 truth, probabilities)
+    or a regression table (true and predicted values, original units)."""
+    output, kind = PAIRED_OUTPUTS[task]
+    names = [c.removeprefix("true_") for c in table.columns if c.startswith("true_")]
+    if not names or any(f"{output}_{name}" not in table for name in names):
+        raise InputError(path, f"not a {task} predictions table (true_<{kind}>, {output}_<{kind}>)")
+    truth = table[[f"true_{name}" for name in names]].to_numpy(dtype=np.float64)
+    outputs = table[[f"{output}_{name}" for name in names]].to_numpy(dtype=np.float64)
+    return names, truth, outputs
+
+
+def read_paired_predictions(
+    path: str | Path, task: str
+) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
+    """(table, *paired_columns) from a multilabel or regression predictions.tsv."""
+    table = pd.read_csv(path, sep="\t", dtype={"id": str}, keep_default_na=False)
+    return (table, *paired_columns(table, path, task))
+
+
 def read_multilabel_predictions(
     path: str | Path,
 ) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
     """(table, labels, 0/1 truth matrix, probability matrix) from a multilabel predictions.tsv."""
-    table = pd.read_csv(path, sep="\t", dtype={"id": str}, keep_default_na=False)
-    return (table, *multilabel_columns(table, path))
-
-
-def multilabel_columns(
-    table: pd.DataFrame, path: str | Path
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(labels, 0/1 truth matrix, probability matrix) of a multilabel predictions table."""
-    labels = [c.removeprefix("true_") for c in table.columns if c.startswith("true_")]
-    if not labels or any(f"prob_{label}" not in table for label in labels):
-        raise InputError(path, "not a multilabel predictions table (true_<label>, prob_<label>)")
-    truth = table[[f"true_{label}" for label in labels]].to_numpy(dtype=np.float64)
-    probs = table[[f"prob_{label}" for label in labels]].to_numpy(dtype=np.float64)
-    return labels, truth, probs
+    return read_paired_predictions(path, "multilabel")
 
 
 def read_regression_predictions(
@@ -188,20 +202,7 @@ def read_regression_predictions(
 ) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
     """(table, targets, true value matrix, predicted value matrix) from a regression
     predictions.tsv (original units)."""
-    table = pd.read_csv(path, sep="\t", dtype={"id": str}, keep_default_na=False)
-    return (table, *regression_columns(table, path))
-
-
-def regression_columns(
-    table: pd.DataFrame, path: str | Path
-) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(targets, true value matrix, predicted value matrix) of a regression predictions table."""
-    targets = [c.removeprefix("true_") for c in table.columns if c.startswith("true_")]
-    if not targets or any(f"pred_{target}" not in table for target in targets):
-        raise InputError(path, "not a regression predictions table (true_<target>, pred_<target>)")
-    truth = table[[f"true_{t}" for t in targets]].to_numpy(dtype=np.float64)
-    predicted = table[[f"pred_{t}" for t in targets]].to_numpy(dtype=np.float64)
-    return targets, truth, predicted
+    return read_paired_predictions(path, "regression")
 
 
 def read_forecasts(path: str | Path) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
