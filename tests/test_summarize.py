@@ -98,6 +98,20 @@ def test_forecasting_columns_with_per_horizon_metrics(tmp_path: Path) -> None:
     assert persistence["epochs"] == 0  # nothing fitted; its history.csv is the header only
 
 
+def test_a_forecast_table_without_a_column_is_named_not_scored(tmp_path: Path) -> None:
+    """metrics.evaluate reads forecasts through formats.predictions.check_forecasts: a table
+    that lacks a column (an older version's) is refused, naming the file and the column."""
+    from genoflow.evaluate.metrics import evaluate
+
+    run = make_forecast_run(tmp_path, "gru", "gru", 0)
+    table = pd.read_csv(run / "predictions.tsv", sep="\t").drop(columns=["truth_z"])
+    table.to_csv(run / "predictions.tsv", sep="\t", index=False)
+    with pytest.raises(InputError, match=r"missing \['truth_z'\]; rerun the training") as error:
+        evaluate(run / "predictions.tsv", tmp_path / "metrics.json", n_boot=10)
+    assert str(run / "predictions.tsv") in str(error.value)
+    assert not (tmp_path / "metrics.json").exists()
+
+
 def test_missing_horizon_is_empty(tmp_path: Path) -> None:
     """A run without some horizon (say, a shorter forecast) leaves those cells empty."""
     runs = [

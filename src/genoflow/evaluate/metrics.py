@@ -302,14 +302,9 @@ def evaluate(
     task = predictions_task(list(table.columns))
     if task == "forecasting":
         from genoflow.evaluate.forecast import evaluate_forecasts
-        from genoflow.formats.predictions import FORECAST_COLUMNS
+        from genoflow.formats.predictions import check_forecasts
 
-        missing = [column for column in FORECAST_COLUMNS if column not in table]
-        if missing:
-            raise InputError(
-                predictions, f"lacks the forecasting column(s) {missing} (rerun the training)"
-            )
-        result = evaluate_forecasts(table, n_boot=n_boot, seed=seed)
+        result = evaluate_forecasts(check_forecasts(table, predictions), n_boot=n_boot, seed=seed)
     elif task == "regression":
         result = _regression_report(table, predictions, n_boot, seed)
     elif task == "multilabel":

@@ -205,13 +205,21 @@ def read_regression_predictions(
     return read_paired_predictions(path, "regression")
 
 
+def check_forecasts(table: pd.DataFrame, path: str | Path) -> pd.DataFrame:
+    """`table` (read from `path`) if it has every forecasting column; else an InputError naming
+    those it lacks (a table of an older version, or of another task)."""
+    missing = [column for column in FORECAST_COLUMNS if column not in table]
+    if missing:
+        raise InputError(
+            path, f"not a forecasting predictions table (missing {missing}; rerun the training)"
+        )
+    return table
+
+
 def read_forecasts(path: str | Path) -> tuple[pd.DataFrame, list[str], np.ndarray, np.ndarray]:
     """(table, genes, truth_z, predicted_z) from a forecasting predictions.tsv: the long table,
     its genes in order and the true and predicted values on the standardised scale."""
-    table = pd.read_csv(path, sep="\t", dtype={"series": str, "gene": str})
-    missing = [column for column in FORECAST_COLUMNS if column not in table]
-    if missing:
-        raise InputError(path, f"not a forecasting predictions table (missing {missing})")
+    table = check_forecasts(pd.read_csv(path, sep="\t", dtype={"series": str, "gene": str}), path)
     genes = list(dict.fromkeys(table["gene"]))
     truth, predicted = (table[c].to_numpy(dtype=np.float64) for c in ("truth_z", "predicted_z"))
     return table, genes, truth, predicted
