@@ -15,7 +15,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 import genoflow
-from genoflow.config import check_config, config_errors
+from genoflow.config import check_config, config_errors, stage_settings
 from genoflow.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -234,6 +234,33 @@ def test_dataset_model_list_names_undefined_model(config):
     message = only_error(config)
     assert message.startswith("datasets.splice.models: 'bert' is not defined under `models`")
     assert "'lstm'" in message  # the defined ones are listed
+
+
+def test_models_ranked_by_losses_weighted_differently_are_refused(config):
+    """A model with class_weights: balanced among unweighted ones: their validation losses (and
+    the ensemble's) would rank on different scales. The calibrated ranking is unweighted."""
+    config["models"]["lstm"]["train"] = {"class_weights": "balanced"}
+    config["evaluate"] = {**config.get("evaluate", {}), "select_by": "val_loss"}
+    message = only_error(config)
+    assert message.startswith("datasets.splice: its models' class_weights differ (")
+    assert "'lstm': 'balanced'" in message and "'gru': 'none'" in message
+    config["evaluate"]["select_by"] = "calibrated_val_loss"
+    assert config_errors(config, SCHEMA) == []
+    config["evaluate"]["select_by"] = "val_loss"
+    config["train"]["class_weights"] = "balanced"  # every model alike
+    assert config_errors(config, SCHEMA) == []
+    # and the k-mer baseline is told to weigh its classes alike; unweighted, its args stay as
+    # they were (no rerun of an unweighted baseline)
+    baseline = {k: v for k, v in config["models"]["kmer_logreg"].items() if k != "type"}
+    assert stage_settings(config, "train", "splice", "kmer_logreg")["model_args"] == {
+        **baseline,
+        "class_weights": "balanced",
+    }
+    config["train"]["class_weights"] = "none"
+    assert (
+        "class_weights"
+        not in stage_settings(config, "train", "splice", "kmer_logreg")["model_args"]
+    )
 
 
 def test_missing_sample_sheet_is_located(config):

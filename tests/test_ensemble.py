@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from genoflow.errors import InputError
+from genoflow.evaluate.baselines import train_kmer_baseline
 from genoflow.evaluate.ensemble import ensemble, select_members
 from genoflow.formats.files import DATA_FORMAT, read_json, write_json
 from genoflow.formats.predictions import (
@@ -108,6 +109,39 @@ def test_without_every_members_validation_predictions_it_has_no_validation_loss(
     info = ensemble([one, two], tmp_path / "e")
     assert info["best_val_loss"] is None and info["members"] == ["a/seed0", "b/seed0"]
     assert not (tmp_path / "e" / VAL_PREDICTIONS).exists()
+
+
+def test_models_weighted_by_class_give_the_ensemble_their_weights(tmp_path: Path):
+    """Under class_weights: balanced a model's validation loss is the weighted cross-entropy
+    (train.json loss_weights); the ensemble's is too, so it ranks on their scale. Runs weighted
+    differently are refused, and nothing is written."""
+    import torch
+    import torch.nn.functional as F
+
+    y, probs = np.array([0, 1, 1, 0, 1]), np.array([[0.7, 0.3], [0.4, 0.6], [0.1, 0.9],
+                                                     [0.2, 0.8], [0.5, 0.5]])  # fmt: skip
+    expected = F.cross_entropy(
+        torch.tensor(np.log(probs)),
+        torch.tensor(y),
+        weight=torch.tensor([2.5, 0.625], dtype=torch.float64),
+    )
+    assert cross_entropy(y, probs, [2.5, 0.625]) == pytest.approx(float(expected))
+    assert cross_entropy(y, probs, [2.5, 0.625]) != pytest.approx(cross_entropy(y, probs))
+    val = {"v1": [0.6, 0.4], "v2": [0.3, 0.7]}
+    one = _run(tmp_path / "a", "a", {"a": [0.9, 0.1]}, val)
+    two = _run(tmp_path / "b", "b", {"a": [0.5, 0.5]}, val)
+    for run in (one, two):
+        write_json(run / "train.json", {**read_json(run / "train.json"), "loss_weights": [3, 1]})
+    info = ensemble([one, two], tmp_path / "e")
+    weighted = (3 * -np.log(0.6) + 1 * -np.log(0.7)) / 4
+    assert info["best_val_loss"] == pytest.approx(weighted)
+    calibrated = ensemble([one, two], tmp_path / "c", criterion="calibrated_val_loss")
+    assert calibrated["best_val_loss"] < (-np.log(0.6) - np.log(0.7)) / 2  # unweighted, as theirs
+    write_json(two / "train.json", {**read_json(two / "train.json"), "loss_weights": None})
+    with pytest.raises(InputError, match="weighted differently") as refused:
+        ensemble([one, two], tmp_path / "f")
+    assert str(two / "train.json") in str(refused.value)
+    assert not (tmp_path / "f").exists()
 
 
 def test_runs_of_other_records_or_classes_are_refused(tmp_path: Path):
@@ -304,3 +338,51 @@ def test_a_trained_classifier_writes_its_validation_predictions(tmp_path: Path, 
     split = load_array(motif_data / "split.npy")
     assert len(table) == int((split == 1).sum()) > 0
     np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-4)
+    assert read_json(out / "train.json")["loss_weights"] is None  # unweighted
+
+
+def test_a_class_weighted_run_records_the_weights_its_validation_loss_took(tmp_path: Path):
+    """class_weights: balanced: train.json names the weights (inverse class frequency in
+    train), and its val_loss is the weighted cross-entropy of its validation predictions over
+    the whole split, even where each batch holds one class (records of a class in a row)."""
+    from genoflow.formats.files import load_array
+    from genoflow.io.ingest import ingest
+    from genoflow.io.sources import FastaInput
+    from genoflow.preprocess.sequences import preprocess
+    from genoflow.tasks.train import TrainConfig, train
+
+    rng = np.random.default_rng(0)
+    records = [("neg", "".join(rng.choice(list("ACGT"), 30))) for _ in range(240)]
+    records += [("pos", "GATTACA" + "".join(rng.choice(list("ACGT"), 23))) for _ in range(80)]
+    fasta = tmp_path / "uneven.fa"
+    fasta.write_text("".join(f">r{i} {label}\n{seq}\n" for i, (label, seq) in enumerate(records)))
+    ingest([FastaInput(fasta)], tmp_path / "ingest", alphabet="dna", label_pattern=r"^\S+\s+(\S+)")
+    data = tmp_path / "data"
+    preprocess(tmp_path / "ingest", data)
+    out = tmp_path / "run"
+    info = train(
+        data,
+        out,
+        model_name="cnn",
+        model_type="cnn",
+        model_args={"channels": 4},
+        train_config=TrainConfig(
+            max_epochs=1, batch_size=8, accelerator="cpu", class_weights="balanced"
+        ),
+    )
+    labels, split = load_array(data / "labels.npy"), load_array(data / "split.npy")
+    counts = np.bincount(labels[split == 0], minlength=2)
+    assert info["loss_weights"] == pytest.approx(counts.sum() / (2 * counts), rel=1e-6)
+    _, _, y, probs = read_predictions(out / VAL_PREDICTIONS)
+    weighted = cross_entropy(y, probs, info["loss_weights"])
+    assert info["best_val_loss"] == pytest.approx(weighted, abs=1e-4)
+    assert abs(weighted - cross_entropy(y, probs)) > 0.01  # (the weights make a difference)
+    # the k-mer baseline of the same dataset: the same weights, in its fit and its loss
+    baseline = train_kmer_baseline(
+        data, tmp_path / "kmer", model_name="kmer", k=2, class_weights="balanced"
+    )
+    assert baseline["loss_weights"] == pytest.approx(info["loss_weights"])
+    _, _, y, probs = read_predictions(tmp_path / "kmer" / VAL_PREDICTIONS)
+    assert baseline["best_val_loss"] == pytest.approx(cross_entropy(y, probs, info["loss_weights"]))
+    plain = train_kmer_baseline(data, tmp_path / "plain", model_name="kmer", k=2)
+    assert plain["loss_weights"] is None

@@ -4,6 +4,7 @@ and multilabel heads, on real protein excerpts (tests/data/*_excerpt.csv)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -18,11 +19,13 @@ from genoflow.errors import InputError
 from genoflow.evaluate.baselines import train_kmer_baseline, train_window_baseline
 from genoflow.evaluate.features import window_features
 from genoflow.evaluate.metrics import evaluate
+from genoflow.formats.predictions import VAL_PREDICTIONS, read_predictions
 from genoflow.io.fasta import read_fasta
 from genoflow.io.ingest import ingest
 from genoflow.io.sources import FastaInput, ResidueCsvInput
 from genoflow.preprocess.sequences import preprocess
 from genoflow.registry import NEURAL_TYPES, NO_LABEL
+from genoflow.selection import cross_entropy
 from genoflow.tasks.modules import TokenClassifier
 from genoflow.tasks.train import TrainConfig, train
 
@@ -421,6 +424,44 @@ def test_multilabel_models_learn_each_label(multilabel, tmp_path, model_type):
     assert metrics["auroc"] == pytest.approx(np.mean(per_label))
     assert metrics["per_label"]["has_motif"]["auroc"] > 0.8
     assert 0 <= metrics["exact_match"] <= 1 and 0 <= metrics["f1"] <= 1
+
+
+def test_balanced_baselines_weigh_labels_and_residues_as_the_networks_do(
+    multilabel, structure, tmp_path
+):
+    """class_weights: balanced reaches the baselines too: per label, negatives / positives of
+    train (multilabel); per class, the inverse frequency of the labelled training residues."""
+    from genoflow.formats.arrays import class_counts, load_arrays
+
+    info = train_kmer_baseline(
+        multilabel / "data", tmp_path / "k", model_name="k", k=3, class_weights="balanced"
+    )
+    arrays = load_arrays(multilabel / "data")
+    truth = arrays["targets"][arrays["split"] == 0]
+    assert info["loss_weights"] == pytest.approx((len(truth) - truth.sum(0)) / truth.sum(0))
+    plain = train_kmer_baseline(multilabel / "data", tmp_path / "p", model_name="k", k=3)
+    assert plain["best_val_loss"] != pytest.approx(info["best_val_loss"])
+    window = train_window_baseline(
+        structure / "data", tmp_path / "w", model_name="w", window=3, class_weights="balanced"
+    )
+    arrays = load_arrays(structure / "data")
+    counts = class_counts(arrays, np.flatnonzero(arrays["split"] == 0), len(window["loss_weights"]))
+    assert window["loss_weights"] == pytest.approx(counts.sum() / (len(counts) * counts))
+    # and a network labelling residues: its val_loss is the weighted mean over the residues
+    info = train(
+        structure / "data",
+        tmp_path / "gru",
+        model_name="gru",
+        model_type="gru",
+        model_args={"hidden": 8},
+        train_config=dataclasses.replace(FAST, class_weights="balanced"),
+        seed=0,
+        threads=1,
+    )
+    assert info["loss_weights"] == pytest.approx(window["loss_weights"])
+    _, _, y, probs = read_predictions(tmp_path / "gru" / VAL_PREDICTIONS, labelled_only=True)
+    weighted = cross_entropy(y, probs, info["loss_weights"])
+    assert info["best_val_loss"] == pytest.approx(weighted, abs=1e-4)
 
 
 def test_shift_augmentation_is_refused_for_a_label_per_residue(structure, tmp_path):

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from genoflow.errors import InputError
-from genoflow.registry import ENSEMBLE, METRICS_BY_TASK, MODEL_TASKS, NEURAL_TYPES
+from genoflow.registry import (
+    CLASS_TASKS,
+    ENSEMBLE,
+    METRICS_BY_TASK,
+    MODEL_TASKS,
+    NEURAL_TYPES,
+    WEIGHABLE_BASELINES,
+)
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -297,6 +304,23 @@ def _cross_checks(config: dict) -> list[str]:
             problems.append(f"{where}.simulate: simulated records are dna, task classification")
         if task == "token_classification" and dataset.get("tile"):
             problems.append(f"{where}.tile: per-residue labels cannot be tiled")
+        weighting = {
+            model: {
+                **config.get("train", {}),
+                **dataset.get("train", {}),
+                **config["models"][model].get("train", {}),
+            }.get("class_weights", "none")
+            for model in models_for(config, name)
+            if config["models"].get(model, {}).get("type") in (*NEURAL_TYPES, *WEIGHABLE_BASELINES)
+        }
+        # (the calibrated ranking scores classes unweighted; multilabel keeps val_loss)
+        by_loss = config.get("evaluate", {}).get("select_by", "val_loss") == "val_loss"
+        weighed = task == "multilabel" or (by_loss and task in CLASS_TASKS)
+        if len(set(weighting.values())) > 1 and weighed:
+            problems.append(
+                f"{where}: its models' class_weights differ ({weighting}), so their validation"
+                " losses, which rank them, are on different scales; give them one class_weights"
+            )
         for model in models_for(config, name):
             spec = config["models"].get(model, {})
             if task == "token_classification" and spec.get("pool") not in (None, "none"):
@@ -412,6 +436,8 @@ def stage_settings(config: dict, stage: str, dataset: str, model: str | None = N
     train = {**config["train"], **entry.get("train", {}), **spec.pop("train", {})}
     if model_type in NEURAL_TYPES:
         settings["train"] = train
+    elif model_type in WEIGHABLE_BASELINES and train.get("class_weights", "none") != "none":
+        spec["class_weights"] = train["class_weights"]  # weighed as the neural models are
     return settings
 
 

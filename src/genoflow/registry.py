@@ -17,6 +17,9 @@ NEURAL_TYPES = ("rnn", "lstm", "gru", "transformer", "cnn")
 SEQUENCE_BASELINES = ("kmer_logreg", "kmer_ridge", "window_logreg")  # scored by predict too
 FORECAST_BASELINES = ("persistence", "ridge_ar")
 BASELINE_TYPES = SEQUENCE_BASELINES + FORECAST_BASELINES
+# the baselines that take the dataset's `class_weights` (their fit and validation loss weighed by
+# class, as the neural models' are): the logistic classifiers
+WEIGHABLE_BASELINES = ("kmer_logreg", "window_logreg")
 # The `ensemble` row of a dataset: the mean of its neural runs' probabilities or predicted
 # values (genoflow.evaluate.ensemble); a reserved model name, not a type one can configure.
 ENSEMBLE = "ensemble"

@@ -31,15 +31,39 @@ from genoflow.registry import SELECTION_CRITERIA
 LOG_T_BOUNDS = (np.log(0.02), np.log(50.0))
 
 
-def cross_entropy(y: np.ndarray, probs: np.ndarray) -> float:
-    """Mean negative log-probability of the true class (the validation loss of a classifier)."""
-    return float(-np.mean(np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))))
+def balanced_weights(counts: np.ndarray) -> list[float]:
+    """class_weights: balanced: each class weighed by its inverse frequency in train, n / (k n_c)
+    (sklearn's and the usual definition), from the training counts of the k classes."""
+    counts = np.asarray(counts, dtype=np.float64)
+    return (counts.sum() / (len(counts) * np.maximum(counts, 1))).tolist()
 
 
-def binary_cross_entropy(truth: np.ndarray, probs: np.ndarray) -> float:
-    """Mean binary cross-entropy over records and labels (a multilabel model's validation loss)."""
+def balanced_positive_weights(truth: np.ndarray) -> list[float]:
+    """class_weights: balanced for several 0/1 labels: per label, its negatives / positives in
+    train (torch's pos_weight), from the (records, labels) training truth."""
+    positives = np.asarray(truth).sum(axis=0)
+    return ((len(truth) - positives) / np.maximum(positives, 1)).tolist()
+
+
+def cross_entropy(y: np.ndarray, probs: np.ndarray, weights: list[float] | None = None) -> float:
+    """Mean negative log-probability of the true class (the validation loss of a classifier).
+    With class `weights` (class_weights: balanced), the weighted mean, as torch's
+    cross_entropy(weight=...) takes it: sum of w[y] * loss over the sum of w[y]."""
+    losses = -np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0))
+    if weights is None:
+        return float(np.mean(losses))
+    w = np.asarray(weights, dtype=np.float64)[y]
+    return float(np.sum(w * losses) / np.sum(w))
+
+
+def binary_cross_entropy(
+    truth: np.ndarray, probs: np.ndarray, positive_weights: list[float] | None = None
+) -> float:
+    """Mean binary cross-entropy over records and labels (a multilabel model's validation loss);
+    `positive_weights` scale each label's positive term, as torch's pos_weight does."""
     p = np.clip(probs, 1e-12, 1 - 1e-12)
-    return float(-np.mean(truth * np.log(p) + (1 - truth) * np.log(1 - p)))
+    scale = 1.0 if positive_weights is None else np.asarray(positive_weights, dtype=np.float64)
+    return float(-np.mean(scale * truth * np.log(p) + (1 - truth) * np.log(1 - p)))
 
 
 def standardised_squared_error(
@@ -86,8 +110,12 @@ def validation_score(run: str | Path, info: dict, criterion: str = "val_loss") -
     return None if value is None else float(value)
 
 
-def score_of(criterion: str) -> Callable[[np.ndarray, np.ndarray], float]:
-    """The function of (y, probabilities) that `criterion` ranks mean probabilities by."""
+def score_of(
+    criterion: str, weights: list[float] | None = None
+) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The function of (y, probabilities) that `criterion` ranks mean probabilities by: the
+    cross-entropy (with the models' class `weights`, as their val_loss), or its calibrated form
+    (unweighted, as `validation_score` scores each model under it)."""
     if check_criterion(criterion) == "calibrated_val_loss":
         return lambda y, probs: calibrated_cross_entropy(y, probs)[0]
-    return cross_entropy
+    return lambda y, probs: cross_entropy(y, probs, weights)

@@ -27,7 +27,7 @@ from sklearn.metrics import log_loss
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError
 from genoflow.evaluate.features import kmer_features, window_features
-from genoflow.formats.arrays import load_arrays, read_ids
+from genoflow.formats.arrays import class_counts, load_arrays, read_ids
 from genoflow.formats.checkpoint import write_model
 from genoflow.formats.files import read_meta, write_json
 from genoflow.formats.predictions import (
@@ -39,6 +39,11 @@ from genoflow.formats.predictions import (
     write_residue_predictions,
 )
 from genoflow.registry import NO_LABEL, SPLIT_CODES
+from genoflow.selection import (
+    balanced_positive_weights,
+    balanced_weights,
+    binary_cross_entropy,
+)
 
 C_GRID = (0.01, 0.1, 1.0, 10.0)  # LogisticRegression C (inverse penalty)
 ALPHA_GRID = (0.1, 1.0, 10.0, 100.0, 1000.0)  # Ridge penalty
@@ -55,9 +60,12 @@ def train_kmer_baseline(
     k: int = 4,
     positional: bool = False,
     seed: int = 0,
+    class_weights: str = "none",
 ) -> dict:
     """kmer_logreg (classification, multilabel) or kmer_ridge (regression): fit on train,
-    choose the penalty on val, predict test; the same output files as a neural model."""
+    choose the penalty on val, predict test; the same output files as a neural model.
+    `class_weights: balanced` (the dataset's train option) weighs the fit and the validation
+    loss by class as the neural models' loss is (selection.balanced_weights)."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     meta = read_meta(data_dir)
     multilabel = meta["task"] == "multilabel"
@@ -82,9 +90,12 @@ def train_kmer_baseline(
     if not positional:
         x_train, x_val = (x_train - mean) / scale, (x_val - mean) / scale
     target = arrays["targets"] if multilabel or model_type == "kmer_ridge" else arrays["labels"]
-    fit = _fit_logreg if model_type == "kmer_logreg" else _fit_ridge
-    fit = _fit_multilabel if multilabel else fit
-    history, model = fit(x_train, target[train], x_val, target[val], seed, started)
+    weights = _loss_weights(arrays, meta, class_weights)
+    if model_type == "kmer_ridge":
+        history, model = _fit_ridge(x_train, target[train], x_val, target[val], seed, started)
+    else:
+        fit = _fit_multilabel if multilabel else _fit_logreg
+        history, model = fit(x_train, target[train], x_val, target[val], seed, started, weights)
     (out_dir / VAL_PREDICTIONS).unlink(missing_ok=True)
     if meta["task"] == "classification":  # scored on validation like the networks' (selection)
         val_ids, val_labels = read_ids(data_dir, val), arrays["labels"][val]
@@ -127,6 +138,7 @@ def train_kmer_baseline(
         seed=seed,
         started=started,
         fit_rows={"train": len(train), "val": len(val)},
+        loss_weights=weights,
     )
 
 
@@ -144,6 +156,7 @@ def _finish(
     seed,
     started,
     fit_rows,
+    loss_weights=None,
 ) -> dict:
     """Write history.csv, model.ckpt (the fitted linear model, plain tensors) and train.json."""
     write_history(out_dir / "history.csv", history)
@@ -173,6 +186,7 @@ def _finish(
         "fit_rows": fit_rows,
         "best_epoch": int(best["epoch"]),
         "best_val_loss": best["val_loss"],
+        "loss_weights": loss_weights,  # (as a neural run's train.json: class_weights)
         "model_args": chosen,
     }
     write_json(out_dir / "train.json", info)
@@ -186,6 +200,7 @@ def train_window_baseline(
     model_name: str,
     window: int = 7,
     seed: int = 0,
+    class_weights: str = "none",
 ) -> dict:
     """window_logreg (per-residue labels): logistic regression on the one-hot residues within
     `window` of each residue; penalty chosen on val; fitted on at most MAX_FIT_ROWS labelled
@@ -217,7 +232,8 @@ def train_window_baseline(
     if absent:
         names = [meta["classes"][k] for k in absent]
         raise InputError(data_dir / "meta.json", f"class(es) {names} have no training residues")
-    history, model = _fit_logreg(x_train, y_train, x_val, y_val, seed, started)
+    weights = _loss_weights(arrays, meta, class_weights)
+    history, model = _fit_logreg(x_train, y_train, x_val, y_val, seed, started, weights)
     x_test, labels, test_rows, positions = residues("test")
     probs = model.predict_proba(x_test)
     ids = read_ids(data_dir, test_rows)
@@ -238,7 +254,21 @@ def train_window_baseline(
         seed=seed,
         started=started,
         fit_rows={"train": len(y_train), "val": len(y_val)},
+        loss_weights=weights,
     )
+
+
+def _loss_weights(arrays: dict, meta: dict, policy: str) -> list[float] | None:
+    """The class (multilabel: positive-label) weights of `class_weights: balanced`, from every
+    training record (or labelled residue), as the neural models take them; None for none."""
+    if policy not in ("none", "balanced"):
+        raise InputError(None, f"class_weights {policy!r} not in none/balanced")
+    if policy == "none":
+        return None
+    train = np.flatnonzero(arrays["split"] == SPLIT_CODES["train"])
+    if meta["task"] == "multilabel":
+        return balanced_positive_weights(arrays["targets"][train])
+    return balanced_weights(class_counts(arrays, train, len(meta["classes"])))
 
 
 def _at_most(rows: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
@@ -246,20 +276,27 @@ def _at_most(rows: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarr
     return rows if len(rows) <= limit else np.sort(rng.choice(rows, limit, replace=False))
 
 
-def _fit_logreg(x_train, y_train, x_val, y_val, seed, started):
-    """One LogisticRegression per C; history rows; the model with the lowest val log-loss."""
+def _fit_logreg(x_train, y_train, x_val, y_val, seed, started, weights=None):
+    """One LogisticRegression per C; history rows; the model with the lowest val log-loss.
+    Class `weights` weigh the fit and both losses (as the neural models' cross-entropy)."""
     classes = np.unique(np.concatenate([y_train, y_val]))
+    by_class = None if weights is None else {int(k): weights[k] for k in np.unique(y_train)}
+    w = np.asarray(weights if weights is not None else np.ones(classes.max() + 1), np.float64)
     history, models = [], []
     for step, c in enumerate(C_GRID):
-        model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+        model = LogisticRegression(C=c, max_iter=2000, random_state=seed, class_weight=by_class)
         model.fit(x_train, y_train)
         history.append(
             {
                 "epoch": step,
                 "seconds": round(time.perf_counter() - started, 3),
-                "train_loss": log_loss(y_train, model.predict_proba(x_train), labels=classes),
+                "train_loss": log_loss(
+                    y_train, model.predict_proba(x_train), labels=classes, sample_weight=w[y_train]
+                ),
                 "train_accuracy": model.score(x_train, y_train),
-                "val_loss": log_loss(y_val, model.predict_proba(x_val), labels=classes),
+                "val_loss": log_loss(
+                    y_val, model.predict_proba(x_val), labels=classes, sample_weight=w[y_val]
+                ),
                 "val_accuracy": model.score(x_val, y_val),
                 "lr": c,  # here: the regularisation strength C of this candidate
             }
@@ -288,14 +325,20 @@ class _Constant:
         self.intercept_ = np.array([np.log(rate / (1 - rate))])
 
 
-def _fit_multilabel(x_train, y_train, x_val, y_val, seed, started):
-    """Per C: one LogisticRegression per label; the C with the lowest mean val log-loss."""
+def _fit_multilabel(x_train, y_train, x_val, y_val, seed, started, positive_weights=None):
+    """Per C: one LogisticRegression per label; the C with the lowest mean val log-loss.
+    `positive_weights` weigh each label's positives (as the neural models' pos_weight)."""
+    weights = positive_weights or [1.0] * y_train.shape[1]
     history, models = [], []
     for step, c in enumerate(C_GRID):
         per_label = []
-        for t in y_train.T:
+        for t, weight in zip(y_train.T, weights, strict=True):
             if 0 < t.sum() < len(t):
-                per_label.append(LogisticRegression(C=c, max_iter=2000, random_state=seed))
+                per_label.append(
+                    LogisticRegression(
+                        C=c, max_iter=2000, random_state=seed, class_weight={0: 1.0, 1: weight}
+                    )
+                )
                 per_label[-1].fit(x_train, t)
             else:
                 per_label.append(_Constant(x_train.shape[1], float(t.mean())))
@@ -304,18 +347,17 @@ def _fit_multilabel(x_train, y_train, x_val, y_val, seed, started):
             {
                 "epoch": step,
                 "seconds": round(time.perf_counter() - started, 3),
-                "train_loss": _binary_log_loss(y_train, model.predict_proba(x_train)),
-                "val_loss": _binary_log_loss(y_val, model.predict_proba(x_val)),
+                "train_loss": binary_cross_entropy(
+                    y_train, model.predict_proba(x_train), positive_weights
+                ),
+                "val_loss": binary_cross_entropy(
+                    y_val, model.predict_proba(x_val), positive_weights
+                ),
                 "lr": c,  # here: the regularisation strength C of this candidate
             }
         )
         models.append(model)
     return history, models[int(np.argmin([row["val_loss"] for row in history]))]
-
-
-def _binary_log_loss(truth: np.ndarray, probs: np.ndarray) -> float:
-    probs = np.clip(probs, 1e-7, 1 - 1e-7)
-    return float(-np.mean(truth * np.log(probs) + (1 - truth) * np.log(1 - probs)))
 
 
 def _fit_ridge(x_train, y_train, x_val, y_val, seed, started):

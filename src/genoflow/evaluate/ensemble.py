@@ -185,7 +185,9 @@ def ensemble(
     if all((run / VAL_PREDICTIONS).is_file() for run in runs):
         val = Aligned(runs[0] / VAL_PREDICTIONS, scored_only=True, data_dir=data_dir)
         units = {m: _mean(val, [r / VAL_PREDICTIONS for r in rs]) for m, rs in models.items()}
-        score = _score(val, meta)
+        weighted = val.task == "multilabel" or criterion == "val_loss"  # (calibrated: none)
+        weights = _loss_weights(infos) if weighted else None
+        score = _score(val, meta, weights) or score_of(criterion, weights)
         members, val_loss = select_members(units, val.y, criterion, score)
         mean = np.mean([units[m] for m in members], axis=0)
         val.write(out_dir / VAL_PREDICTIONS, mean)
@@ -218,12 +220,32 @@ def ensemble(
     return info
 
 
-def _score(val: Aligned, meta: dict):
+def _loss_weights(infos: dict[Path, dict]) -> list[float] | None:
+    """The class (multilabel: positive-label) weights of the runs' validation loss
+    (train.json `loss_weights`; class_weights: balanced), which the ensemble's loss takes too,
+    so that it ranks beside theirs; None where they are unweighted. Runs weighted differently
+    have losses on different scales, which no one ensemble loss matches: refused."""
+    found = {run: info.get("loss_weights") for run, info in infos.items()}
+    first = next(iter(found.values()))
+    for run, weights in found.items():
+        same = (weights is None) == (first is None) and (
+            weights is None or np.allclose(weights, first, rtol=1e-5)
+        )
+        if not same:
+            raise InputError(
+                run / "train.json",
+                "its validation loss is weighted differently from the other runs' (class_weights):"
+                " give every model of the dataset the same class_weights",
+            )
+    return first
+
+
+def _score(val: Aligned, meta: dict, weights: list[float] | None = None):
     """What members are chosen by where it is not the criterion's (classes) cross-entropy: the
     models' own validation loss, which no temperature calibrates (meta: the preprocess stage's
-    meta.json)."""
+    meta.json; `weights`: a multilabel loss's positive-label weights)."""
     if val.task == "multilabel":
-        return binary_cross_entropy
+        return lambda truth, probs: binary_cross_entropy(truth, probs, weights)
     if val.task == "regression":
         target_std = meta.get("target_std")
         if target_std is None or len(target_std) != len(val.classes):

@@ -11,6 +11,7 @@ import numpy as np
 from genoflow.formats.files import (
     load_array,
 )
+from genoflow.registry import NO_LABEL
 
 ARRAYS = ("tokens", "lengths", "labels", "residue_labels", "targets", "split")
 
@@ -35,6 +36,18 @@ def load_arrays(data_dir: str | Path) -> dict[str, np.ndarray]:
         mapped = path.stat().st_size > IN_MEMORY_BYTES
         arrays[name] = load_array(path, mmap_mode="r" if mapped else None)
     return arrays
+
+
+def class_counts(arrays: dict[str, np.ndarray], rows: np.ndarray, n_classes: int) -> np.ndarray:
+    """How many of `rows` fall in each class: records, or their labelled residues (per-residue
+    labels), read a block of rows at a time (they may be memory-mapped)."""
+    if not arrays["residue_labels"].shape[1]:
+        return np.bincount(arrays["labels"][rows], minlength=n_classes)[:n_classes]
+    counts = np.zeros(n_classes, dtype=np.int64)
+    for start in range(0, len(rows), 4096):
+        labels = np.asarray(arrays["residue_labels"][rows[start : start + 4096]])
+        counts += np.bincount(labels[labels != NO_LABEL], minlength=n_classes)[:n_classes]
+    return counts
 
 
 def read_ids(data_dir: str | Path, indices=None) -> list[str]:

@@ -392,7 +392,7 @@ class SequenceClassifier(_Task):
         # the model stays the plain cross-entropy, comparable across models.
         smoothing = self.hparams.get("label_smoothing", 0.0) if stage == "train" else 0.0
         loss = F.cross_entropy(logits, labels, weight=self.class_weights, label_smoothing=smoothing)
-        self._log(f"{stage}_loss", loss, len(labels))
+        self._log(f"{stage}_loss", loss, self._loss_weight(labels))
         self._log(f"{stage}_accuracy", (logits.argmax(dim=1) == labels).float().mean(), len(labels))
         if stage == "val" and self.val_metric is not None:
             self.val_metric.update(logits.detach().softmax(dim=1), labels)
@@ -400,6 +400,14 @@ class SequenceClassifier(_Task):
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> dict:
         return {"index": batch["index"], "values": self(batch).float().softmax(dim=1)}
+
+    def _loss_weight(self, labels: torch.Tensor) -> int | torch.Tensor:
+        """What a batch's loss counts for in its epoch mean: its records (residues), or with
+        class weights the sum of their weights, as cross_entropy(weight=...) divides by. So the
+        epoch's loss is the weighted mean over the whole split, whatever classes each batch
+        holds (batches of one class would otherwise make it nearly the unweighted mean), and
+        the ensemble's and the baselines' weighted losses rank beside it."""
+        return len(labels) if self.class_weights is None else self.class_weights[labels].sum()
 
 
 class TokenClassifier(SequenceClassifier):
@@ -422,7 +430,7 @@ class TokenClassifier(SequenceClassifier):
             logits.flatten(0, 1), labels.flatten(), weight=self.class_weights, ignore_index=NO_LABEL
         )
         hits = (logits.argmax(dim=2) == labels)[labelled].float().mean()
-        self._log(f"{stage}_loss", loss, n)
+        self._log(f"{stage}_loss", loss, self._loss_weight(labels[labelled]))
         self._log(f"{stage}_accuracy", hits, n)
         if stage == "val" and self.val_metric is not None:
             self.val_metric.update(logits.detach()[labelled].softmax(dim=1), labels[labelled])

@@ -27,7 +27,7 @@ from lightning.pytorch.plugins.environments import LightningEnvironment, SLURMEn
 
 from genoflow.data import TokenDataModule, WindowDataModule
 from genoflow.errors import InputError
-from genoflow.formats.arrays import read_ids
+from genoflow.formats.arrays import class_counts, read_ids
 from genoflow.formats.checkpoint import read_checkpoint, write_model
 from genoflow.formats.files import read_meta, write_json
 from genoflow.formats.predictions import (
@@ -45,9 +45,9 @@ from genoflow.registry import (
     CLASS_TASKS,
     ENSEMBLE_TASKS,
     NEURAL_TYPES,
-    NO_LABEL,
     TRAIN_OPTIONS_OFF,
 )
+from genoflow.selection import balanced_positive_weights, balanced_weights
 from genoflow.tasks.callbacks import History, LogProgressBar
 from genoflow.tasks.modules import (
     EPOCH_METRICS,
@@ -319,6 +319,9 @@ def train(
         # the validation loss of the kept epoch, whatever was monitored: what every model of a
         # dataset is ranked and selected by (never the test split)
         "best_val_loss": _val_loss_at(history.rows, best_epoch),
+        # the class (or, multilabel, positive-label) weights of that loss (class_weights:
+        # balanced), so an ensemble of runs scores its mean on the same scale (None: unweighted)
+        "loss_weights": _loss_weights(module),
         "stopped_early": trainer.current_epoch + 1 < train_config.max_epochs,
         "resumed": resume is not None,
         "device": str(module.device),
@@ -472,24 +475,21 @@ def _class_weights(data: TokenDataModule, n_classes: int, policy: str) -> list[f
     """balanced: inverse class frequency in train (of records, or of labelled residues)."""
     if policy == "none":
         return None
-    train = data.indices("train")
-    if data.arrays["residue_labels"].shape[1]:
-        counts = np.zeros(n_classes, dtype=np.int64)
-        for start in range(0, len(train), 4096):
-            rows = np.asarray(data.arrays["residue_labels"][train[start : start + 4096]])
-            counts += np.bincount(rows[rows != NO_LABEL], minlength=n_classes)[:n_classes]
-    else:
-        counts = np.bincount(data.arrays["labels"][train], minlength=n_classes)
-    return (counts.sum() / (n_classes * np.maximum(counts, 1))).tolist()
+    return balanced_weights(class_counts(data.arrays, data.indices("train"), n_classes))
+
+
+def _loss_weights(module: L.LightningModule) -> list[float] | None:
+    """The weights a module's loss gives each class (or each label's positives), or None."""
+    weights = getattr(module, "class_weights", None)
+    weights = getattr(module, "positive_weights", None) if weights is None else weights
+    return None if weights is None else [round(float(w), 8) for w in weights]
 
 
 def _positive_weights(data: TokenDataModule, policy: str) -> list[float] | None:
     """balanced (multilabel): per label, negatives / positives in train."""
     if policy == "none":
         return None
-    truth = data.arrays["targets"][data.indices("train")]
-    positives = truth.sum(axis=0)
-    return ((len(truth) - positives) / np.maximum(positives, 1)).tolist()
+    return balanced_positive_weights(data.arrays["targets"][data.indices("train")])
 
 
 @torch.no_grad()
