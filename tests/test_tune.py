@@ -158,6 +158,10 @@ def _config(tune: dict) -> dict:
         ({"models": {"lstm": {"train.optimizer": ["sgd"]}}}, "tune.models.lstm.train.optimizer"),
         ({"datasets": ["e"], "models": {"lstm": {"hidden": [8]}}}, "tune.datasets: 'e'"),
         ({"models": {"lstm": {"hidden": []}}}, "tune.models.lstm.hidden"),
+        (
+            {"models": {"lstm": {"train.class_weights": ["none", "balanced"]}}},
+            "tune.models.lstm.train.class_weights: trials ranked by their validation loss",
+        ),
     ],
 )
 def test_a_search_space_the_model_cannot_take_is_refused_naming_the_key(tune, expected):
@@ -168,6 +172,10 @@ def test_a_search_space_the_model_cannot_take_is_refused_naming_the_key(tune, ex
 def test_a_valid_search_space_passes_the_checks():
     tune = {"trials": 4, "models": {"lstm": SPACE}}
     assert config_errors(_config(tune), SCHEMA) == []
+    # class weights may be tuned where the ranking is unweighted (calibrated classes)
+    weights = {"models": {"lstm": {"train.class_weights": ["none", "balanced"]}}}
+    calibrated = {**_config(weights), "evaluate": {"select_by": "calibrated_val_loss"}}
+    assert config_errors(calibrated, SCHEMA) == []
 
 
 # --- end to end ----------------------------------------------------------------------------

@@ -66,6 +66,13 @@ def _tune_checks(config: dict, validator) -> list[str]:
             problems.append(f"{where}: {model!r} is a {spec['type']} baseline; tune neural models")
             continue
         for key, values in space.items():
+            if key == "train.class_weights" and _weighted_ranking(config, tune):
+                problems.append(
+                    f"{where}.{key}: trials ranked by their validation loss would each weigh it"
+                    " their own way; tune it with evaluate: {select_by: calibrated_val_loss}"
+                    " (classes), or leave it out"
+                )
+                continue
             if isinstance(values, dict):
                 low, high = values["low"], values["high"]
                 if not low < high:
@@ -87,6 +94,18 @@ def _tune_checks(config: dict, validator) -> list[str]:
                     problems.append(f"{where}.{key}: {value!r}: {_describe(errors[0], schema)}")
                     break
     return problems
+
+
+def _weighted_ranking(config: dict, tune: dict) -> bool:
+    """Whether a tuned dataset ranks by a loss that class_weights weighs: the validation loss of
+    classes (select_by val_loss), or of several labels (which no temperature calibrates)."""
+    by_loss = config.get("evaluate", {}).get("select_by", "val_loss") == "val_loss"
+    tasks = {
+        config["datasets"][name].get("task", "classification")
+        for name in tune.get("datasets", config["datasets"])
+        if name in config["datasets"]
+    }
+    return "multilabel" in tasks or (by_loss and bool(tasks & set(CLASS_TASKS)))
 
 
 def _branch_error(error: ValidationError) -> ValidationError:
