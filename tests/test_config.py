@@ -15,8 +15,9 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 import genoflow
-from genoflow.config import check_config, config_errors, stage_settings
+from genoflow.config import check_config, config_errors
 from genoflow.errors import InputError
+from genoflow.settings import stage_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -399,7 +400,7 @@ def test_model_defaults_match_constructors(schema):
         else:
             for shared in ("head_dropout", "pool_size", "strands"):
                 assert schema_defaults.pop(shared) == wrapper[shared], (model_type, shared)
-            # the config's recipe (resolved by config.stage_settings), not the code's default:
+            # the config's recipe (resolved by settings.stage_settings), not the code's default:
             # the networks themselves have no stem unless given one
             stem = schema_defaults.pop("stem", None)
             assert stem == ("auto" if model_type in ("lstm", "gru", "transformer") else None)
@@ -532,7 +533,7 @@ def test_a_model_cannot_take_the_ensemble_rows_name(config):
 
 
 def test_stem_auto_is_a_stem_for_whole_sequence_tasks_and_none_per_residue_or_forecast():
-    from genoflow.config import AUTO_STEM, stage_settings
+    from genoflow.settings import AUTO_STEM
 
     config = {
         "datasets": {
@@ -604,7 +605,7 @@ def test_reading_options_are_checked(entry, problem):
 def test_features_labelled_by_a_qualifier_are_a_dataset_and_a_predict_entry():
     """`format`, `features` (a label source of its own) and `translate` reach ingest and
     predict as their options."""
-    from genoflow.config import settings_args, stage_settings
+    from genoflow.settings import settings_args
 
     reading = {
         "format": "genbank",

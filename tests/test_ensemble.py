@@ -321,19 +321,20 @@ def test_forecasts_of_series_on_another_scale_than_z_scores_are_refused(tmp_path
     assert not (tmp_path / "ensemble").exists()
 
 
-def test_a_trained_classifier_writes_its_validation_predictions(tmp_path: Path, motif_data):
-    from genoflow.formats.files import load_array
+def _train_small_cnn(data: Path, out: Path, **options) -> dict:
+    """One epoch of a 4-channel CNN on the CPU (train.json's contents)."""
     from genoflow.tasks.train import TrainConfig, train
 
+    config = TrainConfig(max_epochs=1, accelerator="cpu", **options)
+    return train(data, out, model_name="cnn", model_type="cnn", model_args={"channels": 4},
+                 train_config=config)  # fmt: skip
+
+
+def test_a_trained_classifier_writes_its_validation_predictions(tmp_path: Path, motif_data):
+    from genoflow.formats.files import load_array
+
     out = tmp_path / "run"
-    train(
-        motif_data,
-        out,
-        model_name="cnn",
-        model_type="cnn",
-        model_args={"channels": 4},
-        train_config=TrainConfig(max_epochs=1, batch_size=64, accelerator="cpu"),
-    )
+    _train_small_cnn(motif_data, out, batch_size=64)
     table, classes, _, probs = read_predictions(out / VAL_PREDICTIONS)
     split = load_array(motif_data / "split.npy")
     assert len(table) == int((split == 1).sum()) > 0
@@ -349,7 +350,6 @@ def test_a_class_weighted_run_records_the_weights_its_validation_loss_took(tmp_p
     from genoflow.io.ingest import ingest
     from genoflow.io.sources import FastaInput
     from genoflow.preprocess.sequences import preprocess
-    from genoflow.tasks.train import TrainConfig, train
 
     rng = np.random.default_rng(0)
     records = [("neg", "".join(rng.choice(list("ACGT"), 30))) for _ in range(240)]
@@ -360,16 +360,7 @@ def test_a_class_weighted_run_records_the_weights_its_validation_loss_took(tmp_p
     data = tmp_path / "data"
     preprocess(tmp_path / "ingest", data)
     out = tmp_path / "run"
-    info = train(
-        data,
-        out,
-        model_name="cnn",
-        model_type="cnn",
-        model_args={"channels": 4},
-        train_config=TrainConfig(
-            max_epochs=1, batch_size=8, accelerator="cpu", class_weights="balanced"
-        ),
-    )
+    info = _train_small_cnn(data, out, batch_size=8, class_weights="balanced")
     labels, split = load_array(data / "labels.npy"), load_array(data / "split.npy")
     counts = np.bincount(labels[split == 0], minlength=2)
     assert info["loss_weights"] == pytest.approx(counts.sum() / (2 * counts), rel=1e-6)

@@ -14,10 +14,11 @@ import pytest
 import yaml
 from conftest import REPO, genoflow_env, write_motif_fasta
 
-from genoflow.config import apply_params, config_errors
+from genoflow.config import config_errors
 from genoflow.formats.files import read_json
 from genoflow.formats.tuning import read_trials
 from genoflow.selection import validation_score
+from genoflow.settings import apply_params
 from genoflow.tasks.train import TrainConfig
 from genoflow.tune import select, trial_params, tuned_settings, value_of
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from genoflow import __version__
 from genoflow.commands import new_data, results, sequences, series, training
-from genoflow.config import SETTINGS_STAGES, settings_args
 from genoflow.errors import InputError
 from genoflow.formats.files import exclusive_output
 from genoflow.progress import configure_logging
+from genoflow.settings import SETTINGS_STAGES, settings_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +85,7 @@ def _describe(error: OSError, folder: Path | None) -> str:
 
 def _expand_settings(argv: list[str]) -> list[str]:
     """`<stage> --settings JSON` (how the workflow calls a stage: the job's settings in one
-    structured form, config.stage_settings) -> the stage's own arguments (settings_args)."""
+    structured form, settings.stage_settings) -> the stage's own arguments (settings_args)."""
     if len(argv) < 3 or "--settings" not in argv:
         return argv
     at = argv.index("--settings")

@@ -21,11 +21,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from genoflow.config import apply_params
 from genoflow.errors import InputError
 from genoflow.formats.files import atomic_path, read_json, write_json
 from genoflow.registry import TRAIN_OPTIONS_OFF
 from genoflow.selection import validation_score
+from genoflow.settings import apply_params
 
 METRIC = "best_val_loss"  # a finished run's train.json has it
 

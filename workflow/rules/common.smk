@@ -20,13 +20,8 @@ LOCAL_SRC = (SRC / "genoflow" / "__init__.py").is_file()
 if LOCAL_SRC:
     sys.path.insert(0, str(SRC))
 try:
-    from genoflow.config import (
-        apply_params,
-        check_config,
-        models_for,
-        reading_args,
-        stage_settings,
-    )
+    from genoflow.config import check_config, models_for
+    from genoflow.settings import apply_params, reading_args, stage_settings
 except ModuleNotFoundError:
     sys.exit(
         f"genoflow: error: this workflow comes from {workflow.current_basedir}, without the"
@@ -291,7 +286,7 @@ def sheet_files(sheet):
 
 
 def settings(stage):
-    """Param function: the job's settings as JSON (genoflow.config.stage_settings: the keys
+    """Param function: the job's settings as JSON (genoflow.settings.stage_settings: the keys
     of the config that the stage reads, with their precedence), for `--settings`."""
 
     def param(w):
