@@ -8,6 +8,7 @@ import torch
 
 from genoflow.alphabets import get_alphabet
 from genoflow.models import SequenceModel, count_parameters
+from genoflow.models.build import mirror_table, token_model
 from genoflow.models.heads import POOLS
 from genoflow.registry import NEURAL_TYPES
 
@@ -20,17 +21,15 @@ SMALL = {
 }
 
 
-def build(model_type: str, **extra) -> SequenceModel:
-    dna = get_alphabet("dna")
-    onehot = torch.from_numpy(dna.onehot_table())
-    complement = np.frombuffer(dna.complement_tokens(), np.uint8)[: dna.vocab_size].copy()
+def build(model_type: str, alphabet: str = "dna", **extra) -> SequenceModel:
+    onehot = torch.from_numpy(get_alphabet(alphabet).onehot_table())
     torch.manual_seed(0)
     model = SequenceModel(
         model_type,
         onehot,
         outputs=3,
         max_length=41,
-        complement=torch.from_numpy(complement),
+        mirror=mirror_table(alphabet),
         **SMALL[model_type],
         **extra,
     )
@@ -186,35 +185,61 @@ def test_a_pooling_stem_cannot_label_every_residue():
     assert model(tokens, torch.tensor([50, 31])).shape == (2, 50, 3)
 
 
-def test_reverse_complement_of_padded_rows():
-    """Each row's letters reversed and complemented, padding left after them."""
+@pytest.mark.parametrize("alphabet", ["dna", "protein"])
+def test_the_mirror_of_padded_rows(alphabet):
+    """Each row's letters reversed, and complemented where there is a complement (DNA: the
+    other strand; protein: the same residues from the C-terminus); padding left after them."""
     from genoflow.alphabets import reverse_complement
 
-    model = build("cnn")  # (any family: the model holds the alphabet's complement table)
-    dna = get_alphabet("dna")
-    rows = [b"ACGTTN", b"GGA", b"TTTTCCCAR"]
+    model = build("cnn", alphabet)  # (any family: the model holds the alphabet's mirror table)
+    letters = get_alphabet(alphabet)
+    rows = (
+        [b"ACGTTN", b"GGA", b"TTTTCCCAR"] if alphabet == "dna" else [b"MKWVX", b"GLF", b"KKLLAYRRC"]
+    )
     tokens = torch.zeros((3, 9), dtype=torch.uint8)
-    table = dna.encode_table()
+    table = letters.encode_table()
     for i, row in enumerate(rows):
         tokens[i, : len(row)] = torch.from_numpy(table[np.frombuffer(row, np.uint8)])
-    flipped = model.reverse_complement(tokens, torch.tensor([len(r) for r in rows]))
+    flipped = model.mirrored(tokens, torch.tensor([len(r) for r in rows]))
     for i, row in enumerate(rows):
-        expected = reverse_complement(row, "dna")
-        assert dna.decode(flipped[i, : len(row)].numpy()) == expected.decode()
+        expected = reverse_complement(row, "dna") if alphabet == "dna" else row[::-1]
+        assert letters.decode(flipped[i, : len(row)].numpy()) == expected.decode()
         assert not flipped[i, len(row) :].any()
 
 
 @pytest.mark.parametrize("model_type", NEURAL_TYPES)
-def test_both_strands_give_the_same_output_for_a_sequence_and_its_reverse_complement(
-    model_type,
+@pytest.mark.parametrize(
+    ("alphabet", "option"), [("dna", "strands"), ("rna", "strands"), ("protein", "directions")]
+)
+def test_both_readings_give_the_same_output_for_a_sequence_and_its_mirror(
+    model_type, alphabet, option
 ):
-    model = build(model_type, strands="both", pool="max")
-    tokens = torch.randint(1, 5, (3, 30), dtype=torch.uint8)
+    """strands both (DNA, RNA: reverse complement) and directions both (protein: reversed)."""
+    model = build(model_type, alphabet, pool="max", **{option: "both"})
+    vocab = get_alphabet(alphabet).vocab_size
+    tokens = torch.randint(1, vocab, (3, 30), dtype=torch.uint8)
     lengths = torch.tensor([30, 21, 9])
     tokens[1, 21:] = 0
     tokens[2, 9:] = 0
-    other = model.reverse_complement(tokens, lengths)
+    other = model.mirrored(tokens, lengths)
+    assert not torch.equal(other, tokens)
     torch.testing.assert_close(model(tokens, lengths), model(other, lengths), atol=1e-5, rtol=1e-4)
-    with pytest.raises(ValueError, match="DNA or RNA only"):
-        onehot = torch.from_numpy(get_alphabet("protein").onehot_table())
-        SequenceModel(model_type, onehot, outputs=2, max_length=30, strands="both")
+    with pytest.raises(ValueError, match="no mirror table"):
+        onehot = torch.from_numpy(get_alphabet(alphabet).onehot_table())
+        SequenceModel(model_type, onehot, outputs=2, max_length=30, **{option: "both"})
+
+
+@pytest.mark.parametrize(
+    ("alphabet", "option", "message"),
+    [
+        ("protein", "strands", "strands: DNA or RNA"),
+        ("dna", "directions", "directions: proteins"),
+        ("rna", "directions", "directions: proteins"),
+    ],
+)
+def test_a_reading_of_the_other_alphabet_is_refused(alphabet, option, message):
+    args = {**SMALL["gru"], option: "both"}
+    with pytest.raises(ValueError, match=message):
+        token_model("gru", args, alphabet, outputs=2, max_length=30)
+    with pytest.raises(ValueError, match="not per residue"):
+        token_model("gru", {**SMALL["gru"], "strands": "both"}, "dna", 2, 30, per_position=True)

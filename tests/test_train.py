@@ -349,9 +349,9 @@ def test_the_recipe_options_train_a_motif_detector(motif_data, tmp_path):
         float(r["val_loss"]) for r in read_history(tmp_path / "history.csv")
     )
     module, payload = load_model(tmp_path / "model.ckpt")
-    assert payload["module_args"]["reverse_complement"] is True
+    assert payload["module_args"]["mirror"] is True
     assert payload["module_args"]["shift"] == 2 and info["train"]["shift"] == 2
-    assert module.model.stem is not None and module.model.strands == "both"
+    assert module.model.stem is not None and module.model.both
 
 
 @pytest.mark.parametrize("monitor", ["val_mcc", "val_auroc"])

@@ -36,7 +36,7 @@ ENSEMBLE_TASKS = (
 SELECTION_CRITERIA = ("val_loss", "calibrated_val_loss")
 # train options that train.json (and the resume fingerprint) leave out while off, so runs from
 # before they existed keep their files: the value each has when it is absent
-TRAIN_OPTIONS_OFF = {"trainer": {}, "weight_averaging": 0.0, "shift": 0}
+TRAIN_OPTIONS_OFF = {"trainer": {}, "weight_averaging": 0.0, "shift": 0, "reverse": False}
 MODEL_TASKS: dict[str, tuple[str, ...]] = {
     "rnn": TASKS,
     "lstm": TASKS,

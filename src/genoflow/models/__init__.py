@@ -28,7 +28,7 @@ _FAMILIES = {
 }
 RECURRENT = ("rnn", "lstm", "gru")
 BACKBONES = {name: _FAMILIES[name] for name in NEURAL_TYPES}  # the registry's families
-STRANDS = ("forward", "both")  # read the sequence as given, or both strands (DNA, RNA)
+BOTH = ("forward", "both")  # strands (DNA, RNA) and directions (protein): one reading or both
 DEFAULT_POOL = {
     "rnn": "meanmax",
     "lstm": "meanmax",
@@ -57,18 +57,26 @@ class SequenceModel(nn.Module):
         in_channels: int | None = None,
         stem: dict | None = None,
         strands: str = "forward",
-        complement: torch.Tensor | None = None,
+        directions: str = "forward",
+        mirror: torch.Tensor | None = None,
         **backbone_args,
     ) -> None:
         super().__init__()
-        if strands not in STRANDS:
-            raise ValueError(f"strands {strands!r} is not one of {STRANDS}")
-        if strands == "both" and complement is None:
-            raise ValueError("strands 'both' reads the reverse complement: DNA or RNA only")
-        self.strands = strands
-        # token -> its complement's token (DNA, RNA): the second strand, for strands "both"
-        # and for reverse-complement augmentation in training; not saved (the alphabet's)
-        self.register_buffer("complement", complement, persistent=False)
+        for name, value in (("strands", strands), ("directions", directions)):
+            if value not in BOTH:
+                raise ValueError(f"{name} {value!r} is not one of {BOTH}")
+        if "both" in (strands, directions) and mirror is None:
+            raise ValueError(
+                f"{strands=} {directions=}: only letters have a mirror (the other strand of DNA"
+                " or RNA, a protein's other end); this model has no mirror table"
+            )
+        # both readings averaged: the two strands (DNA, RNA) or the two ends (protein)
+        self.both = "both" in (strands, directions)
+        # token -> its token in the sequence's mirror, read back to front: the complement's for
+        # DNA and RNA (the other strand), itself for a protein (read from its C-terminus). For
+        # strands or directions "both", and for the mirror augmentation in training; not saved
+        # (the alphabet's)
+        self.register_buffer("mirror", mirror, persistent=False)
         if model_type not in BACKBONES:
             raise ValueError(f"unknown model type {model_type!r}; choose one of {NEURAL_TYPES}")
         if stem and model_type == "cnn":
@@ -125,21 +133,23 @@ class SequenceModel(nn.Module):
         return self.head(self.pool(features, None if full else on_device))
 
     def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Outputs from the tokens; with strands "both", the mean of the outputs of the sequence
-        and of its reverse complement (the same molecule read from its other strand)."""
+        """Outputs from the tokens; with strands (or directions) "both", the mean of the outputs of
+        the sequence and of its mirror: the same molecule read from its other strand (DNA, RNA)
+        or from its other end (protein)."""
         out = self.forward_features(self.embed(tokens), lengths)
-        if self.strands == "both":
-            other = self.reverse_complement(tokens, lengths)
+        if self.both:
+            other = self.mirrored(tokens, lengths)
             out = (out + self.forward_features(self.embed(other), lengths)) / 2
         return out
 
-    def reverse_complement(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Each row's first `length` tokens reversed and complemented; padding stays after."""
+    def mirrored(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Each row's first `length` tokens reversed and mapped through the mirror table (DNA,
+        RNA: reverse complemented; protein: reversed); padding stays after."""
         lengths = lengths.to(tokens.device)
         source = lengths[:, None] - 1 - torch.arange(tokens.shape[1], device=tokens.device)
         inside = source >= 0
         flipped = tokens.gather(1, source.clamp(min=0).long())
-        return torch.where(inside, self.complement[flipped.long()], torch.zeros_like(tokens))
+        return torch.where(inside, self.mirror[flipped.long()], torch.zeros_like(tokens))
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -43,15 +43,34 @@ def token_model(
         model_args = {**model_args, "pool": "none"}
     letters = get_alphabet(alphabet)
     onehot = torch.from_numpy(letters.onehot_table())
-    complement = None
+    nucleotides = letters.name in ("dna", "rna")
+    strands, directions = (model_args.get(key, "forward") for key in ("strands", "directions"))
+    if strands != "forward" and not nucleotides:
+        raise ValueError("strands: DNA or RNA (a protein reads from either end: directions both)")
+    if directions != "forward" and nucleotides:
+        raise ValueError("directions: proteins (DNA or RNA read their other strand: strands both)")
+    if per_position and "both" in (strands, directions):
+        raise ValueError(
+            "strands or directions 'both' average whole-sequence outputs: not per residue"
+        )
+    return SequenceModel(
+        model_type,
+        onehot,
+        outputs,
+        max_length=max_length,
+        mirror=mirror_table(alphabet),
+        **model_args,
+    )
+
+
+def mirror_table(alphabet: str) -> torch.Tensor:
+    """Token -> its token in the sequence read back to front: DNA and RNA the complement's (the
+    other strand, 5' to 3'), a protein's residues themselves (read from the C-terminus)."""
+    letters = get_alphabet(alphabet)
     if letters.name in ("dna", "rna"):
         table = np.frombuffer(letters.complement_tokens(), dtype=np.uint8)[: letters.vocab_size]
-        complement = torch.from_numpy(table.copy())
-    if per_position and model_args.get("strands", "forward") != "forward":
-        raise ValueError("strands 'both' averages whole-sequence outputs: not per residue")
-    return SequenceModel(
-        model_type, onehot, outputs, max_length=max_length, complement=complement, **model_args
-    )
+        return torch.from_numpy(table.copy())
+    return torch.arange(letters.vocab_size, dtype=torch.uint8)
 
 
 def sequence_model(payload: dict, path: str | Path) -> SequenceModel:

@@ -142,8 +142,8 @@ class _Task(L.LightningModule):
         return loss.detach()
 
     def _augmented(self, batch: Batch) -> Batch:
-        if self.hparams.get("reverse_complement"):
-            batch = self._either_strand(batch)
+        if self.hparams.get("mirror"):
+            batch = self._either_reading(batch)
         if self.hparams.get("shift"):
             batch = self._shifted(batch, self.hparams.shift)
         return batch
@@ -276,12 +276,13 @@ class _Task(L.LightningModule):
             batch["lengths"] = lengths
         return batch
 
-    def _either_strand(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Reverse-complement augmentation (DNA, RNA): each training sequence is read from a
-        strand drawn at random, as the molecule can be (its label does not change)."""
+    def _either_reading(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Mirror augmentation (train: reverse_complement for DNA and RNA, reverse for proteins):
+        each training sequence is read as given or as its mirror, drawn at random: from either
+        strand, or from either end, where the label does not depend on which."""
         tokens, lengths = batch["tokens"], batch["lengths"]
         flip = torch.rand(len(tokens), device=tokens.device) < 0.5
-        other = self.model.reverse_complement(tokens, lengths)
+        other = self.model.mirrored(tokens, lengths)
         return {**batch, "tokens": torch.where(flip[:, None], other, tokens)}
 
     @staticmethod
@@ -365,7 +366,7 @@ class SequenceClassifier(_Task):
         accumulate: int = 1,
         monitor: str = "val_loss",
         class_weights: list[float] | None = None,
-        reverse_complement: bool = False,
+        mirror: bool = False,
         shift: int = 0,
         label_smoothing: float = 0.0,
     ) -> None:
@@ -466,7 +467,7 @@ class MultilabelClassifier(_Task):
         gradient_clip: float = 0.0,
         accumulate: int = 1,
         positive_weights: list[float] | None = None,
-        reverse_complement: bool = False,
+        mirror: bool = False,
         shift: int = 0,
     ) -> None:
         super().__init__(gradient_clip, accumulate)
@@ -504,7 +505,7 @@ class SequenceRegressor(_Task):
         lr_schedule: str = "plateau",
         gradient_clip: float = 0.0,
         accumulate: int = 1,
-        reverse_complement: bool = False,
+        mirror: bool = False,
         shift: int = 0,
     ) -> None:
         super().__init__(gradient_clip, accumulate)

@@ -84,6 +84,13 @@ warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_devic
 warnings.filterwarnings("ignore", message=".*smaller than the logging interval")
 
 
+# train options that read a sequence as its mirror: (option, alphabets, in words)
+MIRROR_OPTIONS = (
+    ("reverse_complement", ("dna", "rna"), "DNA or RNA"),
+    ("reverse", ("protein",), "protein"),
+)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """The `train:` section of the config (defaults match workflow/schemas/config.schema.yaml)."""
@@ -103,15 +110,16 @@ class TrainConfig:
     precision: str = "auto"
     deterministic: bool = True
     reverse_complement: bool = False
+    reverse: bool = False  # proteins' mirror augmentation: either end first (modules.py)
     shift: int = 0  # shift augmentation: at most this many positions either way (modules.py)
     label_smoothing: float = 0.0
     weight_averaging: float = 0.0  # the weights' moving average's decay (tasks/averaging.py)
     trainer: dict = field(default_factory=dict)  # further lightning.Trainer options
 
     def settings(self) -> dict:
-        """The options as plain data (train.json, the resume fingerprint); `trainer`,
-        `weight_averaging` and `shift` only when set, so runs without them keep the files and
-        fingerprints they had before they existed."""
+        """The options as plain data (train.json, the resume fingerprint); those of
+        TRAIN_OPTIONS_OFF (`trainer`, `weight_averaging`, `shift`, `reverse`) only when set, so
+        runs without them keep the files and fingerprints they had before they existed."""
         values = asdict(self)
         for late in TRAIN_OPTIONS_OFF:
             if values[late] == TRAIN_OPTIONS_OFF[late]:
@@ -380,6 +388,12 @@ def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config
     )
     if config.shift and meta["task"] in ("forecasting", "token_classification"):
         raise ValueError(f"shift: sequences with one label or value each, not {meta['task']}")
+    # mirror augmentation (modules.py): DNA and RNA from either strand, proteins from either end
+    for option, alphabets, kind in MIRROR_OPTIONS:
+        if getattr(config, option):
+            if meta.get("alphabet") not in alphabets or meta["task"] == "token_classification":
+                raise ValueError(f"{option}: {kind} sequences with whole-sequence labels")
+            options["mirror"] = True
     if meta["task"] == "forecasting":
         data = WindowDataModule(data_dir, batch_size=config.batch_size)
         module = Forecaster(
@@ -394,10 +408,6 @@ def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config
         )
         return data, module
     data = TokenDataModule(data_dir, batch_size=config.batch_size)
-    if config.reverse_complement:
-        if meta["alphabet"] not in ("dna", "rna") or meta["task"] == "token_classification":
-            raise ValueError("reverse_complement: DNA or RNA sequences with whole-sequence labels")
-        options["reverse_complement"] = True
     if config.shift:
         options["shift"] = config.shift
     if config.label_smoothing and meta["task"] not in CLASS_TASKS:
