@@ -237,6 +237,27 @@ def test_dataset_model_list_names_undefined_model(config):
     assert "'lstm'" in message  # the defined ones are listed
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "problem"),
+    [
+        (
+            "directions",
+            "both",
+            "models.gru.directions: for protein sequences, but dataset 'splice'",
+        ),
+        ("train", {"reverse": True}, "models.gru.train.reverse: for protein sequences, but"),
+        ("strands", "both", "models.gru.strands: for dna or rna sequences, but dataset 'dream4'"),
+    ],
+)
+def test_a_mirror_of_another_alphabet_is_refused(config, option, value, problem):
+    """Each alphabet's own reading of the sequence's mirror (DNA's other strand, a protein's
+    other end), refused before anything runs where the dataset has another alphabet or none."""
+    config["models"]["gru"][option] = value
+    assert any(p.startswith(problem) for p in config_errors(config, SCHEMA))
+    del config["models"]["gru"][option]
+    assert config_errors(config, SCHEMA) == []
+
+
 def test_models_ranked_by_losses_weighted_differently_are_refused(config):
     """A model with class_weights: balanced among unweighted ones: their validation losses (and
     the ensemble's) would rank on different scales. The calibrated ranking is unweighted."""

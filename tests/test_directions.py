@@ -45,7 +45,7 @@ def test_peptides_read_from_either_end_learn_a_motif(motif_data, tmp_path):
     assert info["train"]["reverse"] is True
     for data, option, message in (
         (motif_data, "reverse", "reverse: protein sequences"),
-        (tmp_path / "data", "reverse_complement", "reverse_complement: DNA or RNA"),
+        (tmp_path / "data", "reverse_complement", "reverse_complement: dna or rna"),
     ):
         with pytest.raises(ValueError, match=message):
             train(data, tmp_path / option, **run, train_config=TrainConfig(**{option: True}))

@@ -232,9 +232,9 @@ def test_both_readings_give_the_same_output_for_a_sequence_and_its_mirror(
 @pytest.mark.parametrize(
     ("alphabet", "option", "message"),
     [
-        ("protein", "strands", "strands: DNA or RNA"),
-        ("dna", "directions", "directions: proteins"),
-        ("rna", "directions", "directions: proteins"),
+        ("protein", "strands", "strands: dna or rna, not protein"),
+        ("dna", "directions", "directions: protein, not dna"),
+        ("rna", "directions", "directions: protein, not rna"),
     ],
 )
 def test_a_reading_of_the_other_alphabet_is_refused(alphabet, option, message):

@@ -15,9 +15,11 @@ from genoflow.registry import (
     CLASS_TASKS,
     ENSEMBLE,
     METRICS_BY_TASK,
+    MIRRORS,
     MODEL_TASKS,
     NEURAL_TYPES,
     WEIGHABLE_BASELINES,
+    mirror_alphabets,
 )
 from genoflow.settings import apply_params
 
@@ -274,6 +276,30 @@ def _reading_checks(entry: dict, where: str) -> list[str]:
     return problems
 
 
+def _mirror_checks(config: dict, dataset: str, model: str) -> list[str]:
+    """A model's mirror options (strands, directions, train.reverse_complement, train.reverse)
+    against the dataset's alphabet and labels: each alphabet has its own (registry.MIRRORS)."""
+    entry, spec = config["datasets"][dataset], config["models"].get(model, {})
+    train = {**config.get("train", {}), **entry.get("train", {}), **spec.get("train", {})}
+    alphabet = entry.get("alphabet")
+    given = {key: spec.get(key, "forward") != "forward" for key in ("strands", "directions")}
+    given |= {f"train.{key}": bool(train.get(key)) for key in ("reverse_complement", "reverse")}
+    problems = []
+    for key in (key for key, on in given.items() if on):
+        option = key.removeprefix("train.")
+        if option not in MIRRORS.get(alphabet, ()):
+            problems.append(
+                f"models.{model}.{key}: for {mirror_alphabets(option)} sequences, but dataset"
+                f" {dataset!r} is {alphabet or entry.get('task')}"
+            )
+        elif entry.get("task") == "token_classification":
+            problems.append(
+                f"models.{model}.{key}: dataset {dataset!r} labels every residue, and a"
+                " mirrored reading would move each label to another residue"
+            )
+    return problems
+
+
 def _cross_checks(config: dict) -> list[str]:
     problems = []
     if ENSEMBLE in config["models"]:
@@ -346,6 +372,7 @@ def _cross_checks(config: dict) -> list[str]:
                     f"models.{model}.pool: {spec['pool']!r} pools positions, but dataset"
                     f" {name!r} labels every residue; leave pool unset"
                 )
+            problems += _mirror_checks(config, name, model)
         keys = ("samples", "labels", "values", "matrix", "sample_table", "gold_standard")
         paths = [(key, dataset.get(key)) for key in keys]
         paths += [(f"fasta[{i}]", p) for i, p in enumerate(dataset.get("fasta", []))]

@@ -37,6 +37,21 @@ SELECTION_CRITERIA = ("val_loss", "calibrated_val_loss")
 # train options that train.json (and the resume fingerprint) leave out while off, so runs from
 # before they existed keep their files: the value each has when it is absent
 TRAIN_OPTIONS_OFF = {"trainer": {}, "weight_averaging": 0.0, "shift": 0, "reverse": False}
+# Each alphabet's mirror (genoflow.models.build.mirror_table): the model option that averages
+# a sequence's two readings and the train option that draws one at random. DNA and RNA are read
+# from their other strand, proteins from their other end; whole-sequence labels only.
+MIRRORS = {
+    "dna": ("strands", "reverse_complement"),
+    "rna": ("strands", "reverse_complement"),
+    "protein": ("directions", "reverse"),
+}
+
+
+def mirror_alphabets(option: str) -> str:
+    """The alphabets a mirror option is for, in words ("dna or rna")."""
+    return " or ".join(name for name, options in MIRRORS.items() if option in options)
+
+
 MODEL_TASKS: dict[str, tuple[str, ...]] = {
     "rnn": TASKS,
     "lstm": TASKS,

@@ -14,7 +14,7 @@ import torch
 from genoflow.alphabets import get_alphabet
 from genoflow.errors import InputError
 from genoflow.models import SequenceModel
-from genoflow.registry import NEURAL_TYPES
+from genoflow.registry import MIRRORS, NEURAL_TYPES, mirror_alphabets
 
 # module_args key of each task's outputs: one per class, label or target
 _OUTPUTS = {
@@ -43,16 +43,13 @@ def token_model(
         model_args = {**model_args, "pool": "none"}
     letters = get_alphabet(alphabet)
     onehot = torch.from_numpy(letters.onehot_table())
-    nucleotides = letters.name in ("dna", "rna")
-    strands, directions = (model_args.get(key, "forward") for key in ("strands", "directions"))
-    if strands != "forward" and not nucleotides:
-        raise ValueError("strands: DNA or RNA (a protein reads from either end: directions both)")
-    if directions != "forward" and nucleotides:
-        raise ValueError("directions: proteins (DNA or RNA read their other strand: strands both)")
-    if per_position and "both" in (strands, directions):
-        raise ValueError(
-            "strands or directions 'both' average whole-sequence outputs: not per residue"
-        )
+    for option in ("strands", "directions"):
+        if model_args.get(option, "forward") == "forward":
+            continue
+        if option not in MIRRORS[letters.name]:
+            raise ValueError(f"{option}: {mirror_alphabets(option)}, not {letters.name}")
+        if per_position:
+            raise ValueError(f"{option} 'both' averages whole-sequence outputs: not per residue")
     return SequenceModel(
         model_type,
         onehot,

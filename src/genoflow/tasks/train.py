@@ -44,8 +44,10 @@ from genoflow.progress import log
 from genoflow.registry import (
     CLASS_TASKS,
     ENSEMBLE_TASKS,
+    MIRRORS,
     NEURAL_TYPES,
     TRAIN_OPTIONS_OFF,
+    mirror_alphabets,
 )
 from genoflow.selection import balanced_positive_weights, balanced_weights
 from genoflow.tasks.callbacks import History, LogProgressBar
@@ -82,13 +84,6 @@ warnings.filterwarnings("ignore", message=".*overridden `transfer_batch_to_devic
 # Small datasets have fewer batches per epoch than log_every_n_steps: their step curve is then
 # one point per N steps across epochs (the epoch metrics are logged regardless).
 warnings.filterwarnings("ignore", message=".*smaller than the logging interval")
-
-
-# train options that read a sequence as its mirror: (option, alphabets, in words)
-MIRROR_OPTIONS = (
-    ("reverse_complement", ("dna", "rna"), "DNA or RNA"),
-    ("reverse", ("protein",), "protein"),
-)
 
 
 @dataclass(frozen=True)
@@ -389,10 +384,13 @@ def _build(data_dir: Path, meta: dict, model_type: str, model_args: dict, config
     if config.shift and meta["task"] in ("forecasting", "token_classification"):
         raise ValueError(f"shift: sequences with one label or value each, not {meta['task']}")
     # mirror augmentation (modules.py): DNA and RNA from either strand, proteins from either end
-    for option, alphabets, kind in MIRROR_OPTIONS:
+    for option in ("reverse_complement", "reverse"):
         if getattr(config, option):
-            if meta.get("alphabet") not in alphabets or meta["task"] == "token_classification":
-                raise ValueError(f"{option}: {kind} sequences with whole-sequence labels")
+            ours = option in MIRRORS.get(meta.get("alphabet"), ())
+            if not ours or meta["task"] == "token_classification":
+                raise ValueError(
+                    f"{option}: {mirror_alphabets(option)} sequences with whole-sequence labels"
+                )
             options["mirror"] = True
     if meta["task"] == "forecasting":
         data = WindowDataModule(data_dir, batch_size=config.batch_size)
