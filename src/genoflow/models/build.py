@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from genoflow.alphabets import get_alphabet
+from genoflow.alphabets import COMPLEMENT, get_alphabet
 from genoflow.errors import InputError
 from genoflow.models import SequenceModel
 from genoflow.registry import MIRRORS, NEURAL_TYPES, mirror_alphabets
@@ -64,7 +64,7 @@ def mirror_table(alphabet: str) -> torch.Tensor:
     """Token -> its token in the sequence read back to front: DNA and RNA the complement's (the
     other strand, 5' to 3'), a protein's residues themselves (read from the C-terminus)."""
     letters = get_alphabet(alphabet)
-    if letters.name in ("dna", "rna"):
+    if letters.name in COMPLEMENT:
         table = np.frombuffer(letters.complement_tokens(), dtype=np.uint8)[: letters.vocab_size]
         return torch.from_numpy(table.copy())
     return torch.arange(letters.vocab_size, dtype=torch.uint8)
